@@ -1,0 +1,46 @@
+# Deskline: `make run` starts the whole system, `make test` runs the whole suite.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)
+
+# Services with a database of their own (migrated by `make migrate`); later issues add theirs.
+DB_SERVICES := tickets
+
+.PHONY: install run migrate run-tickets test bench lock infra clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $@
+
+# PostgreSQL and RabbitMQ must answer; start them if they do not (idempotent).
+infra:
+	@deploy/ensure-infra.sh
+
+migrate: install infra
+	@for s in $(DB_SERVICES); do $(PY) -m services.$$s migrate || exit 1; done
+
+run: migrate
+	$(VENV)/bin/honcho -f deploy/Procfile -d $(CURDIR) start
+
+# One service alone; start it several times to scale it (instances share its queues).
+run-tickets: migrate
+	$(PY) -m services.tickets run
+
+test: install infra
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: migrate
+	$(PY) -m bench $(BENCH_ARGS)
+
+# Re-resolve the lock file from requirements.in (a deliberate upgrade, not part of install).
+lock:
+	rm -rf /tmp/deskline-lock && python3 -m venv /tmp/deskline-lock
+	/tmp/deskline-lock/bin/pip install --quiet -r requirements.in
+	/tmp/deskline-lock/bin/pip freeze --all | grep -v '^pip==' > requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache

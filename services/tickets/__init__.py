@@ -1,0 +1,1 @@
+"""The tickets service: numbering, persistence and the ticket.* events."""

@@ -1,0 +1,9 @@
+"""`python -m services.tickets [run|migrate]`."""
+import shared.green  # noqa: F401  (first: monkey patching)
+
+from shared.runtime import main
+
+from .config import MIGRATIONS_DIR, nameko_config, tickets_database_url
+from .service import TicketsService
+
+main(TicketsService, nameko_config, MIGRATIONS_DIR, tickets_database_url)

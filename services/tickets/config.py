@@ -1,0 +1,21 @@
+"""The tickets service's configuration, read from the environment in this one place."""
+from pathlib import Path
+
+from shared.config import amqp_uri, database_url, env_int, logging_config
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def tickets_database_url():
+    return database_url("TICKETS_DATABASE_URL", "deskline_tickets")
+
+
+def nameko_config():
+    return {
+        "AMQP_URI": amqp_uri(),
+        "DB_URIS": {"tickets:Base": tickets_database_url()},
+        # Workers are also the prefetch count; PostgreSQL connections follow them.
+        "max_workers": env_int("TICKETS_MAX_WORKERS", 10),
+        "OUTBOX_BATCH_SIZE": env_int("TICKETS_OUTBOX_BATCH_SIZE", 200),
+        "LOGGING": logging_config(),
+    }

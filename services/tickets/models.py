@@ -1,0 +1,90 @@
+"""The tickets service's tables: tickets, their change history, the number counter and the outbox."""
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.outbox import OutboxColumns
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    # `number` orders numerically (TKT-100000 after TKT-99999); `ticket_number` is its display form.
+    number: Mapped[int] = mapped_column(sa.BigInteger, unique=True)
+    ticket_number: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    client_id: Mapped[str] = mapped_column(sa.String(64))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    priority: Mapped[str] = mapped_column(sa.String(20))
+    category: Mapped[str] = mapped_column(sa.String(32))
+    customer_name: Mapped[str | None] = mapped_column(sa.String(200))
+    customer_email: Mapped[str | None] = mapped_column(sa.String(254))
+    conversation_id: Mapped[str | None] = mapped_column(sa.String(64))
+    created_by: Mapped[str | None] = mapped_column(sa.String(255))
+    assigned_to: Mapped[str | None] = mapped_column(sa.String(255))
+    resolution_notes: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Deleting keeps the row: its number stays taken and its history stays readable.
+    deleted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class TicketChange(Base):
+    """One line of a ticket's timeline: created, a field changed, or deleted."""
+
+    __tablename__ = "ticket_changes"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    actor: Mapped[str | None] = mapped_column(sa.String(255))
+    action: Mapped[str] = mapped_column(sa.String(20))
+    field: Mapped[str | None] = mapped_column(sa.String(40))
+    old_value: Mapped[str | None] = mapped_column(sa.Text)
+    new_value: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Counter(Base):
+    """Gapless counters: the row lock orders concurrent creates and a rollback returns the number."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class OutboxEvent(OutboxColumns, Base):
+    """ticket.* events waiting to be (or already) published: see shared.outbox."""
+
+
+# The list's hot paths: a tenant's tickets newest first, optionally by one field; text search.
+sa.Index(
+    "ix_tickets_client_created", Ticket.client_id, Ticket.created_at.desc(),
+    postgresql_where=Ticket.deleted_at.is_(None),
+)
+for _field in ("status", "priority", "category", "assigned_to"):
+    sa.Index(
+        f"ix_tickets_client_{_field}_created", Ticket.client_id, getattr(Ticket, _field),
+        Ticket.created_at.desc(), postgresql_where=Ticket.deleted_at.is_(None),
+    )
+sa.Index("ix_tickets_customer_email", sa.func.lower(Ticket.customer_email))
+sa.Index(
+    "ix_outbox_unpublished", OutboxEvent.id, postgresql_where=OutboxEvent.published_at.is_(None)
+)
+
+# What free-text search looks through. Migration 0001 puts a trigram GIN index on this exact
+# expression (SQLAlchemy cannot spell an operator class on an expression index).
+SEARCH_DOCUMENT = (
+    Ticket.ticket_number + " " + Ticket.title + " " + Ticket.description + " "
+    + sa.func.coalesce(Ticket.customer_name, "") + " " + sa.func.coalesce(Ticket.customer_email, "")
+)

@@ -1,0 +1,170 @@
+"""What the tickets service does, as functions over a SQLAlchemy session (no broker needed).
+
+Each writing function changes the ticket, its history and the outbox in the caller's
+transaction, so the three commit together or not at all.
+"""
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+from shared import outbox
+from shared.enums import TICKET_CREATED, TICKET_DELETED, TICKET_PRIORITIES, TICKET_STATUSES, TICKET_UPDATED
+from shared.exceptions import NotFound
+
+from . import domain, schemas
+from .models import SEARCH_DOCUMENT, Counter, OutboxEvent, Ticket, TicketChange
+
+TICKET_COUNTER = "ticket_number"
+
+
+def _now():
+    return datetime.now(timezone.utc)
+
+
+def next_ticket_number(session):
+    """Take the next number from the counter row.
+
+    The row lock serialises concurrent creates until their commit, so numbers follow commit
+    order, and a rolled-back create gives its number back: no gaps, unlike a sequence.
+    """
+    return session.execute(
+        sa.update(Counter)
+        .where(Counter.name == TICKET_COUNTER)
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    ).scalar_one()
+
+
+def create_ticket(session, data, now=None):
+    """Validate, number and store a ticket; returns (ticket, outbox row)."""
+    values = schemas.load(schemas.TICKET_CREATE, data)  # before numbering: bad input takes no number
+    now = now or _now()
+    number = next_ticket_number(session)
+    ticket = Ticket(
+        number=number,
+        ticket_number=domain.format_ticket_number(number),
+        created_at=now,
+        updated_at=now,
+        **values,
+    )
+    domain.stamp_status(ticket, now)
+    session.add(ticket)
+    session.flush()
+    session.add(TicketChange(ticket_id=ticket.id, at=now, actor=ticket.created_by, action="created"))
+    event = outbox.record(
+        session, OutboxEvent, TICKET_CREATED,
+        {"ticket": schemas.dump_ticket(ticket), "actor": ticket.created_by}, now,
+    )
+    return ticket, event
+
+
+def get_ticket(session, ref, client_id=None, for_update=False):
+    """The ticket with this id or number (in this client, if given); NotFound otherwise."""
+    parsed = domain.parse_ref(ref)
+    if parsed is None:
+        raise NotFound(f"ticket {ref!r} not found")
+    kind, value = parsed
+    query = sa.select(Ticket).where(
+        (Ticket.number if kind == "number" else Ticket.id) == value,
+        Ticket.deleted_at.is_(None),
+    )
+    if client_id is not None:
+        query = query.where(Ticket.client_id == client_id)
+    if for_update:
+        query = query.with_for_update()
+    ticket = session.scalars(query).one_or_none()
+    if ticket is None:
+        raise NotFound(f"ticket {ref!r} not found")
+    return ticket
+
+
+def _rank(column, values):
+    """Sort by a field's meaning (low < medium < high < urgent), not its spelling."""
+    return sa.case({value: index for index, value in enumerate(values)}, value=column)
+
+
+SORT_COLUMNS = {
+    "created_at": Ticket.created_at,
+    "updated_at": Ticket.updated_at,
+    "ticket_number": Ticket.number,
+    "priority": _rank(Ticket.priority, TICKET_PRIORITIES),
+    "status": _rank(Ticket.status, TICKET_STATUSES),
+    "title": Ticket.title,
+}
+
+
+def _escape_like(text):
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_tickets(session, filters):
+    """One page of a client's tickets: {items, total, page, per_page}."""
+    f = schemas.load(schemas.LIST_FILTERS, filters)
+    where = [Ticket.client_id == f["client_id"], Ticket.deleted_at.is_(None)]
+    for field in ("status", "priority", "category", "assigned_to"):
+        if f.get(field):
+            where.append(getattr(Ticket, field) == f[field])
+    if f.get("q"):
+        where.append(SEARCH_DOCUMENT.ilike(f"%{_escape_like(f['q'])}%", escape="\\"))
+    column = SORT_COLUMNS[f["sort"].lstrip("-")]
+    descending = f["sort"].startswith("-")
+    order = [column.desc() if descending else column.asc(), Ticket.number.desc() if descending else Ticket.number.asc()]
+    total = session.scalar(sa.select(sa.func.count()).select_from(Ticket).where(*where))
+    items = session.scalars(
+        sa.select(Ticket).where(*where).order_by(*order)
+        .limit(f["per_page"]).offset((f["page"] - 1) * f["per_page"])
+    )
+    return {
+        "items": [schemas.dump_ticket(ticket) for ticket in items],
+        "total": total,
+        "page": f["page"],
+        "per_page": f["per_page"],
+    }
+
+
+def _actor(actor):
+    return schemas.load(schemas.ACTOR, {"actor": actor})["actor"]
+
+
+def update_ticket(session, ref, changes, actor=None, client_id=None, now=None):
+    """Apply a partial update; returns (ticket, changes, outbox row or None when nothing changed)."""
+    values = schemas.load(schemas.TICKET_UPDATE, changes)
+    actor = _actor(actor)
+    now = now or _now()
+    ticket = get_ticket(session, ref, client_id, for_update=True)  # serialise concurrent edits
+    diff = domain.apply_changes(ticket, values, now)
+    if not diff:
+        return ticket, diff, None
+    session.add_all(
+        TicketChange(
+            ticket_id=ticket.id, at=now, actor=actor, action="updated", field=field,
+            old_value=change["from"], new_value=change["to"],
+        )
+        for field, change in diff.items()
+    )
+    event = outbox.record(
+        session, OutboxEvent, TICKET_UPDATED,
+        {"ticket": schemas.dump_ticket(ticket), "changes": diff, "actor": actor}, now,
+    )
+    return ticket, diff, event
+
+
+def delete_ticket(session, ref, actor=None, client_id=None, now=None):
+    """Delete a ticket: it disappears from every read, its number and history are kept."""
+    actor = _actor(actor)
+    now = now or _now()
+    ticket = get_ticket(session, ref, client_id, for_update=True)
+    ticket.deleted_at = now
+    session.add(TicketChange(ticket_id=ticket.id, at=now, actor=actor, action="deleted"))
+    return outbox.record(
+        session, OutboxEvent, TICKET_DELETED, {"ticket": schemas.dump_ticket(ticket), "actor": actor}, now
+    )
+
+
+def get_history(session, ref, client_id=None):
+    """The ticket's timeline, oldest first."""
+    ticket = get_ticket(session, ref, client_id)
+    entries = session.scalars(
+        sa.select(TicketChange).where(TicketChange.ticket_id == ticket.id).order_by(TicketChange.id)
+    )
+    return schemas.HistoryEntrySchema(many=True).dump(entries)

@@ -1,0 +1,40 @@
+"""Reading configuration from the environment: the helpers every service's config.py uses."""
+import os
+
+DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def env(name, default=None):
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def env_int(name, default):
+    return int(env(name, default))
+
+
+def database_url(name, default_database):
+    """`<NAME>_DATABASE_URL`, defaulting to a local database; always the psycopg2 driver.
+
+    SQLAlchemy 2.1 maps plain `postgresql://` to psycopg 3, which we do not install.
+    """
+    url = env(name, f"postgresql+psycopg2://postgres@127.0.0.1:5432/{default_database}")
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url
+
+
+def amqp_uri():
+    return env("AMQP_URI", DEFAULT_AMQP_URI)
+
+
+def logging_config(level=None):
+    """One log format for every service (a dictConfig, as nameko's LOGGING key expects)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+        "root": {"level": level or env("LOG_LEVEL", "INFO"), "handlers": ["console"]},
+    }

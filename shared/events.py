@@ -1,0 +1,36 @@
+"""The event envelope every service publishes: {event_id, event_type, occurred_at, version, data}.
+
+Events are a published contract: add fields, never repurpose them.
+"""
+import uuid
+from datetime import datetime, timezone
+
+from marshmallow import Schema, fields
+
+ENVELOPE_VERSION = 1
+
+
+class EnvelopeSchema(Schema):
+    event_id = fields.UUID(required=True)
+    event_type = fields.String(required=True)
+    occurred_at = fields.AwareDateTime(required=True)
+    version = fields.Integer(required=True)
+    data = fields.Dict(required=True)
+
+
+def make_envelope(event_type, data, event_id=None, occurred_at=None):
+    """Build an envelope as plain JSON values, ready for the wire."""
+    return EnvelopeSchema().dump(
+        {
+            "event_id": event_id or uuid.uuid4(),
+            "event_type": event_type,
+            "occurred_at": occurred_at or datetime.now(timezone.utc),
+            "version": ENVELOPE_VERSION,
+            "data": data,
+        }
+    )
+
+
+def parse_envelope(payload):
+    """Validate an incoming envelope; raises marshmallow.ValidationError if malformed."""
+    return EnvelopeSchema().load(payload)

@@ -1,0 +1,31 @@
+"""What every nameko service shares at run time: the ping probe and the command line."""
+import argparse
+import logging.config
+
+from nameko.rpc import rpc
+
+
+class Pingable:
+    """Mixin: `ping` answers when the service is up and consuming (readiness probes)."""
+
+    @rpc
+    def ping(self):
+        return "pong"
+
+
+def main(service_cls, nameko_config, migrations_dir, database_url, argv=None):
+    """`python -m services.<name> [run|migrate]`: start the service, or migrate its database."""
+    parser = argparse.ArgumentParser(prog=f"python -m services.{service_cls.name}")
+    parser.add_argument("command", nargs="?", default="run", choices=("run", "migrate"))
+    args = parser.parse_args(argv)
+    config = nameko_config()
+    logging.config.dictConfig(config["LOGGING"])
+    if args.command == "migrate":
+        from shared.migrations import upgrade
+
+        upgrade(migrations_dir, database_url())
+        logging.getLogger(service_cls.name).info("database migrated")
+        return
+    from nameko.cli.run import run
+
+    run([service_cls], config)
