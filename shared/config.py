@@ -38,3 +38,24 @@ def logging_config(level=None):
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
         "root": {"level": level or env("LOG_LEVEL", "INFO"), "handlers": ["console"]},
     }
+
+
+class MissingSecret(RuntimeError):
+    """A secret without which a production process must not start."""
+
+
+def is_production():
+    return env("DESKLINE_ENV", "development") == "production"
+
+
+def secret(name, development_default, min_bytes=32):
+    """A secret from the environment. In production there is no default and a short one is refused;
+    in development a fixed, clearly insecure default keeps `make run` a single command."""
+    value = env(name)
+    if value is None:
+        if is_production():
+            raise MissingSecret(f"{name} must be set when DESKLINE_ENV=production")
+        return development_default
+    if is_production() and len(value.encode()) < min_bytes:
+        raise MissingSecret(f"{name} must be at least {min_bytes} bytes")
+    return value

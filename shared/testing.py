@@ -30,6 +30,12 @@ def wait_for(condition, timeout=10.0, interval=0.05, message="condition"):
         time.sleep(interval)
 
 
+def test_database_url(name):
+    """The test database for a service's `name`; DESKLINE_TEST_SUFFIX keeps parallel runs apart."""
+    suffix = os.environ.get("DESKLINE_TEST_SUFFIX", "")
+    return f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}_test{suffix}"
+
+
 def fresh_database(url, migrations_dir):
     """Drop and recreate the database at `url`, then migrate it to head."""
     from shared.migrations import upgrade
