@@ -47,6 +47,7 @@ def record(session, model, event_type, data, now=None):
         attempts=0,
     )
     session.add(row)
+    session.flush()  # assigns row.id, which the caller publishes by right after its commit
     return row
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from kombu import Connection, Consumer, Queue
-from nameko.events import get_event_exchange
+from nameko.standalone.events import get_event_exchange
 from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy.engine import make_url
 
@@ -112,7 +112,7 @@ class EventCollector:
     def __init__(self, amqp_uri, service, routing_key="#", durable=False):
         self.amqp_uri = amqp_uri
         self.queue = Queue(
-            f"test-events-{uuid.uuid4().hex}", exchange=get_event_exchange(service),
+            f"test-events-{uuid.uuid4().hex}", exchange=get_event_exchange(service, {}),
             routing_key=routing_key, durable=durable, auto_delete=not durable,
         )
         self.events = []

@@ -38,8 +38,8 @@ def next_ticket_number(session):
 def create_ticket(session, data, now=None):
     """Validate, number and store a ticket; returns (ticket, outbox row)."""
     values = schemas.load(schemas.TICKET_CREATE, data)  # before numbering: bad input takes no number
-    now = now or _now()
     number = next_ticket_number(session)
+    now = now or _now()  # read under the counter's lock, so created_at follows the numbers
     ticket = Ticket(
         number=number,
         ticket_number=domain.format_ticket_number(number),

@@ -1,4 +1,5 @@
 """The tickets nameko service: thin RPC entrypoints over `operations`, and the outbox relay."""
+from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher
 from nameko.rpc import rpc
 from nameko.timer import timer
@@ -18,6 +19,7 @@ EXPECTED = (ValidationError, NotFound)
 class TicketsService(Pingable):
     name = "tickets"
 
+    config = Config()
     db = Database(Base, engine_options={"pool_pre_ping": True})
     # Not mandatory: an event nobody listens to yet is not an error for the publisher.
     dispatch = EventDispatcher()
@@ -70,7 +72,7 @@ class TicketsService(Pingable):
     @timer(interval=1.0)
     def relay_outbox(self):
         """Publish what the fast path after each commit missed (a crash, a broker outage)."""
-        batch = self.container.config.get("OUTBOX_BATCH_SIZE", 200)
+        batch = self.config.get("OUTBOX_BATCH_SIZE", 200)
         while self._publish(limit=batch) == batch:
             pass
 
