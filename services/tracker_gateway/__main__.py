@@ -1,0 +1,10 @@
+"""`python -m services.tracker_gateway [run|projector|migrate|bootstrap|create-client|create-agent|rebuild-tracker]`."""
+import sys
+
+# Only the projector is a nameko (eventlet) process; gunicorn's gthread workers must not be patched.
+if sys.argv[1:2] == ["projector"]:
+    import shared.green  # noqa: F401
+
+from services.tracker_gateway.cli import main  # noqa: E402
+
+main()

@@ -1,0 +1,74 @@
+"""The gateway's configuration, read from the environment in this one place.
+
+`load(overrides)` returns a plain dict; tests and the benchmark pass overrides instead of
+touching the environment.
+"""
+from pathlib import Path
+
+from shared import tracking_links
+from shared.config import amqp_uri, database_url, env, env_int, is_production, logging_config, secret
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+DEV_JWT_SECRET = "development-only-jwt-secret-do-not-use-in-production!"
+
+
+def env_float(name, default):
+    return float(env(name, default))
+
+
+def env_list(name, default):
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+def gateway_database_url():
+    return database_url("GATEWAY_DATABASE_URL", "deskline_gateway")
+
+
+def load(overrides=None):
+    """Every setting the gateway, its CLI and its projector read."""
+    config = {
+        "PORT": env_int("GATEWAY_PORT", 8000),
+        "HOST": env("GATEWAY_HOST", "127.0.0.1"),
+        "WORKERS": env_int("GATEWAY_WORKERS", 2),
+        # kombu's producer pool holds 10 per process and blocks when empty (field notes): <= 10.
+        "THREADS": env_int("GATEWAY_THREADS", 8),
+        "ACCESS_LOG": env("GATEWAY_ACCESS_LOG", "0") == "1",
+        "DATABASE_URL": gateway_database_url(),
+        "AMQP_URI": amqp_uri(),
+        "REDIS_URL": env("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        # Every Redis key the gateway and its projector write starts with this (tests use their own).
+        "REDIS_PREFIX": env("GATEWAY_REDIS_PREFIX", "deskline:gw:"),
+        "JWT_SECRET": secret("JWT_SECRET", DEV_JWT_SECRET),
+        "JWT_ISSUER": env("JWT_ISSUER", "deskline-gateway"),
+        "JWT_AUDIENCE": env("JWT_AUDIENCE", "deskline-api"),
+        "ACCESS_TOKEN_SECONDS": env_int("ACCESS_TOKEN_SECONDS", 15 * 60),
+        "REFRESH_TOKEN_SECONDS": env_int("REFRESH_TOKEN_SECONDS", 30 * 86400),
+        "LOGIN_FAILURES_PER_EMAIL": env_int("LOGIN_FAILURES_PER_EMAIL", 5),
+        "LOGIN_FAILURES_PER_IP": env_int("LOGIN_FAILURES_PER_IP", 20),
+        "LOGIN_WINDOW_SECONDS": env_int("LOGIN_WINDOW_SECONDS", 15 * 60),
+        "ADMIN_EMAIL": env("ADMIN_EMAIL", "admin@example.com"),
+        "ADMIN_PASSWORD": env("ADMIN_PASSWORD"),
+        "ADMIN_NAME": env("ADMIN_NAME", "Administrator"),
+        "DEMO_CLIENT_NAME": env("DEMO_CLIENT_NAME", "Demo"),
+        "PUBLIC_BASE_URL": env("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+        "RPC_TIMEOUT": env_float("RPC_TIMEOUT", 5.0),
+        "READY_RPC_TIMEOUT": env_float("READY_RPC_TIMEOUT", 1.0),
+        # Services that must answer `ping` for /readyz; add each new dependency here.
+        "READY_SERVICES": env_list("GATEWAY_READY_SERVICES", "tickets,tracker_projector"),
+        "MAX_CONTENT_LENGTH": env_int("GATEWAY_MAX_BODY_BYTES", 256 * 1024),
+        # Behind N reverse proxies, the client's address is the N-th from the right in X-Forwarded-For.
+        "TRUSTED_PROXIES": env_int("GATEWAY_TRUSTED_PROXIES", 0),
+        # Keys the e-mail digests in the tracker's read model; the notifier's link secret, so that
+        # the projector and every gateway agree without one more secret to distribute.
+        "TRACKER_DIGEST_KEY": secret("TRACKER_LINK_SECRET", tracking_links.DEV_SECRET),
+        "TRACKER_FAILURES_PER_IP": env_int("TRACKER_FAILURES_PER_IP", 10),
+        "TRACKER_IP_WINDOW_SECONDS": env_int("TRACKER_IP_WINDOW_SECONDS", 60),
+        "TRACKER_FAILURES_PER_TICKET": env_int("TRACKER_FAILURES_PER_TICKET", 100),
+        "TRACKER_TICKET_WINDOW_SECONDS": env_int("TRACKER_TICKET_WINDOW_SECONDS", 3600),
+        "PROJECTOR_MAX_WORKERS": env_int("TRACKER_PROJECTOR_MAX_WORKERS", 10),
+        "PRODUCTION": is_production(),
+        "LOGGING": logging_config(),
+    }
+    config.update(overrides or {})
+    return config

@@ -1,0 +1,119 @@
+"""The tracker projector: a nameko service that keeps the public tracker's Redis read model
+current from ticket.* events, and fills it once from the tickets service on a new install."""
+import logging
+import time
+from datetime import datetime, timezone
+
+import eventlet
+import redis
+from marshmallow import ValidationError as EnvelopeError
+from nameko.events import event_handler
+from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy
+from nameko.timer import timer
+
+from shared.enums import TICKET_CREATED, TICKET_DELETED, TICKET_UPDATED
+from shared.events import parse_envelope
+from shared.runtime import Pingable
+
+from . import config as gateway_config
+from .backfill import backfill
+from .db import client_ids, make_sessionmaker
+from .tracker_view import TrackerView
+
+log = logging.getLogger(__name__)
+
+
+class ReadModel(DependencyProvider):
+    """The TrackerView over a Redis client built from the service's config."""
+
+    def setup(self):
+        config = self.container.config
+        self.client = redis.Redis.from_url(config["REDIS_URL"], socket_timeout=5)
+        self.view = TrackerView(self.client, config["REDIS_PREFIX"], config["TRACKER_DIGEST_KEY"])
+
+    def stop(self):
+        self.client.close()
+
+    def get_dependency(self, worker_ctx):
+        return self.view
+
+
+class GatewayClients(DependencyProvider):
+    """Reads the tenants' ids from the gateway's own database (the backfill lists per client)."""
+
+    def setup(self):
+        self.sessions = make_sessionmaker(self.container.config["DATABASE_URL"], pool_size=1)
+
+    def stop(self):
+        self.sessions.kw["bind"].dispose()
+
+    def get_dependency(self, worker_ctx):
+        def ids():
+            with self.sessions() as session:
+                return client_ids(session)
+        return ids
+
+
+class TrackerProjector(Pingable):
+    name = "tracker_projector"
+
+    view = ReadModel()
+    tickets = RpcProxy("tickets")
+    clients = GatewayClients()
+
+    @event_handler("tickets", TICKET_CREATED)
+    def on_ticket_created(self, payload):
+        self._project(payload)
+
+    @event_handler("tickets", TICKET_UPDATED)
+    def on_ticket_updated(self, payload):
+        self._project(payload)
+
+    @event_handler("tickets", TICKET_DELETED)
+    def on_ticket_deleted(self, payload):
+        self._project(payload)
+
+    def _project(self, payload):
+        try:
+            parse_envelope(payload)
+        except EnvelopeError as exc:
+            log.error("tracker projector: dropping malformed event %r: %s", payload.get("event_id"), exc.messages)
+            return
+        # nameko acks a message even when its handler raises (field notes): rather than lose the
+        # event, keep it unacked and retry while Redis is away, up to a bound.
+        deadline = time.monotonic() + self.container.config.get("PROJECTOR_RETRY_SECONDS", 300)
+        delay = 0.1
+        while True:
+            try:
+                self.view.apply_event(payload)
+                return
+            except redis.RedisError as exc:
+                if time.monotonic() > deadline:
+                    log.error("tracker projector: giving up on %s (run backfill): %r", payload["event_id"], exc)
+                    raise
+                log.warning("tracker projector: Redis unavailable (%r), retrying in %.1fs", exc, delay)
+                eventlet.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    @timer(interval=30, eager=True)
+    def backfill_once(self):
+        """On a read model never filled (new install, flushed Redis): copy every live ticket once.
+
+        Runs after the event queues exist, so nothing created meanwhile is missed; retried by the
+        timer until it succeeds (the tickets service may start after this one).
+        """
+        if self.view.backfilled():
+            return
+        count = backfill(self.view, self.tickets, self.clients())
+        self.view.mark_backfilled(datetime.now(timezone.utc).isoformat())
+        log.info("tracker projector: backfilled %d tickets", count)
+
+
+def nameko_config(overrides=None):
+    config = gateway_config.load(overrides)
+    return {
+        **config,
+        "AMQP_URI": config["AMQP_URI"],
+        "max_workers": config["PROJECTOR_MAX_WORKERS"],
+    }
