@@ -1,0 +1,211 @@
+"""Delivery backends (console, SMTP, SendGrid) and how each one's failures are classified.
+
+`send(email)` returns the provider's message id (or None) or raises a DeliveryError that says
+whether trying again can help: TransientError (with an optional Retry-After) or PermanentError.
+"""
+import email.utils
+import logging
+import smtplib
+import socket
+import ssl
+import sys
+import time
+import urllib.error
+
+from python_http_client import exceptions as http_errors
+from sendgrid import SendGridAPIClient
+from sendgrid.helpers.mail import Content, CustomArg, From, Mail, MimeType, To
+
+from .emails import to_mime
+
+log = logging.getLogger(__name__)
+
+# A Retry-After beyond this is taken as this: the timer must come back within a day.
+RETRY_AFTER_MAX_SECONDS = 86400.0
+
+
+class DeliveryError(Exception):
+    permanent = False
+
+    def __init__(self, message, retry_after=None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TransientError(DeliveryError):
+    """Trying again later may work: connection trouble, 4xx from SMTP, 429 and 5xx from an API."""
+
+
+class PermanentError(DeliveryError):
+    """This email will never go through as it is: a refused address, a rejected request."""
+
+    permanent = True
+
+
+class ConsoleBackend:
+    """Development: print the email (headers and text part) instead of sending it."""
+
+    def __init__(self, settings, stream=None):
+        self.stream = stream or sys.stdout
+
+    def send(self, email):
+        message = to_mime(email)
+        lines = [f"{name}: {message[name]}" for name in ("From", "To", "Subject", "Message-ID")]
+        self.stream.write(
+            "---------- email (console backend) ----------\n" + "\n".join(lines) + "\n\n"
+            + email.text + f"\n[HTML part: {len(email.html)} characters]\n"
+            + "---------------------------------------------\n"
+        )
+        self.stream.flush()
+        return None
+
+
+def classify_smtp_reply(code, reply, what):
+    """4xx (and 421 closing) are transient; 5xx permanent."""
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+    message = f"SMTP {what} refused: {code} {text}".strip()
+    if 500 <= code < 600:
+        return PermanentError(message)
+    return TransientError(message)
+
+
+def _queue_id(reply):
+    """The server's id for the accepted message ('250 2.0.0 Ok: queued as 4Fx...'), if it says one."""
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+    marker = "queued as "
+    index = text.lower().find(marker)
+    if index < 0:
+        return None
+    found = text[index + len(marker):].strip().split()
+    return found[0][:255] if found else None
+
+
+def _quit(smtp):
+    """Say goodbye, ignoring how: once DATA was accepted, a failing QUIT must not read as a failed send."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+class SmtpBackend:
+    """SMTP with smtplib: one connection per email (simple, and no idle connection to go stale)."""
+
+    def __init__(self, settings):
+        self.host, self.port = settings.smtp_host, settings.smtp_port
+        self.username, self.password = settings.smtp_username, settings.smtp_password
+        self.starttls, self.timeout = settings.smtp_starttls, settings.send_timeout
+
+    def send(self, email):
+        message = to_mime(email)
+        smtp = None
+        try:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            smtp.ehlo()
+            if self.starttls:
+                # Raises SMTPNotSupportedError if the server cannot: never fall back to clear text.
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            return self._transmit(smtp, message, email)
+        except DeliveryError:
+            raise
+        except smtplib.SMTPAuthenticationError as exc:
+            # Wrong credentials are the operator's to fix, not the email's fault: retry until dead.
+            raise TransientError(f"SMTP authentication failed: {exc.smtp_code} {exc.smtp_error!r}") from None
+        except smtplib.SMTPResponseException as exc:
+            raise classify_smtp_reply(exc.smtp_code, exc.smtp_error, "command") from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise TransientError(f"SMTP server lacks a required extension: {exc}") from None
+        except (smtplib.SMTPException, OSError) as exc:  # refused, reset, timed out, disconnected
+            raise TransientError(f"SMTP connection failed: {exc!r}") from None
+        finally:
+            if smtp is not None:
+                _quit(smtp)
+
+    def _transmit(self, smtp, message, email):
+        """MAIL, RCPT, DATA by hand: smtplib's sendmail drops the DATA reply with the queue id."""
+        code, reply = smtp.mail(email.sender_email)
+        if code != 250:
+            raise classify_smtp_reply(code, reply, "sender")
+        code, reply = smtp.rcpt(email.recipient_email)
+        if code not in (250, 251):
+            raise classify_smtp_reply(code, reply, "recipient")
+        try:
+            code, reply = smtp.data(message.as_bytes())
+        except smtplib.SMTPDataError as exc:
+            raise classify_smtp_reply(exc.smtp_code, exc.smtp_error, "data") from None
+        if code != 250:
+            raise classify_smtp_reply(code, reply, "message")
+        return _queue_id(reply)
+
+
+def retry_after_seconds(headers, now=None):
+    """Retry-After as seconds (delta or HTTP date); None if absent or unreadable."""
+    value = (headers or {}).get("Retry-After")
+    if value is None:
+        return None
+    value = str(value).strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - (now if now is not None else time.time())
+    return min(max(seconds, 0.0), RETRY_AFTER_MAX_SECONDS)
+
+
+def classify_http_status(status, headers=None, body=b""):
+    """429 (with Retry-After) and 5xx transient; 401/403 transient (a key the operator must fix);
+    any other 4xx (400: the request is wrong) permanent."""
+    detail = body.decode(errors="replace")[:500] if isinstance(body, bytes) else str(body or "")[:500]
+    message = f"SendGrid answered {status}: {detail}".strip()
+    if status == 429:
+        return TransientError(message, retry_after=retry_after_seconds(headers))
+    if status >= 500 or status in (401, 403, 408):
+        return TransientError(message, retry_after=retry_after_seconds(headers))
+    return PermanentError(message)
+
+
+class SendGridBackend:
+    """SendGrid's v3 mail send through the sendgrid library; the host is configurable for tests."""
+
+    def __init__(self, settings):
+        self.client = SendGridAPIClient(settings.sendgrid_api_key, host=settings.sendgrid_api_host)
+        self.timeout = settings.send_timeout
+
+    @staticmethod
+    def request_body(email):
+        mail = Mail(
+            from_email=From(email.sender_email, email.sender_name),
+            to_emails=To(email.recipient_email, email.recipient_name),
+            subject=email.subject,
+        )
+        # v3 wants text/plain before text/html.
+        mail.add_content(Content(MimeType.text, email.text))
+        mail.add_content(Content(MimeType.html, email.html))
+        # Comes back in SendGrid's event webhooks: ties a bounce or open to this delivery.
+        mail.custom_arg = CustomArg("deskline_delivery", email.reference)
+        return mail.get()
+
+    def send(self, email):
+        try:
+            # What SendGridAPIClient.send does, plus a timeout.
+            response = self.client.client.mail.send.post(request_body=self.request_body(email), timeout=self.timeout)
+        except http_errors.HTTPError as exc:
+            raise classify_http_status(exc.status_code, exc.headers, exc.body) from None
+        except (urllib.error.URLError, OSError, socket.timeout) as exc:
+            raise TransientError(f"SendGrid unreachable: {exc!r}") from None
+        if response.status_code >= 300:
+            raise classify_http_status(response.status_code, response.headers, response.body)
+        return (response.headers.get("X-Message-Id") or None) if response.headers else None
+
+
+BACKENDS = {"console": ConsoleBackend, "smtp": SmtpBackend, "sendgrid": SendGridBackend}
+
+
+def build_backend(settings):
+    return BACKENDS[settings.email_backend](settings)

@@ -1,0 +1,112 @@
+"""The notifier's configuration, read from the environment in this one place."""
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from shared.config import amqp_uri, database_url, env, env_int, is_production, logging_config
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+EMAIL_BACKENDS = ("console", "smtp", "sendgrid")
+
+
+class ConfigurationError(RuntimeError):
+    """The notifier cannot start with this configuration."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the notifier's domain code needs; travels in nameko's config as a plain dict."""
+
+    email_backend: str = "console"
+    sender_email: str = "support@deskline.localhost"
+    sender_name: str = "Deskline Support"
+    public_base_url: str = "http://127.0.0.1:8000"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    sendgrid_api_key: str | None = None
+    sendgrid_api_host: str = "https://api.sendgrid.com"
+    # One attempt (connect + send) may take this long before it counts as a transient failure.
+    send_timeout: float = 30.0
+    # Back-off before retry n is about base * 2**(n-1) seconds (with jitter), never above max.
+    retry_base_seconds: float = 10.0
+    retry_max_seconds: float = 3600.0
+    max_attempts: int = 10
+    # How often the retry timer looks for due deliveries, and how many it takes per look.
+    retry_interval: float = 1.0
+    retry_batch: int = 50
+    retry_concurrency: int = 10
+    # An attempt still 'sending' this long after it started is presumed lost with its process.
+    in_flight_lease_seconds: float = 120.0
+    # The pause before handing an event back to the broker when it cannot be recorded (database down).
+    requeue_delay: float = 1.0
+
+    @classmethod
+    def from_config(cls, config):
+        """The settings inside a nameko config dict (key NOTIFIER); defaults for anything absent."""
+        return cls(**config.get("NOTIFIER", {}))
+
+    def check(self):
+        """Refuse settings that cannot send mail (at start, not at the first email)."""
+        if self.email_backend not in EMAIL_BACKENDS:
+            raise ConfigurationError(f"EMAIL_BACKEND must be one of {', '.join(EMAIL_BACKENDS)}")
+        if self.email_backend == "sendgrid" and not self.sendgrid_api_key:
+            raise ConfigurationError("EMAIL_BACKEND=sendgrid needs SENDGRID_API_KEY")
+        from .emails import normalize_address
+
+        if normalize_address(self.sender_email) is None:
+            raise ConfigurationError(f"SENDER_EMAIL is not an email address: {self.sender_email!r}")
+        if self.in_flight_lease_seconds <= 2 * self.send_timeout:
+            # A slow but live attempt must not be taken for a lost one and sent again beside it.
+            raise ConfigurationError("NOTIFIER_IN_FLIGHT_LEASE_SECONDS must exceed twice NOTIFIER_SEND_TIMEOUT")
+        if self.max_attempts < 1:
+            raise ConfigurationError("NOTIFIER_MAX_ATTEMPTS must be at least 1")
+        return self
+
+
+def _flag(name, default):
+    return str(env(name, default)).strip().lower() in ("1", "true", "yes", "on")
+
+
+def settings_from_env():
+    if is_production() and env("SENDER_EMAIL") is None:
+        raise ConfigurationError("SENDER_EMAIL must be set when DESKLINE_ENV=production")
+    defaults = Settings()
+    return Settings(
+        email_backend=env("EMAIL_BACKEND", defaults.email_backend).strip().lower(),
+        sender_email=env("SENDER_EMAIL", defaults.sender_email),
+        sender_name=env("SENDER_NAME", defaults.sender_name),
+        public_base_url=env("PUBLIC_BASE_URL", defaults.public_base_url),
+        smtp_host=env("SMTP_HOST", defaults.smtp_host),
+        smtp_port=env_int("SMTP_PORT", defaults.smtp_port),
+        smtp_username=env("SMTP_USERNAME"),
+        smtp_password=env("SMTP_PASSWORD"),
+        smtp_starttls=_flag("SMTP_STARTTLS", "false"),
+        sendgrid_api_key=env("SENDGRID_API_KEY"),
+        sendgrid_api_host=env("SENDGRID_API_HOST", defaults.sendgrid_api_host),
+        send_timeout=float(env("NOTIFIER_SEND_TIMEOUT", defaults.send_timeout)),
+        retry_base_seconds=float(env("NOTIFIER_RETRY_BASE_SECONDS", defaults.retry_base_seconds)),
+        retry_max_seconds=float(env("NOTIFIER_RETRY_MAX_SECONDS", defaults.retry_max_seconds)),
+        max_attempts=env_int("NOTIFIER_MAX_ATTEMPTS", defaults.max_attempts),
+        retry_interval=float(env("NOTIFIER_RETRY_INTERVAL", defaults.retry_interval)),
+        retry_batch=env_int("NOTIFIER_RETRY_BATCH", defaults.retry_batch),
+        retry_concurrency=env_int("NOTIFIER_RETRY_CONCURRENCY", defaults.retry_concurrency),
+        in_flight_lease_seconds=float(env("NOTIFIER_IN_FLIGHT_LEASE_SECONDS", defaults.in_flight_lease_seconds)),
+        requeue_delay=float(env("NOTIFIER_REQUEUE_DELAY", defaults.requeue_delay)),
+    ).check()
+
+
+def notifier_database_url():
+    return database_url("NOTIFIER_DATABASE_URL", "deskline_notifier")
+
+
+def nameko_config():
+    return {
+        "AMQP_URI": amqp_uri(),
+        "DB_URIS": {"notifier:Base": notifier_database_url()},
+        # Workers are also the prefetch count: events in flight at once, each with its own send.
+        "max_workers": env_int("NOTIFIER_MAX_WORKERS", 10),
+        "NOTIFIER": asdict(settings_from_env()),
+        "LOGGING": logging_config(),
+    }

@@ -1,0 +1,250 @@
+"""The delivery log: what each event owes, claiming attempts, recording outcomes, retry timing.
+
+Functions over a SQLAlchemy session (no broker), plus `attempt_delivery`, which sends one claimed
+delivery through a backend between two short transactions (no transaction is held open while a
+mail server is talked to).
+"""
+import logging
+import random
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+
+from shared.exceptions import Conflict, NotFound
+
+from . import emails
+from .backends import DeliveryError, PermanentError, TransientError
+from .models import DEAD, DELIVERY_STATUSES, FAILED, OPEN_STATUSES, PENDING, SENDING, SENT, SKIPPED, Delivery
+from .schemas import dump_deliveries, dump_delivery
+
+log = logging.getLogger(__name__)
+
+ERROR_MAX = 2000
+_TICKET_NUMBER = re.compile(r"^\s*(TKT-\d{5,})\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A claim on one delivery: its id and which attempt this is (the claim's fencing token)."""
+
+    delivery_id: int
+    number: int
+
+
+def utcnow():
+    return datetime.now(timezone.utc)
+
+
+def retry_delay(attempts, settings, retry_after=None, rand=random.random):
+    """Seconds to wait after `attempts` failed tries: exponential, capped, with "equal jitter"
+    (half fixed, half random) so a burst of failures does not retry in lockstep; never sooner
+    than the server's Retry-After."""
+    ceiling = min(settings.retry_max_seconds, settings.retry_base_seconds * 2 ** max(attempts - 1, 0))
+    delay = ceiling / 2 + rand() * ceiling / 2
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return delay
+
+
+def record(session, plan, settings, now=None):
+    """Write the delivery row for `plan` unless this event's email is already recorded.
+
+    Returns the Attempt to make right away (the row is written already claimed, as attempt 1),
+    or None: the event was seen before (a redelivery), or there is nobody to email.
+    """
+    now = now or utcnow()
+    recipient = emails.normalize_address(plan.recipient)
+    values = dict(
+        event_id=plan.event_id, event_type=plan.event_type, kind=plan.kind,
+        ticket_id=plan.ticket_id, ticket_number=plan.ticket_number,
+        recipient=recipient or (plan.recipient or None),
+        subject=emails.subject_for(plan.kind, plan.context["ticket"]),
+        context=plan.context,
+        message_id=emails.message_id_for(plan.event_id, plan.kind, settings.sender_email),
+        occurred_at=plan.occurred_at, created_at=now, updated_at=now,
+    )
+    if not (plan.recipient or "").strip():
+        values.update(status=SKIPPED, attempts=0, last_error="the ticket has no customer email")
+    elif recipient is None:
+        values.update(status=FAILED, attempts=0, last_error=f"invalid recipient address: {plan.recipient!r}")
+    else:
+        lease = now + timedelta(seconds=settings.in_flight_lease_seconds)
+        values.update(status=SENDING, attempts=1, next_attempt_at=lease)
+    statement = (
+        insert(Delivery).values(**values)
+        .on_conflict_do_nothing(constraint="uq_deliveries_event_kind")
+        .returning(Delivery.id)
+    )
+    delivery_id = session.execute(statement).scalar_one_or_none()
+    if delivery_id is None:
+        log.info("notifier: event %s already recorded (%s): nothing more to send", plan.event_id, plan.kind)
+        return None
+    return Attempt(delivery_id, 1) if values["status"] == SENDING else None
+
+
+def claim_due(session, settings, limit, now=None):
+    """Claim deliveries whose next attempt is due: waiting retries, and attempts whose lease ran
+    out (their process died mid-send: sent again, at least once). SKIP LOCKED shares the work
+    between instances; the claim itself is committed before anything is sent."""
+    now = now or utcnow()
+    due = (
+        sa.select(Delivery.id)
+        .where(
+            Delivery.status.in_(OPEN_STATUSES),
+            Delivery.next_attempt_at <= now,
+            Delivery.attempts < settings.max_attempts,
+        )
+        .order_by(Delivery.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = session.execute(
+        sa.update(Delivery)
+        .where(Delivery.id.in_(due.scalar_subquery()))
+        .values(
+            status=SENDING, attempts=Delivery.attempts + 1, updated_at=now,
+            next_attempt_at=now + timedelta(seconds=settings.in_flight_lease_seconds),
+        )
+        .returning(Delivery.id, Delivery.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    return [Attempt(delivery_id, attempts) for delivery_id, attempts in rows]
+
+
+def expire_abandoned(session, settings, now=None):
+    """Attempts lost with their process on the last allowed try: dead, not tried forever."""
+    now = now or utcnow()
+    result = session.execute(
+        sa.update(Delivery)
+        .where(
+            Delivery.status == SENDING,
+            Delivery.next_attempt_at <= now,
+            Delivery.attempts >= settings.max_attempts,
+        )
+        .values(
+            status=DEAD, next_attempt_at=None, updated_at=now,
+            last_error=f"attempt lost with its process after {settings.max_attempts} attempts; outcome unknown",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def record_sent(session, attempt, provider_message_id, now=None):
+    """Mark sent, whichever attempt succeeded (a success always stands); False if it already was."""
+    now = now or utcnow()
+    result = session.execute(
+        sa.update(Delivery)
+        .where(Delivery.id == attempt.delivery_id, Delivery.status != SENT)
+        .values(
+            status=SENT, sent_at=now, updated_at=now, next_attempt_at=None,
+            provider_message_id=provider_message_id,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def record_failure(session, attempt, error, settings, now=None, rand=random.random):
+    """Failed for good, dead after the last attempt, or pending until its back-off ends.
+
+    Only the current attempt may record a failure (a stale one, outlived by its lease, may not);
+    returns the new status, or None for a stale attempt.
+    """
+    now = now or utcnow()
+    values = {"updated_at": now, "last_error": f"attempt {attempt.number}: {error}"[:ERROR_MAX]}
+    if error.permanent:
+        values.update(status=FAILED, next_attempt_at=None)
+    elif attempt.number >= settings.max_attempts:
+        values.update(status=DEAD, next_attempt_at=None)
+    else:
+        delay = retry_delay(attempt.number, settings, error.retry_after, rand)
+        values.update(status=PENDING, next_attempt_at=now + timedelta(seconds=delay))
+    result = session.execute(
+        sa.update(Delivery)
+        .where(
+            Delivery.id == attempt.delivery_id,
+            Delivery.attempts == attempt.number,
+            Delivery.status == SENDING,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return values["status"] if result.rowcount == 1 else None
+
+
+def attempt_delivery(session_scope, backend, settings, attempt):
+    """Render and send one claimed delivery, then record how it went; returns the new status.
+
+    `session_scope()` is a context manager giving a session that commits on exit. A crash
+    between the send and the second commit leaves the row 'sending': once its lease ends the
+    retry timer sends it again, with the same Message-ID (at least once, never lost).
+    """
+    with session_scope() as session:
+        row = session.get(Delivery, attempt.delivery_id)
+        kind, context, recipient, event_id = row.kind, row.context, row.recipient, row.event_id
+    provider_message_id, error = None, None
+    try:
+        email = emails.compose(kind, context, recipient, event_id, settings)
+    except Exception as exc:  # a template bug: the same on every try, so not worth retrying
+        log.exception("notifier: rendering delivery %s failed", attempt.delivery_id)
+        error = PermanentError(f"rendering failed: {exc!r}")
+    else:
+        try:
+            provider_message_id = backend.send(email)
+        except DeliveryError as exc:
+            error = exc
+        except Exception as exc:  # unforeseen: retry, bounded by max_attempts
+            log.exception("notifier: unexpected error sending delivery %s", attempt.delivery_id)
+            error = TransientError(f"unexpected error: {exc!r}")
+    with session_scope() as session:
+        if error is None:
+            record_sent(session, attempt, provider_message_id)
+            return SENT
+        status = record_failure(session, attempt, error, settings)
+    log.warning(
+        "notifier: delivery %s attempt %s failed (%s): %s",
+        attempt.delivery_id, attempt.number, status or "superseded", error,
+    )
+    return status
+
+
+def _ticket_filter(ref):
+    if isinstance(ref, str):
+        match = _TICKET_NUMBER.match(ref)
+        if match:
+            return Delivery.ticket_number == match.group(1).upper()
+        try:
+            return Delivery.ticket_id == uuid.UUID(ref.strip())
+        except ValueError:
+            pass
+    raise NotFound(f"not a ticket number or id: {ref!r}")
+
+
+def list_for_ticket(session, ref):
+    """A ticket's delivery log (by number or id), oldest first; empty if it owes no email yet."""
+    rows = session.scalars(sa.select(Delivery).where(_ticket_filter(ref)).order_by(Delivery.id))
+    return dump_deliveries(rows)
+
+
+def counts(session):
+    """How many deliveries are in each status (dead and failed ones are the ones to watch)."""
+    found = dict(session.execute(sa.select(Delivery.status, sa.func.count()).group_by(Delivery.status)).all())
+    return {status: found.get(status, 0) for status in DELIVERY_STATUSES}
+
+
+def requeue(session, delivery_id, now=None):
+    """Try a failed or dead delivery again from scratch (after the cause was fixed)."""
+    now = now or utcnow()
+    row = session.get(Delivery, delivery_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"delivery {delivery_id} not found")
+    if row.status not in (FAILED, DEAD) or emails.normalize_address(row.recipient) is None:
+        raise Conflict(f"delivery {delivery_id} is {row.status}: only a failed or dead one with a valid address")
+    row.status, row.attempts, row.next_attempt_at, row.updated_at = PENDING, 0, now, now
+    session.flush()
+    return dump_delivery(row)

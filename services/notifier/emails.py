@@ -1,0 +1,273 @@
+"""Which email a ticket event calls for, and what it says: rules with no broker or database.
+
+`plan` turns an event envelope into a Plan (or None when the customer is owed nothing);
+`compose` renders a planned email into an OutgoingEmail (HTML and text parts, from Jinja2
+templates); `to_mime` gives it the shape SMTP and the console print.
+"""
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
+
+from shared.enums import RESOLVED_STATUSES, TICKET_CREATED, TICKET_UPDATED
+from shared.events import parse_envelope
+from shared.tracking_links import tracking_url
+
+CREATED, UPDATED, RESOLVED = "created", "updated", "resolved"
+EMAIL_KINDS = (CREATED, UPDATED, RESOLVED)
+
+# The fields whose change the customer hears about, in the order the email lists them.
+CUSTOMER_VISIBLE_FIELDS = ("status", "priority", "category", "title", "assigned_to")
+FIELD_LABELS = {
+    "status": "Status", "priority": "Priority", "category": "Category",
+    "title": "Issue title", "assigned_to": "Assigned to",
+}
+# What an email may show of a ticket. Resolution notes only reach the resolution email:
+# before that they are an agent's draft.
+SNAPSHOT_FIELDS = (
+    "ticket_number", "title", "status", "priority", "category",
+    "customer_name", "customer_email", "assigned_to", "created_at",
+)
+SUBJECT_TITLE_MAX = 120
+
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    # HTML parts are escaped (a title `<script>` shows as text); text parts are sent as written.
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+class MalformedEvent(ValueError):
+    """An event this service cannot read: retrying it would never help."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One email owed for one event; `recipient` None means there is nobody to email."""
+
+    event_id: uuid.UUID
+    event_type: str
+    kind: str
+    ticket_id: uuid.UUID
+    ticket_number: str
+    recipient: str | None
+    context: dict
+    occurred_at: object
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """A rendered email, ready for any backend."""
+
+    sender_email: str
+    sender_name: str
+    recipient_email: str
+    recipient_name: str | None
+    subject: str
+    text: str
+    html: str
+    message_id: str
+    # Names this delivery at the provider (SendGrid custom_args), for its webhooks.
+    reference: str
+
+
+class _TicketSchema(Schema):
+    """The part of the tickets service's ticket payload the notifier reads."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.UUID(required=True)
+    ticket_number = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.String(required=True)
+    priority = fields.String(required=True)
+    category = fields.String(required=True)
+    customer_name = fields.String(allow_none=True, load_default=None)
+    customer_email = fields.String(allow_none=True, load_default=None)
+    assigned_to = fields.String(allow_none=True, load_default=None)
+    resolution_notes = fields.String(allow_none=True, load_default=None)
+    created_at = fields.String(allow_none=True, load_default=None)
+
+
+class _ChangeSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    # `from`/`to` are Python keywords: loaded by data_key into plain names.
+    old = fields.Raw(data_key="from", allow_none=True, load_default=None)
+    new = fields.Raw(data_key="to", allow_none=True, load_default=None)
+
+
+def email_kind(event_type, ticket, changes):
+    """created / updated / resolved, or None when the event owes the customer no email."""
+    if event_type == TICKET_CREATED:
+        return CREATED
+    if event_type != TICKET_UPDATED:
+        return None  # ticket.deleted and anything newer: nothing to tell the customer
+    if not any(field in changes for field in CUSTOMER_VISIBLE_FIELDS):
+        return None
+    status = changes.get("status")
+    # Entering resolved/closed from an open status; resolved -> closed is a plain status update.
+    if status and status["to"] in RESOLVED_STATUSES and status["from"] not in RESOLVED_STATUSES:
+        return RESOLVED
+    return UPDATED
+
+
+def visible_changes(changes):
+    """The customer-visible changes, in display order, as {field: {"from", "to"}}."""
+    return {
+        field: {"from": changes[field]["from"], "to": changes[field]["to"]}
+        for field in CUSTOMER_VISIBLE_FIELDS if field in changes
+    }
+
+
+def normalize_address(address):
+    """A deliverable-looking address (one addr-spec, user@domain.tld), lower-cased domain; else None."""
+    if not address or not isinstance(address, str):
+        return None
+    address = address.strip()
+    name, spec = parseaddr(address)
+    if spec != address or re.search(r"\s", spec) or spec.count("@") != 1:
+        return None
+    local, domain = spec.rsplit("@", 1)
+    if not local or "." not in domain.strip(".") or domain.startswith(".") or domain.endswith("."):
+        return None
+    try:
+        Address(addr_spec=spec)
+    except (ValueError, IndexError):
+        return None
+    return f"{local}@{domain.lower()}"
+
+
+def plan(payload):
+    """The email an event envelope calls for, or None. Raises MalformedEvent for an unreadable one."""
+    try:
+        envelope = parse_envelope(payload)
+        data = envelope["data"]
+        ticket = _TicketSchema().load(data.get("ticket") or {})
+        raw_changes = data.get("changes") or {}
+        if not isinstance(raw_changes, dict):
+            raise ValidationError({"changes": ["Not a mapping."]})
+        changes = {
+            field: {"from": change["old"], "to": change["new"]}
+            for field, change in ((f, _ChangeSchema().load(c)) for f, c in raw_changes.items())
+        }
+    except (ValidationError, AttributeError, TypeError) as exc:
+        raise MalformedEvent(str(exc)) from None
+    kind = email_kind(envelope["event_type"], ticket, changes)
+    if kind is None:
+        return None
+    snapshot = {field: ticket[field] for field in SNAPSHOT_FIELDS}
+    context = {"ticket": snapshot}
+    if kind == UPDATED:
+        context["changes"] = visible_changes(changes)
+    if kind == RESOLVED:
+        notes = (ticket["resolution_notes"] or "").strip()
+        context["resolution_notes"] = notes or None
+    return Plan(
+        event_id=envelope["event_id"],
+        event_type=envelope["event_type"],
+        kind=kind,
+        ticket_id=ticket["id"],
+        ticket_number=ticket["ticket_number"],
+        recipient=ticket["customer_email"],
+        context=context,
+        occurred_at=envelope["occurred_at"],
+    )
+
+
+def display_value(field, value):
+    """A field's value as the customer reads it: OPEN, IN PROGRESS, feature request, unassigned."""
+    if value is None or value == "":
+        return "unassigned" if field == "assigned_to" else "none"
+    text = str(value)
+    if field in ("status", "priority"):
+        return text.replace("_", " ").upper()
+    if field == "category":
+        return text.replace("_", " ")
+    return text
+
+
+def _one_line(text, limit):
+    """Header-safe: no line breaks (header injection), bounded length."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def subject_for(kind, ticket):
+    title = _one_line(ticket["title"], SUBJECT_TITLE_MAX)
+    number = ticket["ticket_number"]
+    if kind == CREATED:
+        return f"[{number}] We received your request: {title}"
+    if kind == RESOLVED:
+        verb = "closed" if ticket["status"] == "closed" else "resolved"
+        return f"[{number}] Your ticket has been {verb}: {title}"
+    return f"[{number}] Your ticket has been updated: {title}"
+
+
+def message_id_for(event_id, kind, sender_email):
+    """The same Message-ID on every attempt for one delivery (mail clients fold duplicates on it)."""
+    domain = sender_email.rsplit("@", 1)[-1] or "deskline.localhost"
+    return f"<{event_id}.{kind}@{domain}>"
+
+
+def compose(kind, context, recipient, event_id, settings):
+    """Render the email for a planned delivery; the tracking link is signed for `recipient`."""
+    ticket = context["ticket"]
+    variables = {
+        "kind": kind,
+        "ticket": ticket,
+        "customer_name": ticket.get("customer_name") or None,
+        "changes": [
+            {
+                "field": field,
+                "label": FIELD_LABELS[field],
+                "from": display_value(field, change["from"]),
+                "to": display_value(field, change["to"]),
+            }
+            for field, change in context.get("changes", {}).items()
+        ],
+        "resolution_notes": context.get("resolution_notes"),
+        "shown": {field: display_value(field, ticket.get(field)) for field in SNAPSHOT_FIELDS},
+        "tracking_url": tracking_url(settings.public_base_url, ticket["ticket_number"], recipient),
+        "tracker_url": f"{settings.public_base_url.rstrip('/')}/track-ticket",
+        "sender_name": settings.sender_name,
+        "subject": subject_for(kind, ticket),
+    }
+    return OutgoingEmail(
+        sender_email=settings.sender_email,
+        sender_name=settings.sender_name,
+        recipient_email=recipient,
+        recipient_name=_one_line(ticket["customer_name"], 200) if ticket.get("customer_name") else None,
+        subject=variables["subject"],
+        text=TEMPLATES.get_template(f"{kind}.txt").render(variables),
+        html=TEMPLATES.get_template(f"{kind}.html").render(variables),
+        message_id=message_id_for(event_id, kind, settings.sender_email),
+        reference=f"{event_id}.{kind}",
+    )
+
+
+def to_mime(email, date=None):
+    """A multipart/alternative message: the text part first, HTML preferred by clients that can."""
+    message = EmailMessage()
+    message["From"] = Address(display_name=email.sender_name, addr_spec=email.sender_email)
+    message["To"] = Address(display_name=email.recipient_name or "", addr_spec=email.recipient_email)
+    message["Subject"] = email.subject
+    message["Message-ID"] = email.message_id
+    message["Date"] = format_datetime(date or datetime.now(timezone.utc))
+    # Quoted-printable: any server takes it, 8BITMIME or not.
+    message.set_content(email.text, cte="quoted-printable")
+    message.add_alternative(email.html, subtype="html", cte="quoted-printable")
+    return message

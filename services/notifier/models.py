@@ -1,0 +1,53 @@
+"""The notifier's table: the delivery log, one row per email owed for an event."""
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# pending: waiting for its next attempt; sending: an attempt is in flight (until next_attempt_at,
+# its lease); sent; skipped: nobody to email; failed: permanently refused; dead: attempts exhausted.
+PENDING, SENDING, SENT, SKIPPED, FAILED, DEAD = "pending", "sending", "sent", "skipped", "failed", "dead"
+DELIVERY_STATUSES = (PENDING, SENDING, SENT, SKIPPED, FAILED, DEAD)
+# Statuses the retry timer still works on.
+OPEN_STATUSES = (PENDING, SENDING)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+    # The idempotency key: a redelivered event finds its row and sends nothing more.
+    __table_args__ = (sa.UniqueConstraint("event_id", "kind", name="uq_deliveries_event_kind"),)
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
+    event_type: Mapped[str] = mapped_column(sa.String(60))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    ticket_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, index=True)
+    ticket_number: Mapped[str] = mapped_column(sa.String(20), index=True)
+    recipient: Mapped[str | None] = mapped_column(sa.String(254))
+    subject: Mapped[str | None] = mapped_column(sa.String(400))
+    # What the email is rendered from: only what the customer may see (emails.plan decides).
+    context: Mapped[dict] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # Our Message-ID header: the same on every attempt, so a resent copy is recognisably the same.
+    message_id: Mapped[str | None] = mapped_column(sa.String(255))
+    provider_message_id: Mapped[str | None] = mapped_column(sa.String(255))
+    occurred_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+# The retry timer's scan: only rows still in play, by when they are due.
+sa.Index(
+    "ix_deliveries_due", Delivery.next_attempt_at,
+    postgresql_where=Delivery.status.in_(OPEN_STATUSES),
+)

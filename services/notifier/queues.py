@@ -1,0 +1,34 @@
+"""Declaring the notifier's durable event queues before it first runs (`migrate` does it).
+
+The tickets service publishes without `mandatory`: an event reaching an exchange with no bound
+queue is dropped. Declaring the queues at deploy time, before any service starts, means every
+ticket event is kept for the notifier even if it has never run. The queues are built by nameko's
+own EventHandler code from the service class, so their names and arguments are exactly those the
+running service consumes.
+"""
+from kombu import Connection
+from nameko.containers import ServiceContainer
+from nameko.events import EventHandler
+
+from .service import NotifierService
+
+
+def event_queues(config):
+    """The kombu Queues (with exchange and binding) that NotifierService's handlers consume."""
+    container = ServiceContainer(NotifierService, config)
+    queues = []
+    for entrypoint in container.entrypoints:
+        if isinstance(entrypoint, EventHandler):
+            entrypoint.setup()  # computes entrypoint.queue; nothing is started or connected
+            queues.append(entrypoint.queue)
+    return sorted(queues, key=lambda queue: queue.name)
+
+
+def declare_event_queues(config):
+    """Declare the exchange(s), queues and bindings on the broker; returns the queue names."""
+    queues = event_queues(config)
+    with Connection(config["AMQP_URI"]) as connection:
+        channel = connection.channel()
+        for queue in queues:
+            queue(channel).declare()
+    return [queue.name for queue in queues]

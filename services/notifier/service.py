@@ -1,0 +1,147 @@
+"""The notifier nameko service: thin event handlers, RPC reads and the retry timer."""
+import functools
+import logging
+
+import eventlet
+from nameko.events import SERVICE_POOL, event_handler
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+from nameko.timer import Timer
+from nameko_sqlalchemy import Database
+
+from shared.enums import TICKET_CREATED, TICKET_UPDATED
+from shared.exceptions import Conflict, NotFound
+from shared.runtime import Pingable
+
+from . import deliveries, emails
+from .backends import build_backend
+from .config import Settings
+from .models import DEAD, Base
+
+log = logging.getLogger(__name__)
+EXPECTED = (NotFound, Conflict)
+
+
+class Mail:
+    """What a worker sends with: the settings and the configured backend."""
+
+    def __init__(self, settings, backend):
+        self.settings, self.backend = settings, backend
+
+
+class MailProvider(DependencyProvider):
+    """Builds the backend once, at start, from config["NOTIFIER"] (bad settings stop the start)."""
+
+    def setup(self):
+        self.settings = Settings.from_config(self.container.config).check()
+        self.mail = Mail(self.settings, build_backend(self.settings))
+
+    def get_dependency(self, worker_ctx):
+        return self.mail
+
+
+class RetryTimer(Timer):
+    """A timer whose interval is a setting (NOTIFIER.retry_interval), so tests can make it short."""
+
+    def __init__(self, **kwargs):
+        super().__init__(interval=Settings.retry_interval, **kwargs)
+
+    def setup(self):
+        self.interval = Settings.from_config(self.container.config).retry_interval
+
+
+def ticket_event_handler(event_type):
+    # Durable queue that outlives the service (reliable_delivery), shared by instances (SERVICE_POOL).
+    # requeue_on_error: a handler raises only when the event could not be recorded (database
+    # down), and then the event must go back to the queue instead of being acked away.
+    return event_handler(
+        "tickets", event_type, handler_type=SERVICE_POOL, reliable_delivery=True, requeue_on_error=True
+    )
+
+
+class NotifierService(Pingable):
+    name = "notifier"
+
+    db = Database(Base, engine_options={"pool_pre_ping": True})
+    mail = MailProvider()
+
+    @ticket_event_handler(TICKET_CREATED)
+    def on_ticket_created(self, payload):
+        self._notify(payload)
+
+    @ticket_event_handler(TICKET_UPDATED)
+    def on_ticket_updated(self, payload):
+        self._notify(payload)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_deliveries(self, ticket_ref):
+        """The emails owed for a ticket (by number or id) and what became of each, oldest first."""
+        with self.db.get_session() as session:
+            return deliveries.list_for_ticket(session, ticket_ref)
+
+    @rpc
+    def delivery_stats(self):
+        """Deliveries per status: an operations metric (watch 'dead' and 'failed')."""
+        with self.db.get_session() as session:
+            return deliveries.counts(session)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def requeue_delivery(self, delivery_id):
+        """Send a failed or dead delivery again, once its cause is fixed."""
+        with self.db.get_session() as session:
+            return deliveries.requeue(session, delivery_id)
+
+    @RetryTimer.decorator
+    def retry_due(self):
+        """Attempt what is due: back-offs that ended, and attempts lost with a crashed process."""
+        settings = self.mail.settings
+        with self._session() as session:
+            if deliveries.expire_abandoned(session, settings):
+                log.error("notifier: deliveries abandoned mid-send on their last attempt marked dead")
+        while True:
+            with self._session() as session:
+                claimed = deliveries.claim_due(session, settings, settings.retry_batch)
+            pool = eventlet.GreenPool(settings.retry_concurrency)
+            for attempt in claimed:
+                pool.spawn_n(self._attempt, attempt)
+            pool.waitall()
+            if len(claimed) < settings.retry_batch:
+                return
+
+    def _notify(self, payload):
+        try:
+            plan = emails.plan(payload)
+        except emails.MalformedEvent as exc:
+            # Retrying cannot make it readable: say so loudly and let it go.
+            log.error("notifier: dropping unreadable event %r: %s", _event_id(payload), exc)
+            return
+        if plan is None:
+            return
+        try:
+            with self._session() as session:
+                attempt = deliveries.record(session, plan, self.mail.settings)
+        except Exception:
+            log.exception("notifier: could not record event %s; handing it back to the queue", plan.event_id)
+            eventlet.sleep(self.mail.settings.requeue_delay)  # no hot loop while the database is away
+            raise
+        if attempt is not None:
+            self._attempt(attempt)
+
+    def _attempt(self, attempt):
+        """Never raises: the delivery is recorded, so whatever happens here the timer can redo."""
+        try:
+            status = deliveries.attempt_delivery(self._session, self.mail.backend, self.mail.settings, attempt)
+        except Exception:
+            log.exception("notifier: delivery %s attempt %s: outcome not recorded", attempt.delivery_id, attempt.number)
+            return
+        if status == DEAD:
+            log.error("notifier: delivery %s is dead after %s attempts", attempt.delivery_id, attempt.number)
+
+    @property
+    def _session(self):
+        # Sessions close when their block ends: the retry pool opens many per worker.
+        return functools.partial(self.db.get_session, close_on_exit=True)
+
+
+def _event_id(payload):
+    return payload.get("event_id") if isinstance(payload, dict) else None
