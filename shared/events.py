@@ -18,9 +18,12 @@ class EnvelopeSchema(Schema):
     data = fields.Dict(required=True)
 
 
+ENVELOPE = EnvelopeSchema()
+
+
 def make_envelope(event_type, data, event_id=None, occurred_at=None):
     """Build an envelope as plain JSON values, ready for the wire."""
-    return EnvelopeSchema().dump(
+    return ENVELOPE.dump(
         {
             "event_id": event_id or uuid.uuid4(),
             "event_type": event_type,
@@ -33,4 +36,4 @@ def make_envelope(event_type, data, event_id=None, occurred_at=None):
 
 def parse_envelope(payload):
     """Validate an incoming envelope; raises marshmallow.ValidationError if malformed."""
-    return EnvelopeSchema().load(payload)
+    return ENVELOPE.load(payload)

@@ -36,7 +36,7 @@ def next_ticket_number(session):
 
 
 def create_ticket(session, data, now=None):
-    """Validate, number and store a ticket; returns (ticket, outbox row)."""
+    """Validate, number and store a ticket; returns (ticket as a dict, outbox row)."""
     values = schemas.load(schemas.TICKET_CREATE, data)  # before numbering: bad input takes no number
     number = next_ticket_number(session)
     now = now or _now()  # read under the counter's lock, so created_at follows the numbers
@@ -51,11 +51,9 @@ def create_ticket(session, data, now=None):
     session.add(ticket)
     session.flush()
     session.add(TicketChange(ticket_id=ticket.id, at=now, actor=ticket.created_by, action="created"))
-    event = outbox.record(
-        session, OutboxEvent, TICKET_CREATED,
-        {"ticket": schemas.dump_ticket(ticket), "actor": ticket.created_by}, now,
-    )
-    return ticket, event
+    result = schemas.dump_ticket(ticket)
+    event = outbox.record(session, OutboxEvent, TICKET_CREATED, {"ticket": result, "actor": ticket.created_by}, now)
+    return result, event
 
 
 def get_ticket(session, ref, client_id=None, for_update=False):
@@ -127,14 +125,15 @@ def _actor(actor):
 
 
 def update_ticket(session, ref, changes, actor=None, client_id=None, now=None):
-    """Apply a partial update; returns (ticket, changes, outbox row or None when nothing changed)."""
+    """Apply a partial update; returns (ticket as a dict, changes, outbox row or None if nothing changed)."""
     values = schemas.load(schemas.TICKET_UPDATE, changes)
     actor = _actor(actor)
     now = now or _now()
     ticket = get_ticket(session, ref, client_id, for_update=True)  # serialise concurrent edits
     diff = domain.apply_changes(ticket, values, now)
+    result = schemas.dump_ticket(ticket)
     if not diff:
-        return ticket, diff, None
+        return result, diff, None
     session.add_all(
         TicketChange(
             ticket_id=ticket.id, at=now, actor=actor, action="updated", field=field,
@@ -143,10 +142,9 @@ def update_ticket(session, ref, changes, actor=None, client_id=None, now=None):
         for field, change in diff.items()
     )
     event = outbox.record(
-        session, OutboxEvent, TICKET_UPDATED,
-        {"ticket": schemas.dump_ticket(ticket), "changes": diff, "actor": actor}, now,
+        session, OutboxEvent, TICKET_UPDATED, {"ticket": result, "changes": diff, "actor": actor}, now
     )
-    return ticket, diff, event
+    return result, diff, event
 
 
 def delete_ticket(session, ref, actor=None, client_id=None, now=None):
@@ -167,4 +165,4 @@ def get_history(session, ref, client_id=None):
     entries = session.scalars(
         sa.select(TicketChange).where(TicketChange.ticket_id == ticket.id).order_by(TicketChange.id)
     )
-    return schemas.HistoryEntrySchema(many=True).dump(entries)
+    return schemas.HISTORY.dump(entries)

@@ -115,9 +115,12 @@ def load(schema, data, **kwargs):
 
 
 def dump_ticket(ticket):
-    return TicketSchema().dump(ticket)
+    return TICKET.dump(ticket)
 
 
+# Built once: a marshmallow schema costs more to construct than to use.
+TICKET = TicketSchema()
+HISTORY = HistoryEntrySchema(many=True)
 TICKET_CREATE = TicketInputSchema()
 TICKET_UPDATE = TicketInputSchema(partial=True, exclude=IMMUTABLE_FIELDS)
 LIST_FILTERS = ListFiltersSchema()

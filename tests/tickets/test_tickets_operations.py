@@ -29,7 +29,7 @@ def session(session_factory):
 def create(session, **overrides):
     ticket, _ = operations.create_ticket(session, valid(**overrides))
     session.commit()
-    return ticket
+    return operations.get_ticket(session, ticket["id"])
 
 
 def test_create_numbers_stores_and_records_history_and_event(session):
@@ -134,7 +134,7 @@ def test_update_records_each_change_and_one_event(session):
         "priority": {"from": "medium", "to": "high"},
         "resolution_notes": {"from": None, "to": "Rebooted"},
     }
-    assert ticket.resolved_at == ticket.updated_at
+    assert ticket["resolved_at"] == ticket["updated_at"] and ticket["status"] == "resolved"
     assert event.event_type == "ticket.updated"
     assert event.payload["data"]["changes"] == diff
     assert event.payload["data"]["actor"] == "agent-7"

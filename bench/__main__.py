@@ -1,0 +1,21 @@
+"""`make bench`: every service's benchmark in turn, each printing its own figures."""
+import shared.green  # noqa: F401  (first: monkey patching)
+
+import importlib
+import platform
+import os
+import sys
+
+BENCHMARKS = ["bench.tickets", "bench.gateway", "bench.notifier"]
+
+print(f"machine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}")
+selected = sys.argv[1:] or BENCHMARKS
+for name in selected:
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        print(f"(no {name} yet)")
+        continue
+    module.main()

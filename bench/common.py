@@ -1,0 +1,73 @@
+"""What every benchmark needs: a private vhost and databases, concurrent callers, percentiles."""
+import os
+import statistics
+import time
+
+import eventlet
+import requests
+
+from shared.testing import fresh_database
+
+MANAGEMENT_API = os.environ.get("RABBITMQ_API", "http://guest:guest@127.0.0.1:15672")
+BENCH_VHOST = "deskline_bench"
+
+
+def bench_amqp_uri():
+    """A vhost of its own, so a benchmark neither sees nor disturbs a running system."""
+    auth = ("guest", "guest")
+    base = MANAGEMENT_API.replace("guest:guest@", "")
+    requests.delete(f"{base}/api/vhosts/{BENCH_VHOST}", auth=auth, timeout=10)
+    requests.put(f"{base}/api/vhosts/{BENCH_VHOST}", auth=auth, timeout=10).raise_for_status()
+    requests.put(
+        f"{base}/api/permissions/{BENCH_VHOST}/guest", auth=auth, timeout=10,
+        json={"configure": ".*", "write": ".*", "read": ".*"},
+    ).raise_for_status()
+    return f"amqp://guest:guest@127.0.0.1:5672/{BENCH_VHOST}"
+
+
+def bench_database(name, migrations_dir):
+    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}_bench"
+    fresh_database(url, migrations_dir)
+    return url
+
+
+def percentile(samples, p):
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def summary(name, latencies, elapsed):
+    """One printed line: calls/s, p50, p99 (latencies in seconds)."""
+    line = (
+        f"{name:<42} {len(latencies) / elapsed:8.1f}/s   p50 {percentile(latencies, 50) * 1000:6.1f} ms"
+        f"   p99 {percentile(latencies, 99) * 1000:6.1f} ms   (n={len(latencies)})"
+    )
+    print(line, flush=True)
+    return {"rate": len(latencies) / elapsed, "p50": percentile(latencies, 50), "p99": percentile(latencies, 99)}
+
+
+def run_concurrently(make_client, call, total, concurrency=16):
+    """`total` calls spread over `concurrency` green callers, each with its own client.
+
+    `make_client()` is a context manager (e.g. an RPC proxy); returns (latencies, elapsed seconds).
+    """
+    latencies, remaining = [], [total]
+
+    def worker():
+        with make_client() as client:
+            while remaining[0] > 0:
+                remaining[0] -= 1
+                started = time.perf_counter()
+                call(client)
+                latencies.append(time.perf_counter() - started)
+
+    pool = eventlet.GreenPool(concurrency)
+    started = time.perf_counter()
+    for _ in range(concurrency):
+        pool.spawn(worker)
+    pool.waitall()
+    return latencies, time.perf_counter() - started
+
+
+def median(values):
+    return statistics.median(values)
