@@ -3,7 +3,6 @@
 `send(email)` returns the provider's message id (or None) or raises a DeliveryError that says
 whether trying again can help: TransientError (with an optional Retry-After) or PermanentError.
 """
-import email.utils
 import logging
 import smtplib
 import socket
@@ -11,6 +10,8 @@ import ssl
 import sys
 import time
 import urllib.error
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import parsedate_to_datetime
 
 from python_http_client import exceptions as http_errors
 from sendgrid import SendGridAPIClient
@@ -60,11 +61,16 @@ class ConsoleBackend:
         return None
 
 
+# 5xx replies about authentication: our configuration is wrong, not the email. Retried (until dead)
+# so that fixing the credentials sends what waited.
+SMTP_AUTH_CODES = (530, 534, 535, 538)
+
+
 def classify_smtp_reply(code, reply, what):
-    """4xx (and 421 closing) are transient; 5xx permanent."""
+    """4xx (and 421 closing) are transient; 5xx permanent, except authentication trouble."""
     text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
     message = f"SMTP {what} refused: {code} {text}".strip()
-    if 500 <= code < 600:
+    if 500 <= code < 600 and code not in SMTP_AUTH_CODES:
         return PermanentError(message)
     return TransientError(message)
 
@@ -133,7 +139,8 @@ class SmtpBackend:
         if code not in (250, 251):
             raise classify_smtp_reply(code, reply, "recipient")
         try:
-            code, reply = smtp.data(message.as_bytes())
+            # CRLF line ends: smtplib fixes them for str but sends bytes as given.
+            code, reply = smtp.data(message.as_bytes(policy=SMTP_POLICY))
         except smtplib.SMTPDataError as exc:
             raise classify_smtp_reply(exc.smtp_code, exc.smtp_error, "data") from None
         if code != 250:
@@ -151,7 +158,7 @@ def retry_after_seconds(headers, now=None):
         seconds = float(value)
     except ValueError:
         try:
-            when = email.utils.parsedate_to_datetime(value)
+            when = parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
         seconds = when.timestamp() - (now if now is not None else time.time())
