@@ -1,0 +1,231 @@
+"""The ticket API through the gateway against a real tickets service: CRUD, filters, history,
+tenancy (another client's ticket is 404 everywhere), validation and service outages."""
+import time
+
+import pytest
+
+from services.tickets.service import TicketsService
+
+API = "/api/entities/ticket"
+
+
+@pytest.fixture
+def acme(tenants, auth_headers, tickets_service):
+    return auth_headers(tenants[0])
+
+
+@pytest.fixture
+def globex(tenants, auth_headers, tickets_service):
+    return auth_headers(tenants[1])
+
+
+def create(http, headers, **fields):
+    body = {"title": "Printer on fire", "description": "It is on fire.", "customer_email": "kira@example.com", **fields}
+    response = http.post(API, json=body, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_create_takes_the_client_and_creator_from_the_token(http, acme, tenants):
+    ticket = create(http, acme, priority="urgent", category="technical", customer_name="Kira")
+    assert ticket["ticket_number"] == "TKT-00001"
+    assert ticket["client_id"] == tenants[0].client_id
+    assert ticket["created_by"] == tenants[0].email
+    assert (ticket["status"], ticket["priority"], ticket["category"]) == ("open", "urgent", "technical")
+
+
+def test_the_body_cannot_choose_the_client_or_the_creator(http, acme, tenants):
+    response = http.post(API, json={"title": "t", "description": "d", "client_id": tenants[1].client_id,
+                                    "created_by": "someone"}, headers=acme)
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"client_id": ["Unknown field."], "created_by": ["Unknown field."]}
+
+
+def test_get_by_id_and_by_number(http, acme):
+    ticket = create(http, acme)
+    by_id = http.get(f"{API}/{ticket['id']}", headers=acme)
+    by_number = http.get(f"{API}/{ticket['ticket_number']}", headers=acme)
+    assert by_id.status_code == by_number.status_code == 200
+    assert by_id.get_json() == by_number.get_json() == ticket
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_update_accepts_a_partial_body_and_reports_changes(http, acme, tenants, method):
+    ticket = create(http, acme)
+    response = getattr(http, method)(f"{API}/{ticket['ticket_number']}", json={"status": "in_progress", "priority": "high"},
+                                     headers=acme)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["status"], body["priority"], body["title"]) == ("in_progress", "high", "Printer on fire")
+    assert body["changes"] == {"status": {"from": "open", "to": "in_progress"}, "priority": {"from": "medium", "to": "high"}}
+    assert http.get(f"{API}/{ticket['id']}", headers=acme).get_json()["status"] == "in_progress"
+
+
+def test_delete_is_204_and_the_ticket_is_gone(http, acme):
+    ticket = create(http, acme)
+    response = http.delete(f"{API}/{ticket['id']}", headers=acme)
+    assert response.status_code == 204 and response.data == b""
+    assert http.get(f"{API}/{ticket['id']}", headers=acme).status_code == 404
+    assert http.get(API, headers=acme).get_json()["total"] == 0
+
+
+def test_history_records_creation_and_each_change_with_the_agent(http, acme, tenants):
+    ticket = create(http, acme)
+    http.patch(f"{API}/{ticket['id']}", json={"status": "resolved"}, headers=acme)
+    response = http.get(f"{API}/{ticket['ticket_number']}/history", headers=acme)
+    assert response.status_code == 200
+    items = response.get_json()["items"]
+    assert [(i["action"], i["field"], i["old_value"], i["new_value"]) for i in items] == [
+        ("created", None, None, None), ("updated", "status", "open", "resolved")]
+    assert {i["actor"] for i in items} == {tenants[0].email}
+
+
+def test_list_filters_sort_and_pages(http, acme):
+    create(http, acme, title="Alpha", status="open", priority="low", category="billing", assigned_to="ann")
+    create(http, acme, title="Bravo printer", status="pending", priority="urgent", category="technical", assigned_to="bob")
+    create(http, acme, title="Charlie", status="open", priority="high", category="technical", customer_name="Zed Printerson")
+
+    def numbers(**params):
+        response = http.get(API, query_string=params, headers=acme)
+        assert response.status_code == 200, response.get_json()
+        return [item["ticket_number"] for item in response.get_json()["items"]]
+
+    assert numbers() == ["TKT-00003", "TKT-00002", "TKT-00001"]  # newest first
+    assert numbers(status="open") == ["TKT-00003", "TKT-00001"]
+    assert numbers(priority="urgent") == ["TKT-00002"]
+    assert numbers(category="technical") == ["TKT-00003", "TKT-00002"]
+    assert numbers(assigned_to="ann") == ["TKT-00001"]
+    assert numbers(q="printer") == ["TKT-00003", "TKT-00002"]
+    assert numbers(sort="ticket_number") == ["TKT-00001", "TKT-00002", "TKT-00003"]
+    assert numbers(sort="-priority") == ["TKT-00002", "TKT-00003", "TKT-00001"]
+    page = http.get(API, query_string={"sort": "ticket_number", "page": 2, "per_page": 2}, headers=acme).get_json()
+    assert page == {"items": page["items"], "total": 3, "page": 2, "per_page": 2}
+    assert [item["ticket_number"] for item in page["items"]] == ["TKT-00003"]
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"per_page": 101}, "per_page"),
+        ({"per_page": 0}, "per_page"),
+        ({"page": "two"}, "page"),
+        ({"status": "bogus"}, "status"),
+        ({"priority": "asap"}, "priority"),
+        ({"category": "misc"}, "category"),
+        ({"sort": "password"}, "sort"),
+        ({"q": "x" * 201}, "q"),
+        ({"client_id": "someone-else"}, "client_id"),
+    ],
+)
+def test_bad_query_parameters_are_422_naming_the_field(http, acme, params, field):
+    response = http.get(API, query_string=params, headers=acme)
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["error"] == "validation_error" and list(body["errors"]) == [field]
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"description": "d"}, "title"),
+        ({"title": "x" * 201, "description": "d"}, "title"),
+        ({"title": "t", "description": "d", "priority": "asap"}, "priority"),
+        ({"title": "t", "description": "d", "status": 3}, "status"),
+        ({"title": "t", "description": "d", "ticket_number": "TKT-99999"}, "ticket_number"),
+        # Checked by the tickets service, which answers with its typed ValidationError:
+        ({"title": "   ", "description": "d"}, "title"),
+        ({"title": "t", "description": "d", "customer_email": "not-an-email"}, "customer_email"),
+    ],
+)
+def test_bad_bodies_are_422_with_field_errors(http, acme, body, field):
+    response = http.post(API, json=body, headers=acme)
+    assert response.status_code == 422, response.get_json()
+    errors = response.get_json()["errors"]
+    assert list(errors) == [field] and all(isinstance(reason, str) for reason in errors[field])
+
+
+def test_a_body_that_is_not_a_json_object_is_422(http, acme):
+    for data in ("not json", "[1, 2]", "null"):
+        response = http.post(API, data=data, content_type="application/json", headers=acme)
+        assert response.status_code == 422, data
+        assert "errors" in response.get_json()
+
+
+def test_bad_update_bodies_are_422(http, acme):
+    ticket = create(http, acme)
+    response = http.patch(f"{API}/{ticket['id']}", json={"status": "done", "client_id": "x"}, headers=acme)
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == {"status", "client_id"}
+
+
+def test_unknown_and_malformed_references_are_404(http, acme):
+    for ref in ("TKT-99999", "00000000-0000-0000-0000-000000000000", "nonsense"):
+        assert http.get(f"{API}/{ref}", headers=acme).status_code == 404
+
+
+def test_another_clients_ticket_is_404_on_every_endpoint(http, acme, globex):
+    theirs = create(http, globex)
+    for ref in (theirs["id"], theirs["ticket_number"]):
+        responses = {
+            "get": http.get(f"{API}/{ref}", headers=acme),
+            "put": http.put(f"{API}/{ref}", json={"status": "closed"}, headers=acme),
+            "patch": http.patch(f"{API}/{ref}", json={"priority": "low"}, headers=acme),
+            "delete": http.delete(f"{API}/{ref}", headers=acme),
+            "history": http.get(f"{API}/{ref}/history", headers=acme),
+        }
+        assert {name: r.status_code for name, r in responses.items()} == dict.fromkeys(responses, 404)
+        assert all(r.get_json() == {"error": "not_found", "message": "Not found."} for r in responses.values())
+    assert http.get(API, headers=acme).get_json()["total"] == 0
+    # Untouched, and still theirs.
+    still = http.get(f"{API}/{theirs['id']}", headers=globex).get_json()
+    assert (still["status"], still["priority"]) == ("open", "medium")
+
+
+def test_tickets_service_down_is_a_quick_503(http, acme, tickets_service, gateway_app):
+    create(http, acme)
+    tickets_service.stop()
+    started = time.monotonic()
+    response = http.get(API, headers=acme)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["error"] == "service_unavailable" and "tickets" in body["message"]
+    assert response.headers["Retry-After"]
+    assert elapsed < gateway_app.config["RPC_TIMEOUT"] + 1.5
+    # A write fails the same way, and readiness says which dependency is missing.
+    assert http.post(API, json={"title": "t", "description": "d"}, headers=acme).status_code == 503
+    ready = http.get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["checks"]["tickets"] != "ok"
+
+
+def test_service_never_started_is_503(http, tenants, auth_headers):
+    # No tickets service has ever run on this vhost: nameko reports an unknown service at once.
+    response = http.get(API, headers=auth_headers(tenants[0]))
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "service_unavailable"
+
+
+def test_the_pool_recovers_after_the_service_comes_back(http, acme, tickets_service, container_factory, tickets_config):
+    create(http, acme)
+    tickets_service.stop()
+    assert http.get(API, headers=acme).status_code == 503
+    container_factory(TicketsService, tickets_config).start()  # a stopped container does not restart
+    assert http.get(API, headers=acme).get_json()["total"] == 1
+
+
+def test_readiness_and_liveness(http, tickets_service, gateway_db):
+    assert http.get("/healthz").get_json() == {"status": "ok"}
+    ready = http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json() == {"status": "ready", "checks": {"database": "ok", "redis": "ok", "tickets": "ok"}}
+
+
+def test_an_unexpected_error_is_a_bare_500(http, gateway_app, gateway_db):
+    def explode():
+        raise RuntimeError("password=hunter2 at /srv/secret.py line 3")
+
+    gateway_app.add_url_rule("/api/explode", "explode", explode)
+    response = http.get("/api/explode")
+    assert response.status_code == 500
+    assert response.get_json() == {"error": "internal_error", "message": "Something went wrong on our side."}
+    assert b"hunter2" not in response.data and b"Traceback" not in response.data
