@@ -74,6 +74,7 @@ def record(session, plan, settings, now=None):
     else:
         lease = now + timedelta(seconds=settings.in_flight_lease_seconds)
         values.update(status=SENDING, attempts=1, next_attempt_at=lease)
+        values["context"] = emails.with_tracking_link(plan.context, plan.ticket_number, recipient, settings)
     statement = (
         insert(Delivery).values(**values)
         .on_conflict_do_nothing(constraint="uq_deliveries_event_kind")

@@ -223,9 +223,16 @@ def message_id_for(event_id, kind, sender_email):
     return f"<{event_id}.{kind}@{domain}>"
 
 
+def with_tracking_link(context, ticket_number, recipient, settings):
+    """The context plus the signed tracker link, made once when the delivery is recorded: every
+    attempt then sends the same email, and the link's validity counts from the event."""
+    return {**context, "tracking_url": tracking_url(settings.public_base_url, ticket_number, recipient)}
+
+
 def compose(kind, context, recipient, event_id, settings):
     """Render the email for a planned delivery; the tracking link is signed for `recipient`."""
     ticket = context["ticket"]
+    link = context.get("tracking_url") or tracking_url(settings.public_base_url, ticket["ticket_number"], recipient)
     variables = {
         "kind": kind,
         "ticket": ticket,
@@ -241,7 +248,7 @@ def compose(kind, context, recipient, event_id, settings):
         ],
         "resolution_notes": context.get("resolution_notes"),
         "shown": {field: display_value(field, ticket.get(field)) for field in SNAPSHOT_FIELDS},
-        "tracking_url": tracking_url(settings.public_base_url, ticket["ticket_number"], recipient),
+        "tracking_url": link,
         "tracker_url": f"{settings.public_base_url.rstrip('/')}/track-ticket",
         "sender_name": settings.sender_name,
         "subject": subject_for(kind, ticket),
