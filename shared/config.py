@@ -37,6 +37,8 @@ def logging_config(level=None):
         "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
         "root": {"level": level or env("LOG_LEVEL", "INFO"), "handlers": ["console"]},
+        # Alembic announces each of its plugins at INFO on every migrate.
+        "loggers": {"alembic.runtime.plugins": {"level": "WARNING"}},
     }
 
 
