@@ -5,9 +5,9 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
 # Services with a database of their own (migrated by `make migrate`); later issues add theirs.
-DB_SERVICES := tickets
+DB_SERVICES := tickets notifier
 
-.PHONY: install run migrate run-tickets test bench lock infra clean
+.PHONY: install run migrate run-tickets run-notifier test bench lock infra clean
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,11 @@ run: migrate
 # One service alone; start it several times to scale it (instances share its queues).
 run-tickets: migrate
 	$(PY) -m services.tickets run
+
+# The notifier's migrate also declares its durable event queues, so tickets published before it
+# first runs are kept for it.
+run-notifier: migrate
+	$(PY) -m services.notifier run
 
 test: install infra
 	$(PY) -m pytest $(PYTEST_ARGS)
