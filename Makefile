@@ -5,9 +5,9 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
 # Services with a database of their own (migrated by `make migrate`); later issues add theirs.
-DB_SERVICES := tickets notifier
+DB_SERVICES := tickets notifier tracker_gateway
 
-.PHONY: install run migrate run-tickets run-notifier test bench lock infra clean
+.PHONY: install run migrate run-tickets run-notifier run-gateway run-tracker-projector bootstrap test bench lock infra clean
 
 install: $(VENV)/.installed
 
@@ -23,8 +23,20 @@ infra:
 migrate: install infra
 	@for s in $(DB_SERVICES); do $(PY) -m services.$$s migrate || exit 1; done
 
-run: migrate
+run: migrate bootstrap
 	$(VENV)/bin/honcho -f deploy/Procfile -d $(CURDIR) start
+
+# The gateway's client "Demo" and admin (ADMIN_EMAIL/ADMIN_PASSWORD) on a fresh install; idempotent.
+bootstrap: migrate
+	$(PY) -m services.tracker_gateway bootstrap
+
+# The HTTP edge alone (gunicorn gthread on GATEWAY_PORT); instances share Redis, so limits hold across them.
+run-gateway: migrate bootstrap
+	$(PY) -m services.tracker_gateway run
+
+# The tracker's read model updater; start it more than once to scale (instances share its queues).
+run-tracker-projector: migrate
+	$(PY) -m services.tracker_gateway projector
 
 # One service alone; start it several times to scale it (instances share its queues).
 run-tickets: migrate

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import eventlet
 import redis
 from marshmallow import ValidationError as EnvelopeError
+from nameko.dependency_providers import Config
 from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
@@ -61,6 +62,7 @@ class TrackerProjector(Pingable):
     view = ReadModel()
     tickets = RpcProxy("tickets")
     clients = GatewayClients()
+    config = Config()
 
     @event_handler("tickets", TICKET_CREATED)
     def on_ticket_created(self, payload):
@@ -82,7 +84,7 @@ class TrackerProjector(Pingable):
             return
         # nameko acks a message even when its handler raises (field notes): rather than lose the
         # event, keep it unacked and retry while Redis is away, up to a bound.
-        deadline = time.monotonic() + self.container.config.get("PROJECTOR_RETRY_SECONDS", 300)
+        deadline = time.monotonic() + self.config.get("PROJECTOR_RETRY_SECONDS", 300)
         delay = 0.1
         while True:
             try:

@@ -1,0 +1,111 @@
+"""The gateway as it runs in production: gunicorn (gthread) in its own process, over real HTTP,
+with the tickets service and the tracker projector behind it."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+
+import pytest
+import requests
+
+from shared.testing import ROOT, wait_for
+from tests.fixtures.gateway import TEST_REDIS_URL
+
+EMAIL = "http.customer@example.com"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn_gateway(gateway_db, amqp_uri, redis_prefix, tickets_service, tracker_projector, tmp_path):
+    port = free_port()
+    log = open(tmp_path / "gunicorn.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.tracker_gateway", "run"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "GATEWAY_PORT": str(port), "GATEWAY_DATABASE_URL": gateway_db,
+             "AMQP_URI": amqp_uri, "REDIS_URL": TEST_REDIS_URL, "GATEWAY_REDIS_PREFIX": redis_prefix,
+             "GATEWAY_WORKERS": "2", "GATEWAY_THREADS": "4", "RPC_TIMEOUT": "3",
+             "GATEWAY_READY_SERVICES": "tickets,tracker_projector"},
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return requests.get(f"{base}/healthz", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            assert process.poll() is None, (tmp_path / "gunicorn.log").read_text()
+            return False
+
+    try:
+        wait_for(up, timeout=30, interval=0.2, message="gunicorn to answer")
+        yield base, process, tmp_path / "gunicorn.log"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def test_gunicorn_serves_the_api_and_the_tracker(gunicorn_gateway, tenants):
+    base, process, log_path = gunicorn_gateway
+    session = requests.Session()
+    assert "Using worker: gthread" in log_path.read_text()
+    ready = session.get(f"{base}/readyz", timeout=5)
+    assert ready.status_code == 200, ready.text
+    assert set(ready.json()["checks"]) == {"database", "redis", "tickets", "tracker_projector"}
+
+    acme = tenants[0]
+    tokens = session.post(f"{base}/api/auth/login", json={"email": acme.email, "password": acme.password}).json()
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    # Several requests at once: each gunicorn thread has its own RPC proxy.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def make(n):
+        return session.post(f"{base}/api/entities/ticket", headers=headers, timeout=10,
+                            json={"title": f"Over HTTP {n}", "description": "d", "customer_email": EMAIL})
+
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(make, range(16)))
+    assert {r.status_code for r in made} == {201}
+    assert len({r.json()["ticket_number"] for r in made}) == 16
+    listed = session.get(f"{base}/api/entities/ticket", headers=headers, params={"per_page": 100}).json()
+    assert listed["total"] == 16
+
+    def tracked():
+        response = session.get(f"{base}/api/public/track", params={"ticket": "TKT-00016", "email": EMAIL.upper()})
+        return response.status_code == 200 and response.json()
+    assert wait_for(tracked, timeout=10, message="the ticket in the tracker")["ticket_number"] == "TKT-00016"
+
+    page = session.post(f"{base}/track-ticket", data={"ticket": "TKT-00003", "email": EMAIL})
+    assert page.status_code == 200 and "Over HTTP" in page.text
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    miss = session.post(f"{base}/track-ticket", data={"ticket": "TKT-00003", "email": "no@one.io"})
+    assert miss.status_code == 404
+
+    assert session.get(f"{base}/api/openapi.json").json()["openapi"].startswith("3.")
+    # Its own connection: gunicorn closes one whose body it did not read.
+    too_big = requests.post(f"{base}/api/entities/ticket", headers={**headers, "Content-Type": "application/json"},
+                            data=b"x" * (300 * 1024))
+    assert too_big.status_code == 413 and too_big.json()["error"] == "request_entity_too_large"
+    assert process.poll() is None
+    assert "Traceback" not in log_path.read_text()
+
+
+def test_gunicorn_answers_503_when_the_tickets_service_stops(gunicorn_gateway, tenants, tickets_service):
+    base, _, _ = gunicorn_gateway
+    acme = tenants[0]
+    token = requests.post(f"{base}/api/auth/login", json={"email": acme.email, "password": acme.password}).json()
+    tickets_service.stop()
+    response = requests.get(f"{base}/api/entities/ticket", timeout=10,
+                            headers={"Authorization": f"Bearer {token['access_token']}", "X-Request": uuid.uuid4().hex})
+    assert response.status_code == 503 and response.json()["error"] == "service_unavailable"

@@ -1,0 +1,31 @@
+"""Filling the tracker's read model for tickets that existed before the projector listened."""
+from services.tracker_gateway.projector import TrackerProjector
+from shared.testing import wait_for
+
+API = "/api/entities/ticket"
+EMAIL = "early@example.com"
+
+
+def test_a_new_projector_backfills_earlier_tickets_with_their_history(
+        http, tenants, auth_headers, tickets_service, container_factory, projector_config, test_redis, redis_prefix):
+    acme, globex = (auth_headers(tenant) for tenant in tenants)
+    # Made while no projector ran: their events reached no queue of its.
+    first = http.post(API, json={"title": "Early", "description": "d", "customer_email": EMAIL}, headers=acme).get_json()
+    http.patch(f"{API}/{first['id']}", json={"status": "closed"}, headers=acme)
+    http.post(API, json={"title": "Other tenant", "description": "d", "customer_email": EMAIL}, headers=globex)
+    gone = http.post(API, json={"title": "Gone", "description": "d", "customer_email": EMAIL}, headers=acme).get_json()
+    http.delete(f"{API}/{gone['id']}", headers=acme)
+    track = lambda number: http.get("/api/public/track", query_string={"ticket": number, "email": EMAIL})  # noqa: E731
+    assert track("TKT-00001").status_code == 404
+
+    container_factory(TrackerProjector, projector_config).start()
+
+    wait_for(lambda: test_redis.get(f"{redis_prefix}trk:meta:backfilled"), timeout=15, message="the backfill")
+    body = track("TKT-00001").get_json()
+    assert body["status"] == "closed" and body["closed_at"]
+    assert [entry["text"] for entry in body["timeline"]] == ["Ticket created", "Ticket closed"]
+    assert track("TKT-00002").get_json()["title"] == "Other tenant"
+    assert track("TKT-00003").status_code == 404
+    # Events flow as usual afterwards.
+    http.patch(f"{API}/{first['id']}", json={"status": "open"}, headers=acme)
+    wait_for(lambda: track("TKT-00001").get_json()["status"] == "open", timeout=10, message="the reopening")
