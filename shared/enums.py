@@ -11,3 +11,12 @@ RESOLVED_STATUSES = ("resolved", "closed")
 TICKET_CREATED = "ticket.created"
 TICKET_UPDATED = "ticket.updated"
 TICKET_DELETED = "ticket.deleted"
+
+CONVERSATION_STATUSES = ("open", "closed")
+# Who wrote a chat message: the customer, an agent, or the chat service itself (ticket links, closing).
+MESSAGE_AUTHORS = ("customer", "agent", "system")
+
+CHAT_CONVERSATION_STARTED = "chat.conversation_started"
+CHAT_MESSAGE_POSTED = "chat.message_posted"
+CHAT_CONVERSATION_ASSIGNED = "chat.conversation_assigned"
+CHAT_CONVERSATION_CLOSED = "chat.conversation_closed"

@@ -1,0 +1,23 @@
+"""The chat service's configuration, read from the environment in this one place."""
+from pathlib import Path
+
+from shared.config import amqp_uri, database_url, env, env_int, logging_config
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def chat_database_url():
+    return database_url("CHAT_DATABASE_URL", "deskline_chat")
+
+
+def nameko_config():
+    return {
+        "AMQP_URI": amqp_uri(),
+        "DB_URIS": {"chat:Base": chat_database_url()},
+        # Workers are also the prefetch count; PostgreSQL connections follow them.
+        "max_workers": env_int("CHAT_MAX_WORKERS", 10),
+        "OUTBOX_BATCH_SIZE": env_int("CHAT_OUTBOX_BATCH_SIZE", 200),
+        # The pause before handing a ticket event back to the broker when it cannot be recorded.
+        "CHAT_REQUEUE_DELAY": float(env("CHAT_REQUEUE_DELAY", 1.0)),
+        "LOGGING": logging_config(),
+    }

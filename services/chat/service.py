@@ -1,0 +1,175 @@
+"""The chat nameko service: thin RPC entrypoints over `operations`, the ticket.created handler
+and the outbox relay.
+
+Agent-side methods take a conversation id and, from the gateway, the agent's `client_id` (another
+client's conversation is NotFound). Customer-side methods (`*_by_token`, `resume_conversation`)
+take the conversation token `start_conversation` returned.
+"""
+import logging
+
+import eventlet
+from nameko.dependency_providers import Config
+from nameko.events import SERVICE_POOL, EventDispatcher, event_handler
+from nameko.rpc import rpc
+from nameko.timer import timer
+from nameko_sqlalchemy import Database
+
+from shared import outbox
+from shared.enums import TICKET_CREATED
+from shared.exceptions import Conflict, NotFound, ValidationError
+from shared.runtime import Pingable
+
+from . import domain, operations
+from .models import Base, OutboxEvent
+
+log = logging.getLogger(__name__)
+EXPECTED = (ValidationError, NotFound, Conflict)
+
+
+def _page(before, after, limit):
+    return {key: value for key, value in (("before", before), ("after", after), ("limit", limit)) if value is not None}
+
+
+class ChatService(Pingable):
+    name = "chat"
+
+    config = Config()
+    # Objects stay readable after commit: the fast path publishes them without reloading.
+    db = Database(Base, session_options={"expire_on_commit": False}, engine_options={"pool_pre_ping": True})
+    # Not mandatory: an event nobody listens to yet is not an error for the publisher.
+    dispatch = EventDispatcher()
+
+    # ------------------------------------------------------------ customer side
+
+    @rpc(expected_exceptions=EXPECTED)
+    def start_conversation(self, data):
+        with self.db.get_session() as session:
+            token, conversation, events = operations.start_conversation(session, data)
+            self._commit_and_publish(session, events)
+            return {"token": token, **operations.thread(session, conversation, {}, "customer")}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def resume_conversation(self, token, before=None, after=None, limit=None):
+        with self.db.get_session() as session:
+            conversation = operations.get_by_token(session, token)
+            return operations.thread(session, conversation, _page(before, after, limit), "customer")
+
+    @rpc(expected_exceptions=EXPECTED)
+    def post_message_by_token(self, token, body):
+        with self.db.get_session() as session:
+            message, events = operations.post_message_by_token(session, token, body)
+            self._commit_and_publish(session, events)
+        return message
+
+    @rpc(expected_exceptions=EXPECTED)
+    def mark_read_by_token(self, token, up_to):
+        with self.db.get_session() as session:
+            conversation = operations.mark_read_by_token(session, token, up_to)
+            session.commit()
+            return operations.customer_view(session, conversation)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def close_conversation_by_token(self, token):
+        with self.db.get_session() as session:
+            conversation, events = operations.close_conversation_by_token(session, token)
+            self._commit_and_publish(session, events)
+            return operations.customer_view(session, conversation)
+
+    # ------------------------------------------------------------ agent side
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_conversations(self, filters):
+        with self.db.get_session() as session:
+            return operations.list_conversations(session, filters)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_conversation(self, conversation_id, client_id=None, before=None, after=None, limit=None):
+        with self.db.get_session() as session:
+            conversation = operations.get_conversation_row(session, conversation_id, client_id)
+            return operations.thread(session, conversation, _page(before, after, limit), "agent")
+
+    @rpc(expected_exceptions=EXPECTED)
+    def post_message(self, conversation_id, data, client_id=None):
+        with self.db.get_session() as session:
+            message, events = operations.post_message(session, conversation_id, data, client_id)
+            self._commit_and_publish(session, events)
+        return message
+
+    @rpc(expected_exceptions=EXPECTED)
+    def mark_read(self, conversation_id, up_to, client_id=None):
+        with self.db.get_session() as session:
+            conversation = operations.mark_read(session, conversation_id, up_to, client_id)
+            session.commit()
+            return operations.agent_view(session, conversation)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def assign(self, conversation_id, agent, actor=None, client_id=None):
+        with self.db.get_session() as session:
+            conversation, events = operations.assign(session, conversation_id, agent, actor, client_id)
+            self._commit_and_publish(session, events)
+            return operations.agent_view(session, conversation)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def close_conversation(self, conversation_id, actor=None, client_id=None):
+        with self.db.get_session() as session:
+            conversation, events = operations.close_conversation(session, conversation_id, actor, client_id)
+            self._commit_and_publish(session, events)
+            return operations.agent_view(session, conversation)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def ticket_draft(self, conversation_id, client_id=None):
+        """The "Create Ticket" dialog's pre-filled fields for this conversation."""
+        with self.db.get_session() as session:
+            return operations.ticket_draft(session, conversation_id, client_id)
+
+    @rpc
+    def outbox_backlog(self):
+        """Events committed but not yet published (an operations metric)."""
+        with self.db.get_session() as session:
+            return outbox.unpublished_count(session, OutboxEvent)
+
+    # ------------------------------------------------------------ events in and out
+
+    # Durable queue that outlives the service (reliable_delivery), shared by instances (SERVICE_POOL).
+    # requeue_on_error: the handler raises only when the link could not be recorded (database
+    # down), and then the event must go back to the queue instead of being acked away.
+    @event_handler("tickets", TICKET_CREATED, handler_type=SERVICE_POOL, reliable_delivery=True, requeue_on_error=True)
+    def on_ticket_created(self, payload):
+        try:
+            link = domain.ticket_link(payload)
+        except domain.MalformedEvent as exc:
+            # Retrying cannot make it readable: say so loudly and let it go.
+            log.error("chat: dropping unreadable ticket.created %r: %s", _event_id(payload), exc)
+            return
+        if link is None:
+            return
+        try:
+            with self.db.get_session() as session:
+                outcome, events = operations.link_ticket(session, link)
+                self._commit_and_publish(session, events)
+        except Exception:
+            log.exception("chat: could not link %s; handing the event back to the queue", link["ticket_number"])
+            eventlet.sleep(self.config.get("CHAT_REQUEUE_DELAY", 1.0))  # no hot loop while the database is away
+            raise
+        if outcome in (operations.UNKNOWN_CONVERSATION, operations.OTHER_CLIENT):
+            log.warning(
+                "chat: %s names conversation %s: %s, not linked",
+                link["ticket_number"], link["conversation_id"], outcome.replace("_", " "),
+            )
+
+    @timer(interval=1.0)
+    def relay_outbox(self):
+        """Publish what the fast path missed: a crash between commit and publish, a broker outage."""
+        batch = self.config.get("OUTBOX_BATCH_SIZE", 200)
+        while True:
+            with self.db.get_session() as session:
+                if outbox.publish_pending(session, OutboxEvent, self.dispatch, limit=batch) < batch:
+                    return
+
+    def _commit_and_publish(self, session, events):
+        session.commit()
+        outbox.publish_committed(session, OutboxEvent, events, self.dispatch)
+
+
+def _event_id(payload):
+    return payload.get("event_id") if isinstance(payload, dict) else None
