@@ -24,6 +24,8 @@ from .models import Base, OutboxEvent
 
 log = logging.getLogger(__name__)
 EXPECTED = (ValidationError, NotFound, Conflict)
+# What on_ticket_created did besides operations.link_ticket's outcomes.
+MALFORMED, UNRELATED = "malformed", "unrelated"
 
 
 def _page(before, after, limit):
@@ -135,14 +137,15 @@ class ChatService(Pingable):
     # down), and then the event must go back to the queue instead of being acked away.
     @event_handler("tickets", TICKET_CREATED, handler_type=SERVICE_POOL, reliable_delivery=True, requeue_on_error=True)
     def on_ticket_created(self, payload):
+        """Link a ticket made from a conversation; returns what happened (for logs and tests)."""
         try:
             link = domain.ticket_link(payload)
         except domain.MalformedEvent as exc:
             # Retrying cannot make it readable: say so loudly and let it go.
             log.error("chat: dropping unreadable ticket.created %r: %s", _event_id(payload), exc)
-            return
+            return MALFORMED
         if link is None:
-            return
+            return UNRELATED
         try:
             with self.db.get_session() as session:
                 outcome, events = operations.link_ticket(session, link)
@@ -156,6 +159,7 @@ class ChatService(Pingable):
                 "chat: %s names conversation %s: %s, not linked",
                 link["ticket_number"], link["conversation_id"], outcome.replace("_", " "),
             )
+        return outcome
 
     @timer(interval=1.0)
     def relay_outbox(self):

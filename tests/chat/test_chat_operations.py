@@ -73,6 +73,12 @@ def test_start_keeps_only_the_tokens_hash_and_records_its_events(session):
     assert event_types(session) == ["chat.conversation_started", "chat.message_posted"]
 
 
+def test_a_first_message_left_blank_is_no_message(session):
+    start(session, message="   ")
+    assert session.scalar(sa.select(sa.func.count()).select_from(Message)) == 0
+    assert event_types(session) == ["chat.conversation_started"]
+
+
 def test_message_bodies_are_checked_and_stored_as_plain_text(session):
     _, conversation = start(session)
     for body, reason in [
