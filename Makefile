@@ -5,9 +5,9 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
 # Services with a database of their own (migrated by `make migrate`); later issues add theirs.
-DB_SERVICES := tickets notifier tracker_gateway
+DB_SERVICES := tickets notifier tracker_gateway chat
 
-.PHONY: install run migrate run-tickets run-notifier run-gateway run-tracker-projector bootstrap test bench lock infra clean
+.PHONY: install run migrate run-tickets run-notifier run-gateway run-tracker-projector run-chat bootstrap test bench lock infra clean
 
 install: $(VENV)/.installed
 
@@ -46,6 +46,11 @@ run-tickets: migrate
 # first runs are kept for it.
 run-notifier: migrate
 	$(PY) -m services.notifier run
+
+# Chat's migrate also declares its durable ticket.created queue (tickets made from a chat are linked
+# even if chat was down when they were created).
+run-chat: migrate
+	$(PY) -m services.chat run
 
 test: install infra
 	$(PY) -m pytest $(PYTEST_ARGS)
