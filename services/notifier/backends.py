@@ -10,14 +10,13 @@ import ssl
 import sys
 import time
 import urllib.error
-from email.policy import SMTP as SMTP_POLICY
 from email.utils import parsedate_to_datetime
 
 from python_http_client import exceptions as http_errors
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import Content, CustomArg, From, Mail, MimeType, To
 
-from .emails import to_mime
+from .emails import to_wire
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +49,12 @@ class ConsoleBackend:
         self.stream = stream or sys.stdout
 
     def send(self, email):
-        message = to_mime(email)
-        lines = [f"{name}: {message[name]}" for name in ("From", "To", "Subject", "Message-ID")]
+        lines = [
+            f"From: {email.sender_name} <{email.sender_email}>",
+            f"To: {email.recipient_name or ''} <{email.recipient_email}>".replace(":  <", ": <"),
+            f"Subject: {email.subject}",
+            f"Message-ID: {email.message_id}",
+        ]
         self.stream.write(
             "---------- email (console backend) ----------\n" + "\n".join(lines) + "\n\n"
             + email.text + f"\n[HTML part: {len(email.html)} characters]\n"
@@ -94,27 +97,43 @@ def _quit(smtp):
         smtp.close()
 
 
-class SmtpBackend:
-    """SMTP with smtplib: one connection per email (simple, and no idle connection to go stale)."""
+class _Reused(Exception):
+    """A pooled connection turned out closed before the server accepted anything: safe to redo."""
 
-    def __init__(self, settings):
+
+class SmtpBackend:
+    """SMTP with smtplib, keeping a few connections open between emails.
+
+    Connecting (and STARTTLS, and AUTH) once per connection instead of once per email is most of
+    the cost of a send. A pooled connection the server has since closed fails at MAIL, before
+    anything was accepted, so that email is simply sent again on a fresh connection.
+    """
+
+    def __init__(self, settings, pool_size=10, idle_seconds=30.0):
         self.host, self.port = settings.smtp_host, settings.smtp_port
         self.username, self.password = settings.smtp_username, settings.smtp_password
         self.starttls, self.timeout = settings.smtp_starttls, settings.send_timeout
+        self.pool_size, self.idle_seconds = pool_size, idle_seconds
+        self._idle = []  # (connection, returned at), most recent last; green threads share it
 
     def send(self, email):
-        message = to_mime(email)
-        smtp = None
+        message = to_wire(email)
         try:
-            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            smtp.ehlo()
-            if self.starttls:
-                # Raises SMTPNotSupportedError if the server cannot: never fall back to clear text.
-                smtp.starttls(context=ssl.create_default_context())
-                smtp.ehlo()
-            if self.username:
-                smtp.login(self.username, self.password or "")
-            return self._transmit(smtp, message, email)
+            while True:
+                smtp, reused = self._checkout()
+                try:
+                    queue_id = self._transmit(smtp, message, email, reused)
+                except _Reused:
+                    smtp.close()
+                    continue
+                except (DeliveryError, smtplib.SMTPResponseException):
+                    self._checkin_after_refusal(smtp)
+                    raise
+                except BaseException:
+                    smtp.close()
+                    raise
+                self._checkin(smtp)
+                return queue_id
         except DeliveryError:
             raise
         except smtplib.SMTPAuthenticationError as exc:
@@ -126,21 +145,66 @@ class SmtpBackend:
             raise TransientError(f"SMTP server lacks a required extension: {exc}") from None
         except (smtplib.SMTPException, OSError) as exc:  # refused, reset, timed out, disconnected
             raise TransientError(f"SMTP connection failed: {exc!r}") from None
-        finally:
-            if smtp is not None:
-                _quit(smtp)
 
-    def _transmit(self, smtp, message, email):
+    def close(self):
+        while self._idle:
+            _quit(self._idle.pop()[0])
+
+    def _checkout(self):
+        """An idle connection (reused=True) or a new, greeted, authenticated one."""
+        now = time.monotonic()
+        while self._idle:
+            smtp, returned_at = self._idle.pop()
+            if now - returned_at < self.idle_seconds:
+                return smtp, True
+            _quit(smtp)  # idle too long: the server may be about to drop it
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            smtp.ehlo()
+            if self.starttls:
+                # Raises SMTPNotSupportedError if the server cannot: never fall back to clear text.
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if self.username:
+                smtp.login(self.username, self.password or "")
+        except BaseException:
+            _quit(smtp)
+            raise
+        return smtp, False
+
+    def _checkin(self, smtp):
+        if len(self._idle) < self.pool_size:
+            self._idle.append((smtp, time.monotonic()))
+        else:
+            _quit(smtp)
+
+    def _checkin_after_refusal(self, smtp):
+        """After a refused MAIL/RCPT/DATA the session still works once reset; a 421 closes it."""
+        try:
+            if smtp.rset()[0] == 250:
+                return self._checkin(smtp)
+        except (smtplib.SMTPException, OSError):
+            pass
+        smtp.close()
+
+    def _transmit(self, smtp, message, email, reused):
         """MAIL, RCPT, DATA by hand: smtplib's sendmail drops the DATA reply with the queue id."""
-        code, reply = smtp.mail(email.sender_email)
+        try:
+            code, reply = smtp.mail(email.sender_email)
+        except (smtplib.SMTPServerDisconnected, OSError):
+            if reused:
+                raise _Reused() from None
+            raise
+        if code == 421 and reused:
+            raise _Reused()  # the server is closing this old session; a new one may be welcome
         if code != 250:
             raise classify_smtp_reply(code, reply, "sender")
         code, reply = smtp.rcpt(email.recipient_email)
         if code not in (250, 251):
             raise classify_smtp_reply(code, reply, "recipient")
         try:
-            # CRLF line ends: smtplib fixes them for str but sends bytes as given.
-            code, reply = smtp.data(message.as_bytes(policy=SMTP_POLICY))
+            # `message` has CRLF line ends: smtplib fixes them for str but sends bytes as given.
+            code, reply = smtp.data(message)
         except smtplib.SMTPDataError as exc:
             raise classify_smtp_reply(exc.smtp_code, exc.smtp_error, "data") from None
         if code != 250:

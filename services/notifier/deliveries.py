@@ -8,7 +8,7 @@ import logging
 import random
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
@@ -28,11 +28,22 @@ _TICKET_NUMBER = re.compile(r"^\s*(TKT-\d{5,})\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
+class Job:
+    """What an attempt renders and sends, carried with the claim (no reading the row back)."""
+
+    kind: str
+    context: dict
+    recipient: str
+    event_id: uuid.UUID
+
+
+@dataclass(frozen=True)
 class Attempt:
     """A claim on one delivery: its id and which attempt this is (the claim's fencing token)."""
 
     delivery_id: int
     number: int
+    job: Job | None = field(default=None, compare=False)
 
 
 def utcnow():
@@ -84,7 +95,9 @@ def record(session, plan, settings, now=None):
     if delivery_id is None:
         log.info("notifier: event %s already recorded (%s): nothing more to send", plan.event_id, plan.kind)
         return None
-    return Attempt(delivery_id, 1) if values["status"] == SENDING else None
+    if values["status"] != SENDING:
+        return None
+    return Attempt(delivery_id, 1, Job(plan.kind, values["context"], recipient, plan.event_id))
 
 
 def claim_due(session, settings, limit, now=None):
@@ -110,10 +123,12 @@ def claim_due(session, settings, limit, now=None):
             status=SENDING, attempts=Delivery.attempts + 1, updated_at=now,
             next_attempt_at=now + timedelta(seconds=settings.in_flight_lease_seconds),
         )
-        .returning(Delivery.id, Delivery.attempts)
+        .returning(
+            Delivery.id, Delivery.attempts, Delivery.kind, Delivery.context, Delivery.recipient, Delivery.event_id
+        )
         .execution_options(synchronize_session=False)
     )
-    return [Attempt(delivery_id, attempts) for delivery_id, attempts in rows]
+    return [Attempt(row.id, row.attempts, Job(row.kind, row.context, row.recipient, row.event_id)) for row in rows]
 
 
 def expire_abandoned(session, settings, now=None):
@@ -185,12 +200,10 @@ def attempt_delivery(session_scope, backend, settings, attempt):
     between the send and the second commit leaves the row 'sending': once its lease ends the
     retry timer sends it again, with the same Message-ID (at least once, never lost).
     """
-    with session_scope() as session:
-        row = session.get(Delivery, attempt.delivery_id)
-        kind, context, recipient, event_id = row.kind, row.context, row.recipient, row.event_id
+    job = attempt.job
     provider_message_id, error = None, None
     try:
-        email = emails.compose(kind, context, recipient, event_id, settings)
+        email = emails.compose(job.kind, job.context, job.recipient, job.event_id, settings)
     except Exception as exc:  # a template bug: the same on every try, so not worth retrying
         log.exception("notifier: rendering delivery %s failed", attempt.delivery_id)
         error = PermanentError(f"rendering failed: {exc!r}")

@@ -62,7 +62,8 @@ def ticket_event_handler(event_type):
 class NotifierService(Pingable):
     name = "notifier"
 
-    db = Database(Base, engine_options={"pool_pre_ping": True})
+    # As many pooled connections as workers: no connection opened and closed per event at full load.
+    db = Database(Base, engine_options={"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20})
     mail = MailProvider()
 
     @ticket_event_handler(TICKET_CREATED)

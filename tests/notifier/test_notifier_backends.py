@@ -95,11 +95,43 @@ def test_smtp_logs_in_when_credentials_are_given_and_wrong_ones_are_retried():
 
 
 def test_a_failing_quit_after_an_accepted_message_is_still_a_success(smtp_sink, monkeypatch):
+    quits = []
+
     def broken_quit(self):
+        quits.append(self)
         raise smtplib.SMTPServerDisconnected("gone")
 
     monkeypatch.setattr(smtplib.SMTP, "quit", broken_quit)
-    assert smtp(smtp_sink.port).send(an_email()) == "Q00001"
+    unpooled = SmtpBackend(Settings(**{**FAST_RETRIES, "smtp_port": smtp_sink.port}), pool_size=0)
+    assert unpooled.send(an_email()) == "Q00001" and len(quits) == 1
+
+
+def test_smtp_connections_are_reused_between_emails(smtp_sink):
+    backend = smtp(smtp_sink.port)
+    for _ in range(3):
+        backend.send(an_email())
+    smtp_sink.refuse_next("451 4.3.0 Try later")
+    with pytest.raises(TransientError):
+        backend.send(an_email())
+    backend.send(an_email())  # the refused transaction was reset, the session kept
+    assert len(smtp_sink.received) == 4 and len(set(smtp_sink.peers)) == 1
+    backend.close()
+
+
+def test_a_pooled_connection_the_server_dropped_is_replaced_without_losing_the_email(smtp_sink):
+    backend = smtp(smtp_sink.port)
+    backend.send(an_email(title="before"))
+    smtp_sink.restart()  # the server drops the idle connection
+    backend.send(an_email(title="after"))
+    assert [r.subject.rsplit(": ", 1)[1] for r in smtp_sink.received] == ["before", "after"]
+    assert len(set(smtp_sink.peers)) == 2 and smtp_sink.data_commands == 2
+
+
+def test_idle_connections_are_not_reused_after_the_idle_limit(smtp_sink):
+    backend = SmtpBackend(Settings(**{**FAST_RETRIES, "smtp_port": smtp_sink.port}), idle_seconds=0)
+    backend.send(an_email())
+    backend.send(an_email())
+    assert len(set(smtp_sink.peers)) == 2
 
 
 def sendgrid(fake, **overrides):

@@ -186,11 +186,12 @@ def test_concurrent_claims_never_take_the_same_delivery(notifier_sessions):
 
 
 def test_a_template_failure_is_permanent(notifier_sessions):
-    first = record(notifier_sessions, created_plan())
-    with notifier_sessions.begin() as session:
+    record(notifier_sessions, created_plan())
+    with notifier_sessions.begin() as session:  # a context the templates cannot render
         session.execute(sa.update(Delivery).values(context={"ticket": {"ticket_number": "TKT-00001"}}))
+    (broken,) = claim(notifier_sessions, now=deliveries.utcnow() + timedelta(seconds=SETTINGS.in_flight_lease_seconds + 1))
     backend = ScriptedBackend()
-    assert attempt(notifier_sessions, backend, first) == "failed"
+    assert attempt(notifier_sessions, backend, broken) == "failed"
     assert "rendering failed" in only(notifier_sessions).last_error and backend.sent == []
 
 
