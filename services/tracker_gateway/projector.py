@@ -10,7 +10,7 @@ from marshmallow import ValidationError as EnvelopeError
 from nameko.dependency_providers import Config
 from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy
+from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.timer import timer
 
 from shared.enums import TICKET_CREATED, TICKET_DELETED, TICKET_UPDATED
@@ -60,7 +60,6 @@ class TrackerProjector(Pingable):
     name = "tracker_projector"
 
     view = ReadModel()
-    tickets = RpcProxy("tickets")
     clients = GatewayClients()
     config = Config()
 
@@ -98,16 +97,20 @@ class TrackerProjector(Pingable):
                 eventlet.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    @timer(interval=30, eager=True)
+    @timer(interval=1.0)
     def backfill_once(self):
         """On a read model never filled (new install, flushed Redis): copy every live ticket once.
 
-        Runs after the event queues exist, so nothing created meanwhile is missed; retried by the
-        timer until it succeeds (the tickets service may start after this one).
+        Not eager: the first tick comes after the event queues exist, so nothing created meanwhile
+        is missed; retried every second until it succeeds (the tickets service may start later).
+        A standalone proxy, not nameko's RpcProxy: its reply queue exists before the first call,
+        and its calls time out instead of hanging the timer.
         """
         if self.view.backfilled():
             return
-        count = backfill(self.view, self.tickets, self.clients())
+        timeout = max(self.config.get("RPC_TIMEOUT", 5), 30)
+        with ClusterRpcProxy({"AMQP_URI": self.config["AMQP_URI"]}, timeout=timeout) as rpc:
+            count = backfill(self.view, rpc.tickets, self.clients())
         self.view.mark_backfilled(datetime.now(timezone.utc).isoformat())
         log.info("tracker projector: backfilled %d tickets", count)
 

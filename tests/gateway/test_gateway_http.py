@@ -38,8 +38,8 @@ def gunicorn_gateway(gateway_db, amqp_uri, redis_prefix, tickets_service, tracke
 
     def up():
         try:
-            return requests.get(f"{base}/healthz", timeout=1).status_code == 200
-        except requests.ConnectionError:
+            return requests.get(f"{base}/healthz", timeout=5).status_code == 200
+        except requests.RequestException:
             assert process.poll() is None, (tmp_path / "gunicorn.log").read_text()
             return False
 

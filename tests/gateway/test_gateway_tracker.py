@@ -251,3 +251,18 @@ class TestReadModel:
         view.apply_event(self.event("ticket.deleted", "2025-01-01T10:00:00+00:00"))
         view.apply_event(self.event("ticket.updated", "2025-01-02T10:00:00+00:00", event_id="late"))
         assert self.lookup(view) == ("miss",)
+
+
+def test_redis_unreachable_is_a_503_not_a_500(gateway_settings, gateway_db):
+    from services.tracker_gateway.app import close_app, create_app
+
+    app = create_app({**gateway_settings, "REDIS_URL": "redis://127.0.0.1:1/0"})  # nothing listens on port 1
+    try:
+        http = app.test_client()
+        response = http.get(TRACK, query_string={"ticket": "TKT-00001", "email": EMAIL})
+        assert response.status_code == 503 and response.get_json()["error"] == "service_unavailable"
+        page = http.post("/track-ticket", data={"ticket": "TKT-00001", "email": EMAIL})
+        assert page.status_code == 503 and b"could not do that just now" in page.data
+        assert http.get("/readyz").get_json()["checks"]["redis"] != "ok"
+    finally:
+        close_app(app)
