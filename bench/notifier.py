@@ -5,6 +5,7 @@ import shared.green  # noqa: F401  (first: monkey patching)
 import socket
 import time
 import uuid
+from datetime import datetime
 
 import eventlet
 import requests
@@ -121,8 +122,6 @@ def latency_at_rate(sink, amqp_uri, rate, seconds, callers=16):
     achieved = total / (time.time() - started)
     wait_for(lambda: all(number in sink.arrivals for number in created), timeout=60, interval=0.05,
              message="every created ticket emailed")
-    from datetime import datetime
-
     latencies = [sink.arrivals[number] - datetime.fromisoformat(at).timestamp() for number, at in created.items()]
     return achieved, latencies
 

@@ -4,6 +4,8 @@ from pathlib import Path
 
 from shared.config import amqp_uri, database_url, env, env_int, is_production, logging_config
 
+from .emails import normalize_address
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 EMAIL_BACKENDS = ("console", "smtp", "sendgrid")
 
@@ -53,8 +55,6 @@ class Settings:
             raise ConfigurationError(f"EMAIL_BACKEND must be one of {', '.join(EMAIL_BACKENDS)}")
         if self.email_backend == "sendgrid" and not self.sendgrid_api_key:
             raise ConfigurationError("EMAIL_BACKEND=sendgrid needs SENDGRID_API_KEY")
-        from .emails import normalize_address
-
         if normalize_address(self.sender_email) is None:
             raise ConfigurationError(f"SENDER_EMAIL is not an email address: {self.sender_email!r}")
         if self.in_flight_lease_seconds <= 2 * self.send_timeout:

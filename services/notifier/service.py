@@ -12,6 +12,7 @@ from nameko_sqlalchemy import Database
 from shared.enums import TICKET_CREATED, TICKET_UPDATED
 from shared.exceptions import Conflict, NotFound
 from shared.runtime import Pingable
+from shared.tracking_links import tracking_url
 
 from . import deliveries, emails
 from .backends import build_backend
@@ -34,6 +35,9 @@ class MailProvider(DependencyProvider):
 
     def setup(self):
         self.settings = Settings.from_config(self.container.config).check()
+        # Signing a link now fails the start, not every email, when TRACKER_LINK_SECRET is missing
+        # in production.
+        tracking_url(self.settings.public_base_url, "TKT-00000", "probe@example.com")
         self.mail = Mail(self.settings, build_backend(self.settings))
 
     def get_dependency(self, worker_ctx):

@@ -11,6 +11,7 @@ from services.notifier.config import MIGRATIONS_DIR, Settings
 from services.notifier.models import Delivery
 from services.notifier.service import NotifierService
 from shared import testing
+from shared.config import MissingSecret
 from shared.testing import fresh_database, wait_for
 from shared.tracking_links import read_token
 from tests.fixtures.notifier import FAST_RETRIES, deliveries_in, ticket_envelope, ticket_payload
@@ -112,6 +113,17 @@ def test_the_same_event_delivered_twice_sends_one_email(one_worker, notifier_rpc
     assert notifier_rpc.get_deliveries("TKT-00078")[0]["event_id"] == marker["event_id"]
 
 
+def test_an_unreadable_event_is_logged_and_dropped_without_stopping_the_queue(
+    one_worker, notifier_service, smtp_sink, publish_ticket_event, caplog
+):
+    caplog.set_level(logging.ERROR, logger="services.notifier.service")
+    publish_ticket_event({"event_id": "e-1", "event_type": "ticket.created", "data": "garbage"})
+    publish_ticket_event(ticket_envelope("ticket.created", ticket_payload(ticket_number="TKT-00079")))
+    (received,) = smtp_sink.wait_for_count(1)
+    assert received.subject.startswith("[TKT-00079]")
+    assert any("dropping unreadable event 'e-1'" in record.getMessage() for record in caplog.records)
+
+
 @pytest.mark.parametrize("reply", ["421 4.3.2 Service shutting down", "451 4.3.0 Try again later"])
 def test_smtp_refusing_then_accepting_sends_one_email_after_retry(tickets_rpc, notifier_rpc, smtp_sink, reply):
     smtp_sink.refuse_next(reply, times=2)
@@ -183,3 +195,13 @@ def test_an_event_that_cannot_be_recorded_goes_back_to_the_queue_not_lost(
     fresh_database(late_database, MIGRATIONS_DIR)
     (received,) = smtp_sink.wait_for_count(1)
     assert received.subject.startswith("[TKT-00055]")
+
+
+def test_in_production_the_notifier_will_not_start_without_the_tracker_link_secret(
+    container_factory, notifier_config, monkeypatch
+):
+    monkeypatch.setenv("DESKLINE_ENV", "production")
+    monkeypatch.delenv("TRACKER_LINK_SECRET", raising=False)
+    container = container_factory(NotifierService, notifier_config)
+    with pytest.raises(MissingSecret, match="TRACKER_LINK_SECRET"):
+        container.start()
