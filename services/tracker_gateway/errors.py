@@ -10,7 +10,7 @@ import logging
 import redis
 from flask import jsonify, make_response, render_template, request
 from marshmallow import ValidationError as SchemaError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from shared.exceptions import Conflict, NotFound, ValidationError
@@ -84,10 +84,9 @@ def register(app):
         return error_response(503, "service_unavailable", "A store this request needs is unavailable; try again shortly.",
                               headers={"Retry-After": "5"})
 
-    @app.errorhandler(DBAPIError)
+    # psycopg2 reports a database it cannot reach (down, restarting, out of connections) this way.
+    @app.errorhandler(OperationalError)
     def database_down(exc):
-        if not exc.connection_invalidated and not isinstance(exc.orig, OSError) and "connect" not in str(exc.orig).lower():
-            return unexpected(exc)
         log.warning("database unavailable: %r", exc.orig)
         return error_response(503, "service_unavailable", "The database is unavailable; try again shortly.",
                               headers={"Retry-After": "5"})

@@ -149,3 +149,15 @@ def test_a_body_over_the_limit_is_413(http, gateway_db, gateway_app):
     assert response.status_code == 413
     assert response.get_json()["error"] == "request_entity_too_large"
     assert str(limit) in response.get_json()["message"]
+
+
+def test_database_unreachable_is_a_503(gateway_settings, tenants):
+    from services.tracker_gateway.app import close_app, create_app
+
+    app = create_app({**gateway_settings, "DATABASE_URL": "postgresql+psycopg2://postgres@127.0.0.1:1/nowhere"})
+    try:
+        response = app.test_client().post("/api/auth/login", json={"email": tenants[0].email, "password": "x"})
+        assert response.status_code == 503 and response.get_json()["error"] == "service_unavailable"
+        assert b"127.0.0.1:1" not in response.data
+    finally:
+        close_app(app)
