@@ -43,6 +43,11 @@ class MailProvider(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return self.mail
 
+    def stop(self):
+        close = getattr(self.mail.backend, "close", None)  # SMTP: its idle connections
+        if close:
+            close()
+
 
 class RetryTimer(Timer):
     """A timer whose interval is a setting (NOTIFIER.retry_interval), so tests can make it short."""
