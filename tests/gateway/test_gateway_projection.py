@@ -18,7 +18,8 @@ def test_a_new_projector_backfills_earlier_tickets_with_their_history(
     track = lambda number: http.get("/api/public/track", query_string={"ticket": number, "email": EMAIL})  # noqa: E731
     assert track("TKT-00001").status_code == 404
 
-    container_factory(TrackerProjector, projector_config).start()
+    projector = container_factory(TrackerProjector, projector_config)
+    projector.start()
 
     wait_for(lambda: test_redis.get(f"{redis_prefix}trk:meta:backfilled"), timeout=15, message="the backfill")
     body = track("TKT-00001").get_json()
@@ -29,3 +30,4 @@ def test_a_new_projector_backfills_earlier_tickets_with_their_history(
     # Events flow as usual afterwards.
     http.patch(f"{API}/{first['id']}", json={"status": "open"}, headers=acme)
     wait_for(lambda: track("TKT-00001").get_json()["status"] == "open", timeout=10, message="the reopening")
+    projector.stop()  # before this test's Redis keys are removed
