@@ -43,7 +43,7 @@ def create_app(config=None):
         rpc_pool=RpcPool(settings["AMQP_URI"], settings["RPC_TIMEOUT"], size=threads),
         # Probes get their own short-timeout proxies: a slow service must not hold /readyz for RPC_TIMEOUT.
         probe_pool=RpcPool(settings["AMQP_URI"], settings["READY_RPC_TIMEOUT"], size=2),
-        openapi=build_spec(),
+        openapi=build_spec(settings["PUBLIC_BASE_URL"]),
     )
 
     for blueprint in (health.bp, api_auth.bp, api_tickets.bp, api_docs.bp, tracker.bp):

@@ -59,13 +59,14 @@ def _response(description, schema, status):
     return response
 
 
-def build_spec():
+def build_spec(public_base_url):
     spec = APISpec(
         title="Deskline API",
         version="1.0.0",
         openapi_version="3.0.3",
         plugins=[MarshmallowPlugin()],
         info={"description": "The agent API (JWT bearer, tenant from the token) and the public tracker."},
+        servers=[{"url": public_base_url.rstrip("/")}],
     )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     paths = {}
