@@ -16,7 +16,8 @@ from bench.common import MANAGEMENT_API, bench_database, percentile
 from services.notifier import emails
 from services.notifier.backends import SmtpBackend
 from services.notifier.config import MIGRATIONS_DIR as NOTIFIER_MIGRATIONS, Settings
-from services.notifier.queues import declare_event_queues
+from shared.queues import declare_event_queues
+from services.notifier.service import NotifierService
 from services.tickets.config import MIGRATIONS_DIR as TICKETS_MIGRATIONS
 from shared.events import make_envelope
 from shared.testing import ServiceProcess, rpc_proxy, wait_for
@@ -130,7 +131,7 @@ def main(backend_emails=1000, service_emails=1000, rate=100, seconds=10):
     amqp_uri = fresh_vhost()
     notifier_db = bench_database("deskline_notifier", NOTIFIER_MIGRATIONS)
     tickets_db = bench_database("deskline_notifier_tickets", TICKETS_MIGRATIONS)
-    declare_event_queues({"AMQP_URI": amqp_uri})  # as `migrate` does on a deploy
+    declare_event_queues(NotifierService, {"AMQP_URI": amqp_uri})  # as `migrate` does on a deploy
     sink = CountingSink()
     sink.controller.start()
     notifier = ServiceProcess("notifier", {

@@ -31,3 +31,17 @@ def alembic_config(migrations_dir, url):
 def upgrade(migrations_dir, url):
     ensure_database(url)
     command.upgrade(alembic_config(migrations_dir, url), "head")
+
+
+def run_env(target_metadata):
+    """The body of every service's `migrations/env.py`: migrate online, on the configured URL."""
+    from alembic import context
+
+    config = context.config
+    engine = sa.engine_from_config(
+        config.get_section(config.config_ini_section), prefix="sqlalchemy.", poolclass=sa.pool.NullPool
+    )
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()

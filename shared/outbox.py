@@ -12,6 +12,10 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
+from nameko.dependency_providers import Config
+from nameko.events import EventDispatcher
+from nameko.rpc import rpc
+from nameko.timer import timer
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -111,3 +115,36 @@ def publish_pending(session, model, publish, limit=200):
 def unpublished_count(session, model):
     """The outbox backlog: rows written but not yet published."""
     return session.scalar(sa.select(sa.func.count()).where(model.published_at.is_(None)))
+
+
+class OutboxPublisher:
+    """Mixin for a nameko service that publishes through its outbox.
+
+    The service declares `db` (nameko-sqlalchemy Database, with expire_on_commit=False so the fast
+    path can read committed rows) and `outbox_model`; this gives it the dispatcher, the relay timer,
+    the backlog metric, and `_commit_and_publish(session, events)` for its entrypoints.
+    """
+
+    outbox_model = None
+    config = Config()
+    # Not mandatory: an event nobody listens to yet is not an error for the publisher.
+    dispatch = EventDispatcher()
+
+    @rpc
+    def outbox_backlog(self):
+        """Events committed but not yet published (an operations metric)."""
+        with self.db.get_session() as session:
+            return unpublished_count(session, self.outbox_model)
+
+    @timer(interval=1.0)
+    def relay_outbox(self):
+        """Publish what the fast path missed: a crash between commit and publish, a broker outage."""
+        batch = self.config.get("OUTBOX_BATCH_SIZE", 200)
+        while True:
+            with self.db.get_session() as session:
+                if publish_pending(session, self.outbox_model, self.dispatch, limit=batch) < batch:
+                    return
+
+    def _commit_and_publish(self, session, events):
+        session.commit()
+        publish_committed(session, self.outbox_model, events, self.dispatch)

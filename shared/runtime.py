@@ -14,17 +14,24 @@ class Pingable:
 
 
 def main(service_cls, nameko_config, migrations_dir, database_url, argv=None):
-    """`python -m services.<name> [run|migrate]`: start the service, or migrate its database."""
+    """`python -m services.<name> [run|migrate]`: start the service, or migrate its database and
+    declare its event queues."""
     parser = argparse.ArgumentParser(prog=f"python -m services.{service_cls.name}")
     parser.add_argument("command", nargs="?", default="run", choices=("run", "migrate"))
     args = parser.parse_args(argv)
     config = nameko_config()
     logging.config.dictConfig(config["LOGGING"])
+    log = logging.getLogger(service_cls.name)
     if args.command == "migrate":
         from shared.migrations import upgrade
+        from shared.queues import declare_event_queues
 
         upgrade(migrations_dir, database_url())
-        logging.getLogger(service_cls.name).info("database migrated")
+        log.info("database migrated")
+        # From here on, the events this service consumes wait in its queues until it runs.
+        names = declare_event_queues(service_cls, config)
+        if names:
+            log.info("event queues declared: %s", ", ".join(names))
         return
     from nameko.cli.run import run
 

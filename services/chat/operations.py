@@ -14,6 +14,7 @@ from shared.enums import (
     CHAT_CONVERSATION_ASSIGNED, CHAT_CONVERSATION_CLOSED, CHAT_CONVERSATION_STARTED, CHAT_MESSAGE_POSTED,
 )
 from shared.exceptions import NotFound
+from shared.schemas import load
 
 from . import domain, schemas
 from .models import Conversation, Message, OutboxEvent, TicketLink
@@ -127,7 +128,7 @@ def message_page(session, conversation_id, page):
 
 def thread(session, conversation, page, view):
     """A conversation with one page of its messages, as `view` ("agent" or "customer") sees it."""
-    page = schemas.load(schemas.MESSAGE_PAGE, page)
+    page = load(schemas.MESSAGE_PAGE, page)
     dump_conversation, dump_messages = VIEWS[view]
     messages, has_older, has_newer = message_page(session, conversation.id, page)
     return {
@@ -164,7 +165,7 @@ def _post(session, conversation, author, author_name, author_id, body, now):
 
 def start_conversation(session, data, now=None):
     """A customer opens a chat; returns (token, conversation, outbox rows). The token is shown once."""
-    values = schemas.load(schemas.START, data)
+    values = load(schemas.START, data)
     first = values.pop("message", None)
     now = now or _now()
     token = domain.new_token()
@@ -188,7 +189,7 @@ def start_conversation(session, data, now=None):
 
 def post_message(session, conversation_id, data, client_id=None, now=None):
     """An agent's (or, for internal callers, the customer's) message; returns (message, outbox rows)."""
-    values = schemas.load(schemas.POST, data)
+    values = load(schemas.POST, data)
     conversation = get_conversation_row(session, conversation_id, client_id, for_update=True)
     now = now or _now()  # read under the row lock, so times follow ids
     author = values["author"]
@@ -199,7 +200,7 @@ def post_message(session, conversation_id, data, client_id=None, now=None):
 
 def post_message_by_token(session, token, body, now=None):
     """The customer's message, sent with their conversation token; returns (message, outbox rows)."""
-    values = schemas.load(schemas.BODY, {"body": body})
+    values = load(schemas.BODY, {"body": body})
     conversation = get_by_token(session, token, for_update=True)
     now = now or _now()
     message, event = _post(session, conversation, "customer", conversation.customer_name, None, values["body"], now)
@@ -207,7 +208,7 @@ def post_message_by_token(session, token, body, now=None):
 
 
 def _actor(actor):
-    return schemas.load(schemas.ACTOR, {"actor": actor})["actor"]
+    return load(schemas.ACTOR, {"actor": actor})["actor"]
 
 
 def close(session, conversation, actor, now):
@@ -235,7 +236,7 @@ def close_conversation_by_token(session, token, now=None):
 
 def assign(session, conversation_id, agent, actor=None, client_id=None, now=None):
     """Give the conversation to `agent` (None: to nobody); returns (conversation, outbox rows)."""
-    values = schemas.load(schemas.ASSIGN, {"agent": agent, "actor": actor})
+    values = load(schemas.ASSIGN, {"agent": agent, "actor": actor})
     conversation = get_conversation_row(session, conversation_id, client_id, for_update=True)
     domain.check_can_assign(conversation)
     previous = conversation.assigned_to
@@ -251,7 +252,7 @@ def assign(session, conversation_id, agent, actor=None, client_id=None, now=None
 
 
 def _up_to(up_to):
-    return schemas.load(schemas.READ, {"up_to": up_to})["up_to"]
+    return load(schemas.READ, {"up_to": up_to})["up_to"]
 
 
 def mark_read(session, conversation_id, up_to, client_id=None):
@@ -275,7 +276,7 @@ def mark_read_by_token(session, token, up_to):
 
 def list_conversations(session, filters):
     """One page of a client's conversations, newest activity first: {items, total, page, per_page}."""
-    f = schemas.load(schemas.LIST_FILTERS, filters)
+    f = load(schemas.LIST_FILTERS, filters)
     where = [Conversation.client_id == f["client_id"]]
     if f.get("status"):
         where.append(Conversation.status == f["status"])

@@ -6,52 +6,15 @@ Two views of a conversation: the agent's (everything but the token hash) and the
 from marshmallow import Schema, ValidationError as SchemaError, fields, validate, validates_schema
 
 from shared.enums import CONVERSATION_STATUSES
-from shared.exceptions import ValidationError
+from shared.schemas import Text, email, optional_text, required_text
 
 from .domain import MESSAGE_MAX
 
 NAME_MAX = 200
-EMAIL_MAX = 254
 PER_PAGE_MAX = 100
 MESSAGES_LIMIT_MAX = 200
 # Authors an RPC caller may post as; "system" messages are the service's own.
 POSTING_AUTHORS = ("agent", "customer")
-
-
-class Text(fields.String):
-    """A string with surrounding white space removed; an optional one left blank becomes null."""
-
-    def deserialize(self, value, attr=None, data=None, **kwargs):
-        if self.allow_none and isinstance(value, str) and not value.strip():
-            value = None
-        return super().deserialize(value, attr, data, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
-
-
-def _no_nul(value):
-    # PostgreSQL text cannot hold NUL: say so instead of failing in the database.
-    if "\x00" in value:
-        raise SchemaError("Must not contain NUL characters.")
-
-
-def _required(max_length):
-    return Text(
-        required=True,
-        validate=[validate.Length(min=1, error="Must not be blank."), validate.Length(max=max_length), _no_nul],
-    )
-
-
-def _optional(max_length):
-    return Text(allow_none=True, validate=[validate.Length(max=max_length), _no_nul])
-
-
-def _email(required):
-    return Text(
-        required=required, allow_none=not required,
-        validate=[validate.Length(max=EMAIL_MAX), validate.Email(error="Not a valid email address.")],
-    )
 
 
 def _body(required=True):
@@ -60,7 +23,6 @@ def _body(required=True):
         validate=[
             validate.Length(min=1, error="Must not be blank."),
             validate.Length(max=MESSAGE_MAX, error="Longer than {max} characters."),
-            _no_nul,
         ],
     )
 
@@ -68,17 +30,17 @@ def _body(required=True):
 class StartSchema(Schema):
     """A customer starting a chat; `message`, if given, is their first message."""
 
-    client_id = _required(64)
-    customer_name = _required(NAME_MAX)
-    customer_email = _email(required=True)
+    client_id = required_text(64)
+    customer_name = required_text(NAME_MAX)
+    customer_email = email(required=True)
     message = _body(required=False)
 
 
 class PostSchema(Schema):
     body = _body()
     author = fields.String(load_default="agent", validate=validate.OneOf(POSTING_AUTHORS))
-    author_name = _optional(NAME_MAX)
-    author_id = _optional(255)
+    author_name = optional_text(NAME_MAX)
+    author_id = optional_text(255)
 
     @validates_schema
     def _agents_sign(self, data, **kwargs):
@@ -92,7 +54,7 @@ class BodySchema(Schema):
 
 
 class ListFiltersSchema(Schema):
-    client_id = _required(64)
+    client_id = required_text(64)
     status = fields.String(validate=validate.OneOf(CONVERSATION_STATUSES))
     assigned_to = Text(validate=[validate.Length(min=1, max=255)])
     unassigned = fields.Boolean()
@@ -119,12 +81,12 @@ class MessagePageSchema(Schema):
 
 
 class AssignSchema(Schema):
-    agent = _optional(255)
-    actor = _optional(255)
+    agent = optional_text(255)
+    actor = optional_text(255)
 
 
 class ActorSchema(Schema):
-    actor = _optional(255)
+    actor = optional_text(255)
 
 
 class ReadSchema(Schema):
@@ -185,18 +147,6 @@ class MessageSchema(Schema):
     author_id = fields.String()
     body = fields.String()
     created_at = fields.DateTime()
-
-
-def load(schema, data, **kwargs):
-    """Validate with a marshmallow schema; raise the typed error that crosses RPC."""
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ValidationError({"_schema": ["Expected an object."]})
-    try:
-        return schema.load(data, **kwargs)
-    except SchemaError as exc:
-        raise ValidationError(exc.messages) from None
 
 
 # Built once: a marshmallow schema costs more to construct than to use.

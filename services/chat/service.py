@@ -8,15 +8,13 @@ take the conversation token `start_conversation` returned.
 import logging
 
 import eventlet
-from nameko.dependency_providers import Config
-from nameko.events import SERVICE_POOL, EventDispatcher, event_handler
+from nameko.events import SERVICE_POOL, event_handler
 from nameko.rpc import rpc
-from nameko.timer import timer
 from nameko_sqlalchemy import Database
 
-from shared import outbox
 from shared.enums import TICKET_CREATED
 from shared.exceptions import Conflict, NotFound, ValidationError
+from shared.outbox import OutboxPublisher
 from shared.runtime import Pingable
 
 from . import domain, operations
@@ -32,14 +30,12 @@ def _page(before, after, limit):
     return {key: value for key, value in (("before", before), ("after", after), ("limit", limit)) if value is not None}
 
 
-class ChatService(Pingable):
+class ChatService(Pingable, OutboxPublisher):
     name = "chat"
 
-    config = Config()
     # Objects stay readable after commit: the fast path publishes them without reloading.
     db = Database(Base, session_options={"expire_on_commit": False}, engine_options={"pool_pre_ping": True})
-    # Not mandatory: an event nobody listens to yet is not an error for the publisher.
-    dispatch = EventDispatcher()
+    outbox_model = OutboxEvent
 
     # ------------------------------------------------------------ customer side
 
@@ -124,12 +120,6 @@ class ChatService(Pingable):
         with self.db.get_session() as session:
             return operations.ticket_draft(session, conversation_id, client_id)
 
-    @rpc
-    def outbox_backlog(self):
-        """Events committed but not yet published (an operations metric)."""
-        with self.db.get_session() as session:
-            return outbox.unpublished_count(session, OutboxEvent)
-
     # ------------------------------------------------------------ events in and out
 
     # Durable queue that outlives the service (reliable_delivery), shared by instances (SERVICE_POOL).
@@ -160,19 +150,6 @@ class ChatService(Pingable):
                 link["ticket_number"], link["conversation_id"], outcome.replace("_", " "),
             )
         return outcome
-
-    @timer(interval=1.0)
-    def relay_outbox(self):
-        """Publish what the fast path missed: a crash between commit and publish, a broker outage."""
-        batch = self.config.get("OUTBOX_BATCH_SIZE", 200)
-        while True:
-            with self.db.get_session() as session:
-                if outbox.publish_pending(session, OutboxEvent, self.dispatch, limit=batch) < batch:
-                    return
-
-    def _commit_and_publish(self, session, events):
-        session.commit()
-        outbox.publish_committed(session, OutboxEvent, events, self.dispatch)
 
 
 def _event_id(payload):

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from shared import outbox
 from shared.enums import TICKET_CREATED, TICKET_DELETED, TICKET_PRIORITIES, TICKET_STATUSES, TICKET_UPDATED
 from shared.exceptions import NotFound
+from shared.schemas import load
 
 from . import domain, schemas
 from .models import SEARCH_DOCUMENT, Counter, OutboxEvent, Ticket, TicketChange
@@ -37,7 +38,7 @@ def next_ticket_number(session):
 
 def create_ticket(session, data, now=None):
     """Validate, number and store a ticket; returns (ticket as a dict, outbox row)."""
-    values = schemas.load(schemas.TICKET_CREATE, data)  # before numbering: bad input takes no number
+    values = load(schemas.TICKET_CREATE, data)  # before numbering: bad input takes no number
     number = next_ticket_number(session)
     now = now or _now()  # read under the counter's lock, so created_at follows the numbers
     ticket = Ticket(
@@ -97,7 +98,7 @@ def _escape_like(text):
 
 def list_tickets(session, filters):
     """One page of a client's tickets: {items, total, page, per_page}."""
-    f = schemas.load(schemas.LIST_FILTERS, filters)
+    f = load(schemas.LIST_FILTERS, filters)
     where = [Ticket.client_id == f["client_id"], Ticket.deleted_at.is_(None)]
     for field in ("status", "priority", "category", "assigned_to"):
         if f.get(field):
@@ -121,12 +122,12 @@ def list_tickets(session, filters):
 
 
 def _actor(actor):
-    return schemas.load(schemas.ACTOR, {"actor": actor})["actor"]
+    return load(schemas.ACTOR, {"actor": actor})["actor"]
 
 
 def update_ticket(session, ref, changes, actor=None, client_id=None, now=None):
     """Apply a partial update; returns (ticket as a dict, changes, outbox row or None if nothing changed)."""
-    values = schemas.load(schemas.TICKET_UPDATE, changes)
+    values = load(schemas.TICKET_UPDATE, changes)
     actor = _actor(actor)
     now = now or _now()
     ticket = get_ticket(session, ref, client_id, for_update=True)  # serialise concurrent edits

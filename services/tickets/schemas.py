@@ -1,8 +1,8 @@
 """The tickets service's wire formats: what it accepts (validated) and what it returns (plain JSON)."""
-from marshmallow import Schema, ValidationError as SchemaError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from shared.enums import TICKET_CATEGORIES, TICKET_PRIORITIES, TICKET_STATUSES
-from shared.exceptions import ValidationError
+from shared.schemas import Text, email, optional_text, required_text
 
 TITLE_MAX = 200
 TEXT_MAX = 20_000  # description and resolution notes: a long email thread, not a file dump
@@ -13,44 +13,21 @@ SORT_FIELDS = ("created_at", "updated_at", "ticket_number", "priority", "status"
 SORTS = SORT_FIELDS + tuple(f"-{name}" for name in SORT_FIELDS)
 
 
-class Text(fields.String):
-    """A string with surrounding white space removed; an optional one left blank becomes null."""
-
-    def deserialize(self, value, attr=None, data=None, **kwargs):
-        if self.allow_none and isinstance(value, str) and not value.strip():
-            value = None
-        return super().deserialize(value, attr, data, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
-
-
-def _required(max_length):
-    return Text(
-        required=True,
-        validate=[validate.Length(min=1, error="Must not be blank."), validate.Length(max=max_length)],
-    )
-
-
-def _optional(max_length):
-    return Text(allow_none=True, validate=validate.Length(max=max_length))
-
-
 class TicketInputSchema(Schema):
     """A new ticket; with partial=True and the identity fields excluded, an update."""
 
-    title = _required(TITLE_MAX)
-    description = _required(TEXT_MAX)
+    title = required_text(TITLE_MAX)
+    description = required_text(TEXT_MAX)
     status = fields.String(load_default="open", validate=validate.OneOf(TICKET_STATUSES))
     priority = fields.String(load_default="medium", validate=validate.OneOf(TICKET_PRIORITIES))
     category = fields.String(load_default="general", validate=validate.OneOf(TICKET_CATEGORIES))
-    client_id = _required(64)
-    customer_name = _optional(200)
-    customer_email = Text(allow_none=True, validate=[validate.Length(max=254), validate.Email()])
-    conversation_id = _optional(64)
-    created_by = _optional(255)
-    assigned_to = _optional(255)
-    resolution_notes = _optional(TEXT_MAX)
+    client_id = required_text(64)
+    customer_name = optional_text(200)
+    customer_email = email()
+    conversation_id = optional_text(64)
+    created_by = optional_text(255)
+    assigned_to = optional_text(255)
+    resolution_notes = optional_text(TEXT_MAX)
 
 
 # Fields fixed at creation: who the ticket belongs to, who opened it, where it came from.
@@ -91,7 +68,7 @@ class HistoryEntrySchema(Schema):
 
 
 class ListFiltersSchema(Schema):
-    client_id = _required(64)
+    client_id = required_text(64)
     status = fields.String(validate=validate.OneOf(TICKET_STATUSES))
     priority = fields.String(validate=validate.OneOf(TICKET_PRIORITIES))
     category = fields.String(validate=validate.OneOf(TICKET_CATEGORIES))
@@ -103,15 +80,7 @@ class ListFiltersSchema(Schema):
 
 
 class ActorSchema(Schema):
-    actor = _optional(255)
-
-
-def load(schema, data, **kwargs):
-    """Validate with a marshmallow schema; raise the typed error that crosses RPC."""
-    try:
-        return schema.load(data, **kwargs)
-    except SchemaError as exc:
-        raise ValidationError(exc.messages) from None
+    actor = optional_text(255)
 
 
 def dump_ticket(ticket):

@@ -1,12 +1,9 @@
-"""The tickets nameko service: thin RPC entrypoints over `operations`, and the outbox relay."""
-from nameko.dependency_providers import Config
-from nameko.events import EventDispatcher
+"""The tickets nameko service: thin RPC entrypoints over `operations`; events leave through the outbox."""
 from nameko.rpc import rpc
-from nameko.timer import timer
 from nameko_sqlalchemy import Database
 
-from shared import outbox
 from shared.exceptions import NotFound, ValidationError
+from shared.outbox import OutboxPublisher
 from shared.runtime import Pingable
 
 from . import operations
@@ -16,14 +13,12 @@ from .schemas import dump_ticket
 EXPECTED = (ValidationError, NotFound)
 
 
-class TicketsService(Pingable):
+class TicketsService(Pingable, OutboxPublisher):
     name = "tickets"
 
-    config = Config()
     # Objects stay readable after commit: the fast path publishes them without reloading.
     db = Database(Base, session_options={"expire_on_commit": False}, engine_options={"pool_pre_ping": True})
-    # Not mandatory: an event nobody listens to yet is not an error for the publisher.
-    dispatch = EventDispatcher()
+    outbox_model = OutboxEvent
 
     @rpc(expected_exceptions=EXPECTED)
     def create_ticket(self, data):
@@ -59,22 +54,3 @@ class TicketsService(Pingable):
     def get_history(self, ref, client_id=None):
         with self.db.get_session() as session:
             return operations.get_history(session, ref, client_id)
-
-    @rpc
-    def outbox_backlog(self):
-        """Events committed but not yet published (an operations metric)."""
-        with self.db.get_session() as session:
-            return outbox.unpublished_count(session, OutboxEvent)
-
-    @timer(interval=1.0)
-    def relay_outbox(self):
-        """Publish what the fast path missed: a crash between commit and publish, a broker outage."""
-        batch = self.config.get("OUTBOX_BATCH_SIZE", 200)
-        while True:
-            with self.db.get_session() as session:
-                if outbox.publish_pending(session, OutboxEvent, self.dispatch, limit=batch) < batch:
-                    return
-
-    def _commit_and_publish(self, session, events):
-        session.commit()
-        outbox.publish_committed(session, OutboxEvent, events, self.dispatch)

@@ -58,7 +58,7 @@ def test_start_validates_every_field_by_name(session):
         "message": ["Longer than 5000 characters."],
         "colour": ["Unknown field."],
     }
-    assert errors(operations.start_conversation, session, "not a dict") == {"_schema": ["Expected an object."]}
+    assert errors(operations.start_conversation, session, "not a dict") == {"_schema": ["Invalid input type."]}
     assert session.scalar(sa.select(sa.func.count()).select_from(Conversation)) == 0
 
 

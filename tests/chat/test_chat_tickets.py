@@ -11,7 +11,8 @@ from nameko.testing.services import entrypoint_waiter
 
 from services.chat import operations
 from services.chat.models import Message, TicketLink
-from services.chat.queues import event_queues
+from shared.queues import event_queues
+from services.chat.service import ChatService
 from shared.events import make_envelope
 from shared.testing import ROOT, EventCollector, ServiceProcess, wait_for
 
@@ -169,7 +170,7 @@ def test_ticket_created_waits_in_the_queue_declared_by_migrate(amqp_uri, chat_co
         [sys.executable, "-m", "services.chat", "migrate"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )
     assert migrated.returncode == 0, migrated.stderr
-    (queue,) = event_queues(chat_config)
+    (queue,) = event_queues(ChatService, chat_config)
     assert queue.name in migrated.stderr and queue.durable
     with chat_sessions() as session:
         _, conversation, _ = operations.start_conversation(session, KIRA)

@@ -8,7 +8,8 @@ from collections import Counter
 
 import pytest
 
-from services.notifier.queues import declare_event_queues
+from shared.queues import declare_event_queues
+from services.notifier.service import NotifierService
 from shared.testing import ROOT, ServiceProcess, wait_for
 from tests.fixtures.notifier import deliveries_in, notifier_process_env
 
@@ -40,7 +41,7 @@ def ticket_numbers(smtp_sink):
 
 
 def test_migrate_declares_the_durable_queues_nameko_consumes(amqp_uri, notifier_db, rabbit_manager, rabbit_config):
-    assert declare_event_queues({"AMQP_URI": amqp_uri}) == QUEUES
+    assert declare_event_queues(NotifierService, {"AMQP_URI": amqp_uri}) == QUEUES
     vhost = rabbit_config["vhost"]
     for name in QUEUES:
         queue = rabbit_manager.get_queue(vhost, name)
