@@ -71,6 +71,7 @@ def test_fields_are_trimmed_and_blank_optionals_become_null(session):
         ({"customer_email": "not-an-email"}, "customer_email", "Not a valid email address."),
         ({"client_id": 42}, "client_id", "Not a valid string."),
         ({"title": ["a"]}, "title", "Not a valid string."),
+        ({"description": "nul\x00byte"}, "description", "Must not contain NUL characters."),
         ({"ticket_number": "TKT-99999"}, "ticket_number", "Unknown field."),
     ],
 )
