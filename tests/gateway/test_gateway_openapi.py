@@ -10,12 +10,12 @@ EXPECTED = {
 }
 
 
-def test_the_document_is_openapi_3_with_every_path(http, gateway_db):
+def test_the_document_is_openapi_3_with_every_path(http, gateway_db, gateway_app):
     response = http.get("/api/openapi.json")
     assert response.status_code == 200 and response.mimetype == "application/json"
     spec = json.loads(response.data)
     assert spec["openapi"].startswith("3.")
-    assert spec["servers"] == [{"url": "http://127.0.0.1:8000"}]  # PUBLIC_BASE_URL
+    assert spec["servers"] == [{"url": gateway_app.config["PUBLIC_BASE_URL"].rstrip("/")}]
     assert {path: set(ops) for path, ops in spec["paths"].items()} == EXPECTED
     # Every reference resolves to a schema in the document.
     refs = {ref.split("/")[-1] for ref in _refs(spec)}
