@@ -30,4 +30,4 @@ def test_a_new_projector_backfills_earlier_tickets_with_their_history(
     # Events flow as usual afterwards.
     http.patch(f"{API}/{first['id']}", json={"status": "open"}, headers=acme)
     wait_for(lambda: track("TKT-00001").get_json()["status"] == "open", timeout=10, message="the reopening")
-    projector.stop()  # before this test's Redis keys are removed
+    projector.kill()  # before this test's Redis keys are removed
