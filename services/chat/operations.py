@@ -45,12 +45,15 @@ def get_conversation_row(session, conversation_id, client_id=None, for_update=Fa
     return conversation
 
 
-def get_by_token(session, token, for_update=False):
-    """The conversation a customer's token opens; NotFound for anything else (the token is not echoed)."""
+def get_by_token(session, token, for_update=False, client_id=None):
+    """The conversation a customer's token opens (in this client, if given); NotFound for anything
+    else (the token is not echoed)."""
     token_hash = domain.hash_token(token)
     conversation = None
     if token_hash is not None:
         query = sa.select(Conversation).where(Conversation.token_hash == token_hash)
+        if client_id is not None:
+            query = query.where(Conversation.client_id == client_id)
         if for_update:
             query = query.with_for_update()
         conversation = session.scalars(query).one_or_none()
@@ -198,10 +201,10 @@ def post_message(session, conversation_id, data, client_id=None, now=None):
     return schemas.MESSAGE.dump(message), [event]
 
 
-def post_message_by_token(session, token, body, now=None):
+def post_message_by_token(session, token, body, now=None, client_id=None):
     """The customer's message, sent with their conversation token; returns (message, outbox rows)."""
     values = load(schemas.BODY, {"body": body})
-    conversation = get_by_token(session, token, for_update=True)
+    conversation = get_by_token(session, token, for_update=True, client_id=client_id)
     now = now or _now()
     message, event = _post(session, conversation, "customer", conversation.customer_name, None, values["body"], now)
     return schemas.CUSTOMER_MESSAGE.dump(message), [event]
@@ -229,8 +232,8 @@ def close_conversation(session, conversation_id, actor=None, client_id=None, now
     return conversation, close(session, conversation, actor, now or _now())
 
 
-def close_conversation_by_token(session, token, now=None):
-    conversation = get_by_token(session, token, for_update=True)
+def close_conversation_by_token(session, token, now=None, client_id=None):
+    conversation = get_by_token(session, token, for_update=True, client_id=client_id)
     return conversation, close(session, conversation, "customer", now or _now())
 
 
@@ -264,10 +267,10 @@ def mark_read(session, conversation_id, up_to, client_id=None):
     return conversation
 
 
-def mark_read_by_token(session, token, up_to):
+def mark_read_by_token(session, token, up_to, client_id=None):
     """The customer has seen the thread up to message `up_to`; returns the conversation."""
     up_to = _up_to(up_to)
-    conversation = get_by_token(session, token, for_update=True)
+    conversation = get_by_token(session, token, for_update=True, client_id=client_id)
     domain.mark_read(conversation, "customer", up_to)
     return conversation
 

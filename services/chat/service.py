@@ -3,7 +3,8 @@ and the outbox relay.
 
 Agent-side methods take a conversation id and, from the gateway, the agent's `client_id` (another
 client's conversation is NotFound). Customer-side methods (`*_by_token`, `resume_conversation`)
-take the conversation token `start_conversation` returned.
+take the conversation token `start_conversation` returned and, from the gateway, the client whose
+page the customer is on (a token of another client's conversation is NotFound there).
 """
 import logging
 
@@ -47,29 +48,29 @@ class ChatService(Pingable, OutboxPublisher):
             return {"token": token, **operations.thread(session, conversation, {}, "customer")}
 
     @rpc(expected_exceptions=EXPECTED)
-    def resume_conversation(self, token, before=None, after=None, limit=None):
+    def resume_conversation(self, token, before=None, after=None, limit=None, client_id=None):
         with self.db.get_session() as session:
-            conversation = operations.get_by_token(session, token)
+            conversation = operations.get_by_token(session, token, client_id=client_id)
             return operations.thread(session, conversation, _page(before, after, limit), "customer")
 
     @rpc(expected_exceptions=EXPECTED)
-    def post_message_by_token(self, token, body):
+    def post_message_by_token(self, token, body, client_id=None):
         with self.db.get_session() as session:
-            message, events = operations.post_message_by_token(session, token, body)
+            message, events = operations.post_message_by_token(session, token, body, client_id=client_id)
             self._commit_and_publish(session, events)
         return message
 
     @rpc(expected_exceptions=EXPECTED)
-    def mark_read_by_token(self, token, up_to):
+    def mark_read_by_token(self, token, up_to, client_id=None):
         with self.db.get_session() as session:
-            conversation = operations.mark_read_by_token(session, token, up_to)
+            conversation = operations.mark_read_by_token(session, token, up_to, client_id=client_id)
             session.commit()
             return operations.customer_view(session, conversation)
 
     @rpc(expected_exceptions=EXPECTED)
-    def close_conversation_by_token(self, token):
+    def close_conversation_by_token(self, token, client_id=None):
         with self.db.get_session() as session:
-            conversation, events = operations.close_conversation_by_token(session, token)
+            conversation, events = operations.close_conversation_by_token(session, token, client_id=client_id)
             self._commit_and_publish(session, events)
             return operations.customer_view(session, conversation)
 

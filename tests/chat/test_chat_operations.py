@@ -122,6 +122,22 @@ def test_unknown_malformed_and_other_clients_conversations_are_not_found(session
         assert token not in str(error.value)
 
 
+def test_a_token_opens_its_conversation_only_on_its_own_clients_page(session):
+    token, conversation = start(session)
+    calls = (
+        lambda client: operations.get_by_token(session, token, client_id=client),
+        lambda client: operations.post_message_by_token(session, token, "hi", client_id=client),
+        lambda client: operations.mark_read_by_token(session, token, 0, client_id=client),
+        lambda client: operations.close_conversation_by_token(session, token, client_id=client),
+    )
+    for call in calls:
+        with pytest.raises(NotFound):
+            call("globex")
+    assert operations.get_by_token(session, token, client_id="acme").id == conversation.id
+    message, _ = operations.post_message_by_token(session, token, "hi", client_id="acme")
+    assert message["author"] == "customer"
+
+
 def test_a_closed_conversation_takes_no_more_messages(session):
     token, conversation = start(session)
     closed, events = operations.close_conversation(session, conversation.id, actor="agent-ann", now=T0)
