@@ -1,82 +1,10 @@
-"""The tickets service's wire formats: what it accepts (validated) and what it returns (plain JSON)."""
-from marshmallow import Schema, fields, validate
+"""The tickets service's wire formats: the shared contract's schemas, built once, and the actor."""
+from marshmallow import Schema
 
-from shared.enums import TICKET_CATEGORIES, TICKET_PRIORITIES, TICKET_STATUSES
-from shared.schemas import Text, email, optional_text, required_text
-
-TITLE_MAX = 200
-TEXT_MAX = 20_000  # description and resolution notes: a long email thread, not a file dump
-SEARCH_MAX = 200
-PER_PAGE_MAX = 100
-
-SORT_FIELDS = ("created_at", "updated_at", "ticket_number", "priority", "status", "title")
-SORTS = SORT_FIELDS + tuple(f"-{name}" for name in SORT_FIELDS)
-
-
-class TicketInputSchema(Schema):
-    """A new ticket; with partial=True and the identity fields excluded, an update."""
-
-    title = required_text(TITLE_MAX)
-    description = required_text(TEXT_MAX)
-    status = fields.String(load_default="open", validate=validate.OneOf(TICKET_STATUSES))
-    priority = fields.String(load_default="medium", validate=validate.OneOf(TICKET_PRIORITIES))
-    category = fields.String(load_default="general", validate=validate.OneOf(TICKET_CATEGORIES))
-    client_id = required_text(64)
-    customer_name = optional_text(200)
-    customer_email = email()
-    conversation_id = optional_text(64)
-    created_by = optional_text(255)
-    assigned_to = optional_text(255)
-    resolution_notes = optional_text(TEXT_MAX)
-
-
-# Fields fixed at creation: who the ticket belongs to, who opened it, where it came from.
-IMMUTABLE_FIELDS = ("client_id", "created_by", "conversation_id")
-
-
-class TicketSchema(Schema):
-    """A ticket as every caller sees it."""
-
-    id = fields.UUID()
-    ticket_number = fields.String()
-    client_id = fields.String()
-    title = fields.String()
-    description = fields.String()
-    status = fields.String()
-    priority = fields.String()
-    category = fields.String()
-    customer_name = fields.String()
-    customer_email = fields.String()
-    conversation_id = fields.String()
-    created_by = fields.String()
-    assigned_to = fields.String()
-    resolution_notes = fields.String()
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
-    resolved_at = fields.DateTime()
-    closed_at = fields.DateTime()
-
-
-class HistoryEntrySchema(Schema):
-    id = fields.Integer()
-    at = fields.DateTime()
-    actor = fields.String()
-    action = fields.String()
-    field = fields.String()
-    old_value = fields.String()
-    new_value = fields.String()
-
-
-class ListFiltersSchema(Schema):
-    client_id = required_text(64)
-    status = fields.String(validate=validate.OneOf(TICKET_STATUSES))
-    priority = fields.String(validate=validate.OneOf(TICKET_PRIORITIES))
-    category = fields.String(validate=validate.OneOf(TICKET_CATEGORIES))
-    assigned_to = Text(validate=validate.Length(max=255))
-    q = Text(validate=validate.Length(max=SEARCH_MAX))
-    sort = fields.String(load_default="-created_at", validate=validate.OneOf(SORTS))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=PER_PAGE_MAX))
+from shared.schemas import optional_text
+from shared.ticket_schemas import (
+    IMMUTABLE_FIELDS, HistoryEntrySchema, ListFiltersSchema, TicketInputSchema, TicketSchema,
+)
 
 
 class ActorSchema(Schema):

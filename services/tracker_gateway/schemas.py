@@ -1,26 +1,14 @@
 """The gateway's request and response formats (marshmallow): the same classes validate requests
 and describe them in the OpenAPI document (openapi.py).
 
-Limits mirror the tickets service's (services/tickets/schemas.py), which validates again: the
-gateway's check gives early 422s and an accurate document, the service stays the authority.
+Ticket bodies are validated with the tickets service's own contract (shared/ticket_schemas.py):
+the gateway's check gives early 422s and an accurate document, the service checks again.
 """
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from shared.enums import TICKET_CATEGORIES, TICKET_PRIORITIES, TICKET_STATUSES
-
-TITLE_MAX = 200
-TEXT_MAX = 20_000
-SEARCH_MAX = 200
-PER_PAGE_MAX = 100
-SORT_FIELDS = ("created_at", "updated_at", "ticket_number", "priority", "status", "title")
-SORTS = SORT_FIELDS + tuple(f"-{name}" for name in SORT_FIELDS)
-
-
-def _text(max_length, required=False, **kwargs):
-    validators = [validate.Length(max=max_length)]
-    if required:
-        validators.insert(0, validate.Length(min=1, error="Must not be blank."))
-    return fields.String(required=required, validate=validators, **kwargs)
+from shared.ticket_schemas import (  # noqa: F401  (TicketSchema, HistoryEntrySchema: re-exported for openapi.py)
+    IMMUTABLE_FIELDS, HistoryEntrySchema, ListFiltersSchema, TicketInputSchema, TicketSchema,
+)
 
 
 # -- authentication --
@@ -48,61 +36,25 @@ class AgentSchema(Schema):
     role = fields.String()
 
 
-# -- tickets --
+# -- tickets: the tickets service's own contract, less what the access token supplies --
 
-class TicketCreateSchema(Schema):
+class TicketCreateSchema(TicketInputSchema):
     """A new ticket. The client and the creator come from the access token, never from the body."""
 
-    title = _text(TITLE_MAX, required=True)
-    description = _text(TEXT_MAX, required=True)
-    status = fields.String(validate=validate.OneOf(TICKET_STATUSES), metadata={"default": "open"})
-    priority = fields.String(validate=validate.OneOf(TICKET_PRIORITIES), metadata={"default": "medium"})
-    category = fields.String(validate=validate.OneOf(TICKET_CATEGORIES), metadata={"default": "general"})
-    customer_name = _text(200, allow_none=True)
-    customer_email = fields.String(allow_none=True, validate=validate.Length(max=254), metadata={"format": "email"})
-    conversation_id = _text(64, allow_none=True)
-    assigned_to = _text(255, allow_none=True)
-    resolution_notes = _text(TEXT_MAX, allow_none=True)
+    class Meta:
+        exclude = ("client_id", "created_by")
 
 
-class TicketUpdateSchema(TicketCreateSchema):
-    """Any subset of the fields; the conversation is fixed at creation."""
+class TicketUpdateSchema(TicketInputSchema):
+    """Any subset of the fields; who owns and opened the ticket, and where from, are fixed."""
 
     class Meta:
-        exclude = ("conversation_id",)
+        exclude = IMMUTABLE_FIELDS
 
 
-class TicketListQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(TICKET_STATUSES))
-    priority = fields.String(validate=validate.OneOf(TICKET_PRIORITIES))
-    category = fields.String(validate=validate.OneOf(TICKET_CATEGORIES))
-    assigned_to = _text(255)
-    q = _text(SEARCH_MAX, metadata={"description": "text in number, title, description, customer"})
-    sort = fields.String(load_default="-created_at", validate=validate.OneOf(SORTS),
-                         metadata={"description": "a field, '-' first for descending"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=PER_PAGE_MAX))
-
-
-class TicketSchema(Schema):
-    id = fields.UUID()
-    ticket_number = fields.String(metadata={"example": "TKT-00001"})
-    client_id = fields.String()
-    title = fields.String()
-    description = fields.String()
-    status = fields.String(validate=validate.OneOf(TICKET_STATUSES))
-    priority = fields.String(validate=validate.OneOf(TICKET_PRIORITIES))
-    category = fields.String(validate=validate.OneOf(TICKET_CATEGORIES))
-    customer_name = fields.String(allow_none=True)
-    customer_email = fields.String(allow_none=True)
-    conversation_id = fields.String(allow_none=True)
-    created_by = fields.String(allow_none=True)
-    assigned_to = fields.String(allow_none=True)
-    resolution_notes = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
-    resolved_at = fields.DateTime(allow_none=True)
-    closed_at = fields.DateTime(allow_none=True)
+class TicketListQuerySchema(ListFiltersSchema):
+    class Meta:
+        exclude = ("client_id",)
 
 
 class FieldChangeSchema(Schema):
@@ -120,16 +72,6 @@ class TicketPageSchema(Schema):
     total = fields.Integer()
     page = fields.Integer()
     per_page = fields.Integer()
-
-
-class HistoryEntrySchema(Schema):
-    id = fields.Integer()
-    at = fields.DateTime()
-    actor = fields.String(allow_none=True)
-    action = fields.String(validate=validate.OneOf(("created", "updated", "deleted")))
-    field = fields.String(allow_none=True)
-    old_value = fields.String(allow_none=True)
-    new_value = fields.String(allow_none=True)
 
 
 class HistorySchema(Schema):
