@@ -7,7 +7,7 @@ export PYTHONPATH := $(CURDIR)
 # Services with a database of their own (migrated by `make migrate`); later issues add theirs.
 DB_SERVICES := tickets notifier tracker_gateway chat
 
-.PHONY: install run migrate run-tickets run-notifier run-gateway run-tracker-projector run-chat bootstrap test bench lock infra clean
+.PHONY: install run run-scaled migrate run-tickets run-notifier run-gateway run-tracker-projector run-chat bootstrap test bench lock infra clean
 
 install: $(VENV)/.installed
 
@@ -25,6 +25,14 @@ migrate: install infra
 
 run: migrate bootstrap
 	$(VENV)/bin/honcho -f deploy/Procfile -d $(CURDIR) start
+
+# Several instances of each service at once (SCALE=name=count,...). The gateways share one port
+# (GATEWAY_PORT): gunicorn's --reuse-port lets each instance bind it and the kernel spreads
+# connections over them (gunicorn's control socket is one fixed path per user: the instances would
+# take it from each other). honcho stops them all when one exits; tests/deploy kills single instances.
+SCALE ?= tickets=2,notifier=2,chat=2,gateway=2,tracker_projector=1
+run-scaled: migrate bootstrap
+	GUNICORN_CMD_ARGS="--reuse-port --no-control-socket" $(VENV)/bin/honcho -f deploy/Procfile -d $(CURDIR) start -c $(SCALE)
 
 # The gateway's client "Demo" and admin (ADMIN_EMAIL/ADMIN_PASSWORD) on a fresh install; idempotent.
 bootstrap: migrate

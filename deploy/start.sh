@@ -7,7 +7,8 @@ component=${1:-help}
 [ $# -gt 0 ] && shift
 case "$component" in
     tickets|notifier|chat) exec python -m "services.$component" run "$@" ;;
-    gateway) exec python -m services.tracker_gateway run "$@" ;;            # gunicorn (gthread)
+    # gunicorn (gthread); its control socket would go to $HOME, read-only in the image, and is not used.
+    gateway) exec python -m services.tracker_gateway run --no-control-socket "$@" ;;
     tracker_projector) exec python -m services.tracker_gateway projector "$@" ;;
     migrate) exec "$(dirname "$0")/migrate.sh" "$@" ;;
     probe) exec python -m shared.probe "$@" ;;
