@@ -5,6 +5,7 @@ import redis
 from flask import Flask
 
 from . import api_auth, api_docs, api_tickets, config as gateway_config, db, errors, health, tracker
+from . import api_chat, chat_public
 from .openapi import build_spec
 from .rpc import RpcPool, release_lease
 from .security import add_security_headers
@@ -48,6 +49,8 @@ def create_app(config=None):
 
     for blueprint in (health.bp, api_auth.bp, api_tickets.bp, api_docs.bp, tracker.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(api_chat.bp)
+    app.register_blueprint(chat_public.bp)
     errors.register(app)
     app.after_request(add_security_headers)
     app.teardown_appcontext(release_lease)

@@ -67,6 +67,14 @@ def load(overrides=None):
         "TRACKER_FAILURES_PER_TICKET": env_int("TRACKER_FAILURES_PER_TICKET", 100),
         "TRACKER_TICKET_WINDOW_SECONDS": env_int("TRACKER_TICKET_WINDOW_SECONDS", 3600),
         "PROJECTOR_MAX_WORKERS": env_int("TRACKER_PROJECTOR_MAX_WORKERS", 10),
+        # Public chat, per client address, fixed windows in Redis (chat_public.py): conversations
+        # started, messages posted, and reads (a customer's page polls about once a second).
+        "CHAT_STARTS_PER_IP": env_int("CHAT_STARTS_PER_IP", 20),
+        "CHAT_START_WINDOW_SECONDS": env_int("CHAT_START_WINDOW_SECONDS", 3600),
+        "CHAT_POSTS_PER_IP": env_int("CHAT_POSTS_PER_IP", 60),
+        "CHAT_POST_WINDOW_SECONDS": env_int("CHAT_POST_WINDOW_SECONDS", 60),
+        "CHAT_READS_PER_IP": env_int("CHAT_READS_PER_IP", 600),
+        "CHAT_READ_WINDOW_SECONDS": env_int("CHAT_READ_WINDOW_SECONDS", 60),
         "PRODUCTION": is_production(),
         "LOGGING": logging_config(),
     }

@@ -157,3 +157,7 @@ def release_lease(exc=None):
 
 def tickets():
     return RemoteService("tickets")
+
+
+def chat():
+    return RemoteService("chat")
