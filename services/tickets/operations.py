@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from shared import outbox
 from shared.enums import TICKET_CREATED, TICKET_DELETED, TICKET_PRIORITIES, TICKET_STATUSES, TICKET_UPDATED
-from shared.exceptions import NotFound
+from shared.exceptions import NotFound, ValidationError
 from shared.schemas import load
 
 from . import domain, schemas
@@ -167,3 +167,31 @@ def get_history(session, ref, client_id=None):
         sa.select(TicketChange).where(TicketChange.ticket_id == ticket.id).order_by(TicketChange.id)
     )
     return schemas.HISTORY.dump(entries)
+
+
+EXPORT_LIMIT_MAX = 500
+
+
+def export_tickets(session, after_number=0, limit=200):
+    """Live tickets of every client with their histories, in number order after `after_number`:
+    {"items": [{**ticket, "history": [...]}], "next_after": the last number, or None at the end}.
+
+    For rebuilding read models elsewhere (the public tracker's) in a few large pages instead of a
+    call per ticket.
+    """
+    if not isinstance(after_number, int) or not isinstance(limit, int) or after_number < 0:
+        raise ValidationError({"after_number": ["Must be a whole number, 0 or more."]})
+    limit = max(1, min(limit, EXPORT_LIMIT_MAX))
+    tickets = session.scalars(
+        sa.select(Ticket).where(Ticket.number > after_number, Ticket.deleted_at.is_(None))
+        .order_by(Ticket.number).limit(limit)
+    ).all()
+    histories = {ticket.id: [] for ticket in tickets}
+    for change in session.scalars(
+        sa.select(TicketChange).where(TicketChange.ticket_id.in_(histories)).order_by(TicketChange.id)
+    ):
+        histories[change.ticket_id].append(change)
+    items = [
+        {**schemas.dump_ticket(ticket), "history": schemas.HISTORY.dump(histories[ticket.id])} for ticket in tickets
+    ]
+    return {"items": items, "next_after": tickets[-1].number if len(tickets) == limit else None}

@@ -54,3 +54,8 @@ class TicketsService(Pingable, OutboxPublisher):
     def get_history(self, ref, client_id=None):
         with self.db.get_session() as session:
             return operations.get_history(session, ref, client_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def export_tickets(self, after_number=0, limit=200):
+        with self.db.get_session() as session:
+            return operations.export_tickets(session, after_number, limit)

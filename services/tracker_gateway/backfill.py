@@ -6,7 +6,7 @@ from .tracker_view import entries_from_history, timeline_entry
 
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = 100  # the tickets service's per_page maximum
+PAGE_SIZE = 500  # the tickets service's export maximum
 
 
 def entries_from_snapshot(ticket):
@@ -19,25 +19,17 @@ def entries_from_snapshot(ticket):
     return entries
 
 
-def backfill(view, tickets, client_ids, with_history=True):
-    """Store every live ticket of these clients; returns how many. `tickets` is an RPC proxy to the
-    tickets service. Safe while events flow: older snapshots never replace newer ones."""
-    count = 0
-    for client_id in client_ids:
-        page = 1
-        while True:
-            result = tickets.list_tickets(
-                {"client_id": client_id, "sort": "ticket_number", "page": page, "per_page": PAGE_SIZE}
-            )
-            for ticket in result["items"]:
-                if with_history:
-                    entries = entries_from_history(tickets.get_history(ticket["id"], client_id=client_id))
-                else:
-                    entries = entries_from_snapshot(ticket)
-                view.apply_snapshot(ticket, entries)
-                count += 1
-            if page * PAGE_SIZE >= result["total"] or not result["items"]:
-                break
-            page += 1
-        log.info("tracker backfill: client %s done, %d tickets so far", client_id, count)
+def backfill(view, tickets, with_history=True):
+    """Store every live ticket; returns how many. `tickets` is an RPC proxy to the tickets service,
+    whose export pages through all clients in number order. Safe while events flow: older snapshots
+    never replace newer ones."""
+    count, after = 0, 0
+    while after is not None:
+        page = tickets.export_tickets(after_number=after, limit=PAGE_SIZE)
+        for ticket in page["items"]:
+            history = ticket.pop("history")
+            view.apply_snapshot(ticket, entries_from_history(history) if with_history else entries_from_snapshot(ticket))
+        count += len(page["items"])
+        after = page["next_after"]
+        log.info("tracker backfill: %d tickets so far", count)
     return count

@@ -87,15 +87,12 @@ def rebuild_tracker(config, with_history=True):
 
     import shared.exceptions  # noqa: F401
     from .backfill import backfill
-    from .db import client_ids
     from .tracker_view import TrackerView
     from datetime import datetime, timezone
 
     view = TrackerView(redis.Redis.from_url(config["REDIS_URL"]), config["REDIS_PREFIX"], config["TRACKER_DIGEST_KEY"])
-    with _sessions(config)() as session:
-        ids = client_ids(session)
     with ClusterRpcProxy({"AMQP_URI": config["AMQP_URI"]}, timeout=max(config["RPC_TIMEOUT"], 30)) as rpc:
-        count = backfill(view, rpc.tickets, ids, with_history=with_history)
+        count = backfill(view, rpc.tickets, with_history=with_history)
     view.mark_backfilled(datetime.now(timezone.utc).isoformat())
     return count
 

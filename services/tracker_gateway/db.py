@@ -3,7 +3,6 @@ import sqlalchemy as sa
 from flask import current_app, g
 from sqlalchemy.orm import sessionmaker
 
-from .models import Client
 
 
 def make_sessionmaker(url, pool_size=10):
@@ -23,8 +22,3 @@ def close_session(exc=None):
     db_session = g.pop("db_session", None)
     if db_session is not None:
         db_session.close()
-
-
-def client_ids(db_session):
-    """Every tenant's id as the tickets service knows it (a string)."""
-    return [str(client_id) for client_id in db_session.scalars(sa.select(Client.id).order_by(Client.created_at))]

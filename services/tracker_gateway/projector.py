@@ -19,7 +19,6 @@ from shared.runtime import Pingable
 
 from . import config as gateway_config
 from .backfill import backfill
-from .db import client_ids, make_sessionmaker
 from .tracker_view import TrackerView
 
 log = logging.getLogger(__name__)
@@ -40,27 +39,10 @@ class ReadModel(DependencyProvider):
         return self.view
 
 
-class GatewayClients(DependencyProvider):
-    """Reads the tenants' ids from the gateway's own database (the backfill lists per client)."""
-
-    def setup(self):
-        self.sessions = make_sessionmaker(self.container.config["DATABASE_URL"], pool_size=1)
-
-    def stop(self):
-        self.sessions.kw["bind"].dispose()
-
-    def get_dependency(self, worker_ctx):
-        def ids():
-            with self.sessions() as session:
-                return client_ids(session)
-        return ids
-
-
 class TrackerProjector(Pingable):
     name = "tracker_projector"
 
     view = ReadModel()
-    clients = GatewayClients()
     config = Config()
 
     @event_handler("tickets", TICKET_CREATED)
@@ -110,7 +92,7 @@ class TrackerProjector(Pingable):
             return
         timeout = max(self.config.get("RPC_TIMEOUT", 5), 30)
         with ClusterRpcProxy({"AMQP_URI": self.config["AMQP_URI"]}, timeout=timeout) as rpc:
-            count = backfill(self.view, rpc.tickets, self.clients())
+            count = backfill(self.view, rpc.tickets)
         self.view.mark_backfilled(datetime.now(timezone.utc).isoformat())
         log.info("tracker projector: backfilled %d tickets", count)
 

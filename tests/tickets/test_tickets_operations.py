@@ -272,3 +272,19 @@ def test_outbox_row_commits_with_the_ticket_or_not_at_all(session):
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).select_from(Ticket)) == 0
     assert session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent)) == 0
+
+
+def test_export_pages_through_every_clients_live_tickets_with_history(session):
+    create(session, client_id="acme")
+    create(session, client_id="globex")
+    create(session, client_id="acme")
+    operations.update_ticket(session, "TKT-00003", {"status": "closed"}, "agent-1")
+    operations.delete_ticket(session, "TKT-00002", "agent-1")
+    session.commit()
+    first = operations.export_tickets(session, after_number=0, limit=1)
+    assert [t["ticket_number"] for t in first["items"]] == ["TKT-00001"] and first["next_after"] == 1
+    rest = operations.export_tickets(session, after_number=first["next_after"], limit=5)
+    assert [t["ticket_number"] for t in rest["items"]] == ["TKT-00003"] and rest["next_after"] is None
+    assert [(h["action"], h["field"]) for h in rest["items"][0]["history"]] == [("created", None), ("updated", "status")]
+    with pytest.raises(ValidationError):
+        operations.export_tickets(session, after_number="zero")
