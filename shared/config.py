@@ -13,6 +13,19 @@ def env_int(name, default):
     return int(env(name, default))
 
 
+def env_float(name, default):
+    return float(env(name, default))
+
+
+def env_bool(name, default=False):
+    return str(env(name, default)).strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_list(name, default):
+    """A comma-separated list."""
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
 def database_url(name, default_database):
     """`<NAME>_DATABASE_URL`, defaulting to a local database; always the psycopg2 driver.
 

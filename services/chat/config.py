@@ -1,7 +1,7 @@
 """The chat service's configuration, read from the environment in this one place."""
 from pathlib import Path
 
-from shared.config import amqp_uri, database_url, env, env_int, logging_config
+from shared.config import amqp_uri, database_url, env_float, env_int, logging_config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -18,6 +18,6 @@ def nameko_config():
         "max_workers": env_int("CHAT_MAX_WORKERS", 10),
         "OUTBOX_BATCH_SIZE": env_int("CHAT_OUTBOX_BATCH_SIZE", 200),
         # The pause before handing a ticket event back to the broker when it cannot be recorded.
-        "CHAT_REQUEUE_DELAY": float(env("CHAT_REQUEUE_DELAY", 1.0)),
+        "CHAT_REQUEUE_DELAY": env_float("CHAT_REQUEUE_DELAY", 1.0),
         "LOGGING": logging_config(),
     }

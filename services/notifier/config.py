@@ -2,7 +2,7 @@
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from shared.config import amqp_uri, database_url, env, env_int, is_production, logging_config
+from shared.config import amqp_uri, database_url, env, env_bool, env_float, env_int, is_production, logging_config
 
 from .emails import normalize_address
 
@@ -65,10 +65,6 @@ class Settings:
         return self
 
 
-def _flag(name, default):
-    return str(env(name, default)).strip().lower() in ("1", "true", "yes", "on")
-
-
 def settings_from_env():
     if is_production() and env("SENDER_EMAIL") is None:
         raise ConfigurationError("SENDER_EMAIL must be set when DESKLINE_ENV=production")
@@ -82,18 +78,18 @@ def settings_from_env():
         smtp_port=env_int("SMTP_PORT", defaults.smtp_port),
         smtp_username=env("SMTP_USERNAME"),
         smtp_password=env("SMTP_PASSWORD"),
-        smtp_starttls=_flag("SMTP_STARTTLS", "false"),
+        smtp_starttls=env_bool("SMTP_STARTTLS"),
         sendgrid_api_key=env("SENDGRID_API_KEY"),
         sendgrid_api_host=env("SENDGRID_API_HOST", defaults.sendgrid_api_host),
-        send_timeout=float(env("NOTIFIER_SEND_TIMEOUT", defaults.send_timeout)),
-        retry_base_seconds=float(env("NOTIFIER_RETRY_BASE_SECONDS", defaults.retry_base_seconds)),
-        retry_max_seconds=float(env("NOTIFIER_RETRY_MAX_SECONDS", defaults.retry_max_seconds)),
+        send_timeout=env_float("NOTIFIER_SEND_TIMEOUT", defaults.send_timeout),
+        retry_base_seconds=env_float("NOTIFIER_RETRY_BASE_SECONDS", defaults.retry_base_seconds),
+        retry_max_seconds=env_float("NOTIFIER_RETRY_MAX_SECONDS", defaults.retry_max_seconds),
         max_attempts=env_int("NOTIFIER_MAX_ATTEMPTS", defaults.max_attempts),
-        retry_interval=float(env("NOTIFIER_RETRY_INTERVAL", defaults.retry_interval)),
+        retry_interval=env_float("NOTIFIER_RETRY_INTERVAL", defaults.retry_interval),
         retry_batch=env_int("NOTIFIER_RETRY_BATCH", defaults.retry_batch),
         retry_concurrency=env_int("NOTIFIER_RETRY_CONCURRENCY", defaults.retry_concurrency),
-        in_flight_lease_seconds=float(env("NOTIFIER_IN_FLIGHT_LEASE_SECONDS", defaults.in_flight_lease_seconds)),
-        requeue_delay=float(env("NOTIFIER_REQUEUE_DELAY", defaults.requeue_delay)),
+        in_flight_lease_seconds=env_float("NOTIFIER_IN_FLIGHT_LEASE_SECONDS", defaults.in_flight_lease_seconds),
+        requeue_delay=env_float("NOTIFIER_REQUEUE_DELAY", defaults.requeue_delay),
     ).check()
 
 

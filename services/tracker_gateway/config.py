@@ -6,19 +6,13 @@ touching the environment.
 from pathlib import Path
 
 from shared import tracking_links
-from shared.config import amqp_uri, database_url, env, env_int, is_production, logging_config, secret
+from shared.config import (
+    amqp_uri, database_url, env, env_bool, env_float, env_int, env_list, is_production, logging_config, secret,
+)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 DEV_JWT_SECRET = "development-only-jwt-secret-do-not-use-in-production!"
-
-
-def env_float(name, default):
-    return float(env(name, default))
-
-
-def env_list(name, default):
-    return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
 def gateway_database_url():
@@ -33,7 +27,7 @@ def load(overrides=None):
         "WORKERS": env_int("GATEWAY_WORKERS", 2),
         # kombu's producer pool holds 10 per process and blocks when empty (field notes): <= 10.
         "THREADS": env_int("GATEWAY_THREADS", 8),
-        "ACCESS_LOG": env("GATEWAY_ACCESS_LOG", "0") == "1",
+        "ACCESS_LOG": env_bool("GATEWAY_ACCESS_LOG"),
         "DATABASE_URL": gateway_database_url(),
         "AMQP_URI": amqp_uri(),
         "REDIS_URL": env("REDIS_URL", "redis://127.0.0.1:6379/0"),
@@ -55,7 +49,7 @@ def load(overrides=None):
         "RPC_TIMEOUT": env_float("RPC_TIMEOUT", 5.0),
         "READY_RPC_TIMEOUT": env_float("READY_RPC_TIMEOUT", 1.0),
         # Services that must answer `ping` for /readyz; add each new dependency here.
-        "READY_SERVICES": env_list("GATEWAY_READY_SERVICES", "tickets,tracker_projector"),
+        "READY_SERVICES": env_list("GATEWAY_READY_SERVICES", "tickets,tracker_projector,notifier,chat"),
         "MAX_CONTENT_LENGTH": env_int("GATEWAY_MAX_BODY_BYTES", 256 * 1024),
         # Behind N reverse proxies, the client's address is the N-th from the right in X-Forwarded-For.
         "TRUSTED_PROXIES": env_int("GATEWAY_TRUSTED_PROXIES", 0),
