@@ -10,8 +10,16 @@ import yaml
 from shared.testing import ROOT
 
 DEPLOY = ROOT / "deploy"
-# Calls whose first argument names an environment variable (shared/config.py and the config modules).
-READERS = {"env", "env_int", "env_float", "env_list", "_flag", "database_url", "secret"}
+
+
+def reader_names(tree):
+    """Helpers whose first parameter names the variable they read: `def env_int(name, default)` and the like."""
+    return {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
+            and node.args.args and node.args.args[0].arg == "name"}
+
+
+# Calls whose first argument names an environment variable: shared/config.py's helpers (and a module's own).
+READERS = reader_names(ast.parse((ROOT / "shared" / "config.py").read_text()))
 # Their default is a development value: a container must set these.
 ALWAYS_REQUIRED_READERS = {"database_url", "secret"}
 LOCAL_DEFAULT = re.compile(r"127\.0\.0\.1|localhost")
@@ -31,6 +39,7 @@ class ModuleScan:
 
     def __init__(self, path):
         tree = ast.parse(path.read_text())
+        self.readers = READERS | reader_names(tree)
         self.constants = {
             node.targets[0].id: node.value.value for node in tree.body
             if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
@@ -61,7 +70,7 @@ class ModuleScan:
                 continue
             name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
             calls.add(name)
-            if name in READERS and node.args and isinstance(node.args[0], ast.Constant):
+            if name in self.readers and node.args and isinstance(node.args[0], ast.Constant):
                 variable = node.args[0].value
                 defaults = [self._default(arg) for arg in node.args[1:]]
                 required = name in ALWAYS_REQUIRED_READERS or any(
