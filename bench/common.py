@@ -5,6 +5,7 @@ import time
 
 import eventlet
 import requests
+import sqlalchemy as sa
 
 from shared.testing import fresh_database
 
@@ -29,6 +30,29 @@ def bench_database(name, migrations_dir):
     url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}_bench"
     fresh_database(url, migrations_dir)
     return url
+
+
+def seed_tickets(url, client_id, count):
+    """`count` tickets for one client in one statement (the list's data set), counter advanced to match."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("""
+            INSERT INTO tickets (id, number, ticket_number, client_id, title, description, status, priority,
+                                 category, customer_name, customer_email, created_at, updated_at)
+            SELECT gen_random_uuid(), n, 'TKT-' || lpad(n::text, greatest(5, length(n::text)), '0'), :client,
+                   'Seeded ticket ' || n, 'Description of ticket ' || n,
+                   (ARRAY['open','in_progress','pending','resolved','closed'])[1 + n % 5],
+                   (ARRAY['low','medium','high','urgent'])[1 + n % 4], 'general',
+                   'Customer ' || n, 'customer' || n || '@example.com',
+                   now() - (:count - n) * interval '1 second', now() - (:count - n) * interval '1 second'
+            FROM generate_series(1, :count) AS n
+        """), {"count": count, "client": client_id})
+        conn.execute(sa.text("UPDATE counters SET value = :count WHERE name = 'ticket_number'"), {"count": count})
+    # As autovacuum leaves a table filled over months: without the visibility map, the list's count
+    # is a sequential scan (~35 ms here) instead of an index-only one (~3 ms).
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("VACUUM ANALYZE tickets"))
+    engine.dispose()
 
 
 def percentile(samples, p):

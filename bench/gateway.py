@@ -12,7 +12,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,10 +21,10 @@ from contextlib import contextmanager
 import redis
 import sqlalchemy as sa
 
-from bench.common import bench_amqp_uri, bench_database, percentile, run_concurrently, summary
+from bench.common import bench_amqp_uri, bench_database, percentile, run_concurrently, seed_tickets, summary
 from services.tickets.config import MIGRATIONS_DIR as TICKETS_MIGRATIONS
 from services.tracker_gateway.config import MIGRATIONS_DIR as GATEWAY_MIGRATIONS
-from shared.testing import ROOT, ServiceProcess, wait_for
+from shared.testing import ROOT, ServiceProcess, free_port, wait_for
 
 SEED_TICKETS = 100_000
 REDIS_URL = "redis://127.0.0.1:6379/1"
@@ -33,34 +32,6 @@ REDIS_PREFIX = "bench:gw:"
 AGENT_EMAIL, AGENT_PASSWORD = "bench@bench.example", "bench password, not a secret"
 AIMS = {"create": (250, 0.100), "lookup hit": (300, 0.050), "lookup miss": (300, 0.050), "list": (None, 0.050)}
 
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def seed_tickets(url, client_id, count):
-    """`count` tickets for one client in one statement (the list's data set), counter advanced to match."""
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("""
-            INSERT INTO tickets (id, number, ticket_number, client_id, title, description, status, priority,
-                                 category, customer_name, customer_email, created_at, updated_at)
-            SELECT gen_random_uuid(), n, 'TKT-' || lpad(n::text, greatest(5, length(n::text)), '0'), :client,
-                   'Seeded ticket ' || n, 'Description of ticket ' || n,
-                   (ARRAY['open','in_progress','pending','resolved','closed'])[1 + n % 5],
-                   (ARRAY['low','medium','high','urgent'])[1 + n % 4], 'general',
-                   'Customer ' || n, 'customer' || n || '@example.com',
-                   now() - (:count - n) * interval '1 second', now() - (:count - n) * interval '1 second'
-            FROM generate_series(1, :count) AS n
-        """), {"count": count, "client": client_id})
-        conn.execute(sa.text("UPDATE counters SET value = :count WHERE name = 'ticket_number'"), {"count": count})
-    # As autovacuum leaves a table filled over months: without the visibility map, the list's count
-    # is a sequential scan (~35 ms here) instead of an index-only one (~3 ms).
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text("VACUUM ANALYZE tickets"))
-    engine.dispose()
 
 
 def make_tenant(url):
@@ -190,7 +161,7 @@ def main(creates=2000, lookups=4000, lists=1000, concurrency=16, seed=SEED_TICKE
 
         wait_for(lambda: all(store.exists(f"{REDIS_PREFIX}trk:t:{number}") for number, _ in made[-50:]),
                  timeout=60, message="projection")
-        kinds, latencies = [], {"hit": [], "miss": []}
+        latencies = {"hit": [], "miss": []}
 
         def lookup(c):
             number, email = random.choice(made)

@@ -5,7 +5,7 @@ import time
 
 import sqlalchemy as sa
 
-from bench.common import bench_amqp_uri, bench_database, percentile, run_concurrently, summary
+from bench.common import bench_amqp_uri, bench_database, percentile, run_concurrently, seed_tickets, summary
 from services.tickets.config import MIGRATIONS_DIR
 from shared.testing import ServiceProcess, rpc_proxy, wait_for
 
@@ -13,30 +13,10 @@ NEW = {"title": "Bench ticket", "description": "Measured.", "client_id": "bench"
 SEED_TICKETS = 100_000
 
 
-def seed(url, count):
-    """Insert `count` tickets for client 'bench' in one statement, advancing the counter to match."""
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("""
-            INSERT INTO tickets (id, number, ticket_number, client_id, title, description, status, priority,
-                                 category, customer_name, customer_email, created_at, updated_at)
-            SELECT gen_random_uuid(), n, 'TKT-' || lpad(n::text, greatest(5, length(n::text)), '0'), 'bench',
-                   'Seeded ticket ' || n, 'Description of ticket ' || n,
-                   (ARRAY['open','in_progress','pending','resolved','closed'])[1 + n % 5],
-                   (ARRAY['low','medium','high','urgent'])[1 + n % 4], 'general',
-                   'Customer ' || n, 'customer' || n || '@example.com',
-                   now() - (:count - n) * interval '1 second', now() - (:count - n) * interval '1 second'
-            FROM generate_series(1, :count) AS n
-        """), {"count": count})
-        conn.execute(sa.text("UPDATE counters SET value = :count WHERE name = 'ticket_number'"), {"count": count})
-        conn.execute(sa.text("ANALYZE tickets"))
-    engine.dispose()
-
-
 def main(instances=2, creates=2000, pings=2000, lists=1000, concurrency=16):
     amqp_uri = bench_amqp_uri()
     db_url = bench_database("deskline_tickets", MIGRATIONS_DIR)
-    seed(db_url, SEED_TICKETS)
+    seed_tickets(db_url, "bench", SEED_TICKETS)
     processes = [ServiceProcess("tickets", {"TICKETS_DATABASE_URL": db_url}, amqp_uri) for _ in range(instances)]
     try:
         for process in processes:

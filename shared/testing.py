@@ -30,6 +30,13 @@ def wait_for(condition, timeout=10.0, interval=0.05, message="condition"):
         time.sleep(interval)
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def test_database_url(name):
     """The test database for a service's `name`; DESKLINE_TEST_SUFFIX keeps parallel runs apart."""
     suffix = os.environ.get("DESKLINE_TEST_SUFFIX", "")

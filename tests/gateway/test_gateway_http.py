@@ -2,7 +2,6 @@
 with the tickets service and the tracker projector behind it."""
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -10,16 +9,11 @@ import uuid
 import pytest
 import requests
 
-from shared.testing import ROOT, wait_for
+from shared.testing import ROOT, free_port, wait_for
 from tests.fixtures.gateway import TEST_REDIS_URL
 
 EMAIL = "http.customer@example.com"
 
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
