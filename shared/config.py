@@ -43,12 +43,21 @@ def amqp_uri():
 
 
 def logging_config(level=None):
-    """One log format for every service (a dictConfig, as nameko's LOGGING key expects)."""
+    """One log format for every service (a dictConfig, as nameko's LOGGING key expects).
+
+    LOG_FORMAT=json writes one JSON object per line, with the correlation id of the request or worker
+    that logged it (shared/observability.py); `plain`, the default, is for reading in a terminal.
+    """
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+            "json": {"()": "shared.observability.JsonFormatter"},
+        },
+        "filters": {"correlation": {"()": "shared.observability.CorrelationFilter"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": env("LOG_FORMAT", "plain"),
+                                 "filters": ["correlation"]}},
         "root": {"level": level or env("LOG_LEVEL", "INFO"), "handlers": ["console"]},
         # Alembic announces each of its plugins at INFO on every migrate.
         "loggers": {"alembic.runtime.plugins": {"level": "WARNING"}},

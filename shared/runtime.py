@@ -4,9 +4,14 @@ import logging.config
 
 from nameko.rpc import rpc
 
+from shared.observability import Observability
+
 
 class Pingable:
-    """Mixin: `ping` answers when the service is up and consuming (readiness probes)."""
+    """Mixin: `ping` answers when the service is up and consuming (readiness probes). Every service
+    has it, so it also carries the correlation id and the metrics of each worker."""
+
+    observability = Observability()
 
     @rpc
     def ping(self):

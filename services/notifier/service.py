@@ -11,6 +11,7 @@ from nameko_sqlalchemy import Database
 
 from shared.enums import TICKET_CREATED, TICKET_UPDATED
 from shared.exceptions import Conflict, NotFound
+from shared.observability import record_email_delivery
 from shared.runtime import Pingable
 from shared.tracking_links import tracking_url
 
@@ -144,6 +145,7 @@ class NotifierService(Pingable):
         except Exception:
             log.exception("notifier: delivery %s attempt %s: outcome not recorded", attempt.delivery_id, attempt.number)
             return
+        record_email_delivery(status, attempt.delivery_id)
         if status == DEAD:
             log.error("notifier: delivery %s is dead after %s attempts", attempt.delivery_id, attempt.number)
 

@@ -4,6 +4,8 @@ import logging.config
 import redis
 from flask import Flask
 
+from shared import observability
+
 from . import api_auth, api_docs, api_tickets, config as gateway_config, db, errors, health, tracker
 from . import api_chat, chat_public
 from .openapi import build_spec
@@ -52,6 +54,7 @@ def create_app(config=None):
     app.register_blueprint(api_chat.bp)
     app.register_blueprint(chat_public.bp)
     errors.register(app)
+    observability.init_flask(app)  # request ids into logs and RPC context, /metrics
     app.after_request(add_security_headers)
     app.teardown_appcontext(release_lease)
     app.teardown_appcontext(db.close_session)

@@ -18,6 +18,7 @@ from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 
 import shared.exceptions  # noqa: F401  (registers the typed remote errors with nameko)
+from shared.observability import rpc_call
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ class Lease:
             self.standalone = self.pool.checkout()
         cluster = self.standalone._proxy
         try:
-            return getattr(getattr(cluster, service), method)(*args, **kwargs)
+            return rpc_call(self.standalone, service, method, getattr(getattr(cluster, service), method), *args, **kwargs)
         except RpcTimeout:
             # The late reply would land in this proxy's reply buffer forever: start afresh.
             self.broken = True
