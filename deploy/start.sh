@@ -7,8 +7,14 @@ component=${1:-help}
 [ $# -gt 0 ] && shift
 case "$component" in
     tickets|notifier|chat) exec python -m "services.$component" run "$@" ;;
-    # gunicorn (gthread); its control socket would go to $HOME, read-only in the image, and is not used.
-    gateway) exec python -m services.tracker_gateway run --no-control-socket "$@" ;;
+    gateway)
+        # gunicorn (gthread). Its workers count requests separately: prometheus_client sums them from
+        # files in this directory, which must start empty. The control socket would go to $HOME,
+        # read-only in the image, and is not used.
+        export PROMETHEUS_MULTIPROC_DIR="${TMPDIR:-/tmp}/deskline-metrics-$$"
+        rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+        exec python -m services.tracker_gateway run --no-control-socket "$@"
+        ;;
     tracker_projector) exec python -m services.tracker_gateway projector "$@" ;;
     migrate) exec "$(dirname "$0")/migrate.sh" "$@" ;;
     probe) exec python -m shared.probe "$@" ;;

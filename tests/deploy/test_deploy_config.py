@@ -85,9 +85,26 @@ def env_modules():
             if path.name not in ("config.py", "testing.py") and ModuleScan(path).reads}
 
 
+def shared_imports(text):
+    """Names of the shared/ modules a source text imports."""
+    names = set(re.findall(r"\bfrom shared\.(\w+) import|\bimport shared\.(\w+)", text))
+    names = {a or b for a, b in names}
+    for group in re.findall(r"\bfrom shared import \(?([\w, \n]+)\)?", text):
+        names |= {name.strip() for name in group.split(",") if name.strip()}
+    return names
+
+
 def imports(package, module):
-    return any(re.search(rf"\bshared(\.{module}\b| import .*\b{module}\b)", path.read_text())
-               for path in (ROOT / "services" / package).rglob("*.py"))
+    """Whether the package imports shared.<module>, itself or through other shared modules."""
+    pending = set().union(*(shared_imports(path.read_text()) for path in (ROOT / "services" / package).rglob("*.py")))
+    seen = set()
+    while pending:
+        name = pending.pop()
+        if name in seen or not (ROOT / "shared" / f"{name}.py").exists():
+            continue
+        seen.add(name)
+        pending |= shared_imports((ROOT / "shared" / f"{name}.py").read_text())
+    return module in seen
 
 
 @lru_cache
@@ -163,6 +180,8 @@ def test_the_scan_finds_what_the_services_read():
     assert not code["notifier"]["NOTIFIER_MAX_ATTEMPTS"] and "TRACKER_LINK_MAX_AGE_DAYS" in code["notifier"]
     assert code["gateway"]["JWT_SECRET"] and code["gateway"]["REDIS_URL"] and code["gateway"]["GATEWAY_HOST"]
     assert "TRACKER_LINK_SECRET" not in code["chat"]
+    # Through shared.runtime's Pingable, which every nameko service uses.
+    assert all("METRICS_PORT" in code[component] and "LOG_FORMAT" in code[component] for component in COMPONENTS)
 
 
 def test_no_variable_is_read_outside_the_scanned_modules():
