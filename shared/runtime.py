@@ -1,10 +1,28 @@
 """What every nameko service shares at run time: the ping probe and the command line."""
 import argparse
 import logging.config
+import os
 
+import nameko.rpc
+from nameko.amqp.publish import Publisher
+from nameko.constants import NON_PERSISTENT
 from nameko.rpc import rpc
 
 from shared.observability import Observability
+
+
+class ReplyPublisher(Publisher):
+    """RPC replies: the caller is waiting for them, so they need neither disk (persistent delivery)
+    nor publisher confirms. Events keep both. Measured in docs/performance.md."""
+
+    use_confirms = False
+    delivery_mode = NON_PERSISTENT
+
+
+# nameko has no setting for this: its Responder publishes every reply with this class. Every
+# service process imports this module (Pingable), so they all reply the same way.
+if os.environ.get("DESKLINE_DURABLE_RPC_REPLIES") != "1":  # the switch exists for benchmarking
+    nameko.rpc.Responder.publisher_cls = ReplyPublisher
 
 
 class Pingable:

@@ -1,4 +1,6 @@
 """The tickets service through its real RPC entrypoints and real events (RabbitMQ, PostgreSQL)."""
+import uuid
+
 import pytest
 import sqlalchemy as sa
 
@@ -91,3 +93,28 @@ def test_outbox_backlog_is_reported(tickets_rpc, session_factory):
     assert tickets_rpc.outbox_backlog() == 0
     tickets_rpc.create_ticket(NEW)
     assert tickets_rpc.outbox_backlog() == 0
+
+
+def test_rpc_replies_are_transient(amqp_uri, tickets_service, events):
+    """Replies go to a caller that is waiting (shared.runtime.ReplyPublisher); events still go out."""
+    from kombu import Connection, Exchange, Producer, Queue
+
+    rpc_exchange = Exchange("nameko-rpc", type="topic", durable=True)
+    name = f"test-replies-{uuid.uuid4().hex}"
+    # nameko replies through its RPC exchange with the reply_to as routing key.
+    replies = Queue(name, exchange=rpc_exchange, routing_key=name, exclusive=True, auto_delete=True)
+    received = []
+    with Connection(amqp_uri) as connection:
+        channel = connection.channel()
+        replies(channel).declare()
+        Producer(channel).publish(
+            {"args": [NEW], "kwargs": {}}, exchange=rpc_exchange,
+            routing_key="tickets.create_ticket", reply_to=replies.name, correlation_id="c-1", serializer="json",
+        )
+        with connection.Consumer(replies, callbacks=[lambda body, message: received.append(message)], accept=["json"]):
+            connection.drain_events(timeout=10)
+    reply = received[0]
+    assert reply.payload["result"]["ticket_number"] == "TKT-00001"
+    assert reply.properties["delivery_mode"] == 1
+    events.wait_for(lambda got: len(got) == 1)
+    assert events.events[0]["data"]["ticket"]["ticket_number"] == "TKT-00001"
