@@ -3,6 +3,7 @@
 Each writing function changes the ticket, its history and the outbox in the caller's
 transaction, so the three commit together or not at all.
 """
+import uuid
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -42,6 +43,7 @@ def create_ticket(session, data, now=None):
     number = next_ticket_number(session)
     now = now or _now()  # read under the counter's lock, so created_at follows the numbers
     ticket = Ticket(
+        id=uuid.uuid4(),  # known before the flush, so the ticket and its history insert in one
         number=number,
         ticket_number=domain.format_ticket_number(number),
         created_at=now,
@@ -50,7 +52,6 @@ def create_ticket(session, data, now=None):
     )
     domain.stamp_status(ticket, now)
     session.add(ticket)
-    session.flush()
     session.add(TicketChange(ticket_id=ticket.id, at=now, actor=ticket.created_by, action="created"))
     result = schemas.dump_ticket(ticket)
     event = outbox.record(session, OutboxEvent, TICKET_CREATED, {"ticket": result, "actor": ticket.created_by}, now)
