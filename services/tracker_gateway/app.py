@@ -8,6 +8,7 @@ from shared import observability
 
 from . import api_auth, api_docs, api_tickets, config as gateway_config, db, errors, health, tracker
 from . import api_chat, chat_public
+from . import agent_ui
 from .openapi import build_spec
 from .rpc import RpcPool, release_lease
 from .security import add_security_headers
@@ -53,6 +54,7 @@ def create_app(config=None):
         app.register_blueprint(blueprint)
     app.register_blueprint(api_chat.bp)
     app.register_blueprint(chat_public.bp)
+    app.register_blueprint(agent_ui.bp)  # the agent console: pages, its reads, live events
     errors.register(app)
     observability.init_flask(app)  # request ids into logs and RPC context, /metrics
     app.after_request(add_security_headers)

@@ -1,0 +1,90 @@
+// Live events for console pages: GET /api/live as server-sent events, read with fetch so that the
+// access token travels in a header (EventSource cannot send one), reconnecting with back-off.
+//
+//   openLive({ feeds: ["tickets"], onReady, onEvent })
+//   onReady(): (re)load your state - called on every (re)connection, when events may have been missed
+//   onEvent(type, event): event = {event_id, event_type, occurred_at, data}, e.g. type "ticket.updated"
+//
+// Events can arrive twice (at-least-once upstream): use them as hints to refresh.
+
+import { accessToken, forgetToken } from "./session.js";
+
+const STATE_TEXT = { live: "Live", connecting: "Connecting…", paused: "Reconnecting…", off: "Offline" };
+
+// The header's indicator (agent/base.html), for whichever page owns the stream.
+export function showLiveState(state) {
+  const node = document.getElementById("live-state");
+  if (!node) return;
+  node.dataset.state = state;
+  node.querySelector(".text").textContent = STATE_TEXT[state] || state;
+  node.title = state === "live" ? "Changes by others appear as they happen" : "Live updates paused; retrying";
+}
+
+function parseFrame(frame) {
+  const event = { type: "message", data: "" };
+  for (const line of frame.split("\n")) {
+    if (!line || line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "event") event.type = value;
+    else if (field === "data") event.data += (event.data ? "\n" : "") + value;
+  }
+  return event;
+}
+
+export function openLive({ feeds, onReady = () => {}, onEvent = () => {} }) {
+  let stopped = false;
+  let controller = null;
+  let delay = 500;
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  async function readStream(body) {
+    const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += value.replace(/\r\n?/g, "\n");
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const frame = parseFrame(buffer.slice(0, end));
+        buffer = buffer.slice(end + 2);
+        if (!frame.data && frame.type === "message") continue;
+        const data = frame.data ? JSON.parse(frame.data) : {};
+        if (frame.type === "ready") { delay = 500; showLiveState("live"); onReady(data); }
+        else if (frame.type === "paused") showLiveState("paused");
+        else if (frame.type === "expired") forgetToken();
+        else onEvent(frame.type, data);
+      }
+    }
+  }
+
+  async function run() {
+    while (!stopped) {
+      controller = new AbortController();
+      try {
+        const token = await accessToken();
+        const response = await fetch(`/api/live?feeds=${encodeURIComponent(feeds.join(","))}`, {
+          headers: { Authorization: `Bearer ${token}`, Accept: "text/event-stream" },
+          cache: "no-store", signal: controller.signal,
+        });
+        if (response.status === 401) { forgetToken(); continue; }
+        if (!response.ok || !response.body) throw new Error(`live: HTTP ${response.status}`);
+        await readStream(response.body);
+        // The server ended the stream (token expiry, a gateway restart): reconnect straight away.
+        await sleep(200);
+      } catch (error) {
+        if (stopped) return;
+        showLiveState("paused");
+        await sleep(delay + Math.random() * 300);
+        delay = Math.min(delay * 2, 10_000);
+      }
+    }
+  }
+
+  showLiveState("connecting");
+  run();
+  return { close() { stopped = true; controller?.abort(); showLiveState("off"); } };
+}
