@@ -7,7 +7,7 @@ from flask import Flask
 from shared import observability
 
 from . import api_auth, api_docs, api_tickets, config as gateway_config, db, errors, health, tracker
-from . import api_chat, chat_public
+from . import agent_chats, api_chat, chat_public
 from . import agent_ui
 from .openapi import build_spec
 from .rpc import RpcPool, release_lease
@@ -55,6 +55,7 @@ def create_app(config=None):
     app.register_blueprint(api_chat.bp)
     app.register_blueprint(chat_public.bp)
     app.register_blueprint(agent_ui.bp)  # the agent console: pages, its reads, live events
+    app.register_blueprint(agent_chats.bp)
     errors.register(app)
     observability.init_flask(app)  # request ids into logs and RPC context, /metrics
     app.after_request(add_security_headers)

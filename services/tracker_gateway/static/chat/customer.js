@@ -1,11 +1,10 @@
 // The customer's chat page: starts or resumes the conversation whose token this browser keeps,
-// sends messages, and polls for replies with the newest message id as the cursor.
-// Message text is only ever set with textContent: a body is plain text, never markup.
-(function () {
-  "use strict";
+// sends messages, and polls for replies with the newest message id as the cursor (docs/chat.md
+// says why polling here and a pushed stream on the agent's page).
+import { Thread } from "./thread.js";
 
-  const root = document.getElementById("chat");
-  if (!root) { return; }
+const root = document.getElementById("chat");
+if (root) {
 
   const slug = root.dataset.slug;
   const api = "/api/public/chat/" + encodeURIComponent(slug);
@@ -26,19 +25,15 @@
   const banner = $("chat-banner");
   const stateBadge = $("chat-state");
   const baseTitle = document.title;
-  const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-  const dayFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  const thread = new Thread(list, "customer");
 
   let token = null;
-  let lastId = 0;          // the newest message id shown: the poll's cursor
-  let firstId = null;      // the oldest shown: the cursor for earlier messages
   let readUpTo = 0;        // the newest id reported as read
   let status = null;
   let failures = 0;
   let timer = null;
   let polling = false;
   let unseen = 0;
-  const shown = new Set();
 
   function storedToken() {
     try { return window.localStorage.getItem(storageKey); } catch (e) { return null; }
@@ -83,60 +78,9 @@
     show(banner, Boolean(text));
   }
 
-  function formatTime(iso) {
-    const moment = new Date(iso);
-    if (isNaN(moment.getTime())) { return ""; }
-    const today = new Date().toDateString() === moment.toDateString();
-    return (today ? timeFormat : dayFormat).format(moment);
-  }
-
-  function messageNode(message) {
-    const author = ["customer", "agent", "system"].includes(message.author) ? message.author : "system";
-    const item = document.createElement("li");
-    item.className = "msg msg-" + author;
-    item.dataset.id = String(message.id);
-    if (author !== "system") {
-      const who = document.createElement("span");
-      who.className = "who";
-      who.textContent = author === "customer" ? "You" : message.author_name;
-      item.appendChild(who);
-    }
-    const text = document.createElement("p");
-    text.className = "body";
-    text.textContent = message.body;
-    item.appendChild(text);
-    const when = document.createElement("time");
-    when.dateTime = message.created_at;
-    when.textContent = formatTime(message.created_at);
-    item.appendChild(when);
-    return item;
-  }
-
-  function nearBottom() {
-    return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-  }
-
   function addMessages(messages, older) {
-    const stick = older ? false : nearBottom();
-    const fresh = messages.filter((m) => !shown.has(m.id));
-    if (older) {
-      const before = list.firstChild;
-      const height = list.scrollHeight;
-      fresh.forEach((m) => list.insertBefore(messageNode(m), before));
-      list.scrollTop += list.scrollHeight - height;  // keep the reader's place
-    } else {
-      fresh.forEach((m) => {
-        // Ids grow in commit order: a later id never belongs above one already shown.
-        list.appendChild(messageNode(m));
-        if (m.author !== "customer" && document.hidden) { unseen += 1; }
-      });
-    }
-    fresh.forEach((m) => {
-      shown.add(m.id);
-      lastId = Math.max(lastId, m.id);
-      firstId = firstId === null ? m.id : Math.min(firstId, m.id);
-    });
-    if (stick || (!older && fresh.some((m) => m.author === "customer"))) { list.scrollTop = list.scrollHeight; }
+    const fresh = thread.add(messages, { older });
+    if (!older && document.hidden) { unseen += fresh.filter((m) => m.author !== "customer").length; }
     document.title = unseen ? "(" + unseen + ") " + baseTitle : baseTitle;
   }
 
@@ -171,9 +115,8 @@
   }
 
   function resetThread() {
-    list.replaceChildren();
-    shown.clear();
-    lastId = 0; firstId = null; readUpTo = 0; unseen = 0; status = null;
+    thread.reset();
+    readUpTo = 0; unseen = 0; status = null;
     show($("load-older"), false);
     document.title = baseTitle;
   }
@@ -193,8 +136,8 @@
   // ------------------------------------------------------------------ read markers
 
   function markRead() {
-    if (document.hidden || !token || lastId <= readUpTo) { return; }
-    readUpTo = lastId;
+    if (document.hidden || !token || thread.newest <= readUpTo) { return; }
+    readUpTo = thread.newest;
     unseen = 0;
     document.title = baseTitle;
     call("POST", "/conversation/read", { up_to: readUpTo }).catch(() => { readUpTo = 0; });
@@ -221,7 +164,7 @@
     polling = true;
     let delay = nextDelay();
     try {
-      const data = await call("GET", "/conversation?after=" + lastId);
+      const data = await call("GET", "/conversation?after=" + thread.newest);
       failures = 0;
       showBanner("");
       showThread(data, "poll");
@@ -329,7 +272,6 @@
       const message = await call("POST", "/conversation/messages", { body: body });
       replyBody.value = "";
       addMessages([message], false);
-      list.scrollTop = list.scrollHeight;
     } catch (error) {
       if (error instanceof HttpError && error.status === 409) {
         poll();  // closed meanwhile: the next answer shows it
@@ -371,9 +313,9 @@
   });
 
   $("load-older").addEventListener("click", async () => {
-    if (firstId === null) { return; }
+    if (thread.oldest === null) { return; }
     try {
-      showThread(await call("GET", "/conversation?before=" + firstId), "older");
+      showThread(await call("GET", "/conversation?before=" + thread.oldest), "older");
     } catch (error) {
       handleFailure(error);
     }
@@ -393,7 +335,7 @@
     // Resume: the newest page of the conversation, then poll from there.
     call("GET", "/conversation").then((data) => {
       showThread(data, "newest");
-      list.scrollTop = list.scrollHeight;
+      thread.scrollToEnd();
       schedule(POLL_MS);
     }).catch((error) => {
       const delay = handleFailure(error);
@@ -405,4 +347,4 @@
   } else {
     showStart();
   }
-})();
+}

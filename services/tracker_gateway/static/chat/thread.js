@@ -1,0 +1,90 @@
+// A chat thread's messages as DOM nodes, the same on the customer's page and the agent's Chats page.
+// A body is plain text: it only ever goes in through textContent, so markup in it is shown, never run.
+
+const AUTHORS = new Set(["customer", "agent", "system"]);
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const dayFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+// "14:03" today, "29 Nov 2025, 14:03" before.
+export function formatTime(iso) {
+  const moment = new Date(iso);
+  if (Number.isNaN(moment.getTime())) return "";
+  return (new Date().toDateString() === moment.toDateString() ? timeFormat : dayFormat).format(moment);
+}
+
+// One <li> for a message. `reader` ("customer" or "agent") is whose page this is: the customer's own
+// messages are signed "You" on theirs.
+export function messageNode(message, reader) {
+  const author = AUTHORS.has(message.author) ? message.author : "system";
+  const item = document.createElement("li");
+  item.className = `msg msg-${author}`;
+  item.dataset.id = String(message.id);
+  if (author !== "system") {
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = author === "customer" && reader === "customer" ? "You" : message.author_name;
+    item.append(who);
+  }
+  const text = document.createElement("p");
+  text.className = "body";
+  text.textContent = message.body;
+  const when = document.createElement("time");
+  when.dateTime = message.created_at;
+  when.textContent = formatTime(message.created_at);
+  when.title = dayFormat.format(new Date(message.created_at));
+  item.append(text, when);
+  return item;
+}
+
+// Keeps a thread's <ol> in message-id order without duplicates (a post's answer and the next poll
+// or event can bring the same message), and the cursors for "newer" and "older".
+export class Thread {
+  constructor(list, reader) {
+    this.list = list;
+    this.reader = reader;
+    this.reset();
+  }
+
+  reset() {
+    this.list.replaceChildren();
+    this.ids = new Set();
+    this.newest = 0;
+    this.oldest = null;
+  }
+
+  nearBottom() {
+    return this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 80;
+  }
+
+  // Adds what is new; returns the messages actually added.
+  add(messages, { older = false } = {}) {
+    const fresh = messages.filter((m) => !this.ids.has(m.id)).sort((a, b) => a.id - b.id);
+    if (!fresh.length) return fresh;
+    const stick = !older && this.nearBottom();
+    if (older) {
+      const height = this.list.scrollHeight;
+      this.list.prepend(...fresh.map((m) => messageNode(m, this.reader)));
+      this.list.scrollTop += this.list.scrollHeight - height;  // keep the reader's place
+    } else {
+      for (const message of fresh) {
+        const node = messageNode(message, this.reader);
+        // Ids grow in commit order: one newer than all shown goes last, an event that overtook
+        // its predecessor goes in its place.
+        const after = message.id > this.newest ? null
+          : [...this.list.children].find((child) => Number(child.dataset.id) > message.id) || null;
+        this.list.insertBefore(node, after);
+      }
+    }
+    for (const message of fresh) {
+      this.ids.add(message.id);
+      this.newest = Math.max(this.newest, message.id);
+      this.oldest = this.oldest === null ? message.id : Math.min(this.oldest, message.id);
+    }
+    if (stick || fresh.some((m) => m.author === this.reader)) this.scrollToEnd();
+    return fresh;
+  }
+
+  scrollToEnd() {
+    this.list.scrollTop = this.list.scrollHeight;
+  }
+}
