@@ -6,7 +6,7 @@ import platform
 import os
 import sys
 
-BENCHMARKS = ["bench.tickets", "bench.gateway", "bench.notifier"]
+BENCHMARKS = ["bench.tickets", "bench.gateway", "bench.notifier", "bench.chat"]
 
 print(f"machine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}")
 selected = sys.argv[1:] or BENCHMARKS
