@@ -260,3 +260,9 @@ def test_the_chat_page_is_served_per_client(http, acme):
     assert "<script>" not in html and " style=" not in html and "onclick" not in html
     missing = http.get("/chat/nope")
     assert missing.status_code == 404 and missing.mimetype == "text/html"
+
+
+def test_the_agents_chats_page_needs_a_console_sign_in(http, gateway_db):
+    response = http.get("/agent/chats")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/agent/login?next=/agent/chats")
