@@ -7,7 +7,7 @@ export PYTHONPATH := $(CURDIR)
 # Services with a database of their own (migrated by `make migrate`); later issues add theirs.
 DB_SERVICES := tickets notifier tracker_gateway chat
 
-.PHONY: install run run-scaled migrate run-tickets run-notifier run-gateway run-tracker-projector run-chat bootstrap test bench lock infra clean
+.PHONY: install run run-scaled migrate run-tickets run-notifier run-gateway run-tracker-projector run-chat bootstrap test browser bench lock infra clean
 
 install: $(VENV)/.installed
 
@@ -60,8 +60,18 @@ run-notifier: migrate
 run-chat: migrate
 	$(PY) -m services.chat run
 
-test: install infra
+# Debian's Chromium and fonts for the browser tests: Playwright drives it (`playwright install` cannot
+# download here). Installed only when missing (we run as root).
+BROWSER_PACKAGES := chromium fonts-liberation fonts-noto-color-emoji
+browser:
+	@test -x /usr/bin/chromium && dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >/dev/null; }
+
+# Browser tests run in a process of their own, without eventlet's patching (BROWSER_TESTS in conftest.py).
+BROWSER_TEST_DIRS := tests/ui
+test: install infra browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(BROWSER_TEST_DIRS) $(BROWSER_PYTEST_ARGS)
 
 bench: migrate
 	$(PY) -m bench $(BENCH_ARGS)
