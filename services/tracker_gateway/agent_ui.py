@@ -37,9 +37,8 @@ COOKIE_PATH = "/agent"
 CSRF_HEADER = "X-CSRF-Token"
 
 SORTS = (
-    ("-created_at", "Newest first"), ("created_at", "Oldest first"), ("-updated_at", "Recently updated"),
-    ("-priority", "Priority: urgent first"), ("status", "Status"), ("-ticket_number", "Number"),
-    ("title", "Title A-Z"),
+    ("-created_at", "Newest first"), ("created_at", "Oldest first"), ("-updated_at", "Last updated"),
+    ("-priority", "Most urgent"), ("status", "Status"), ("-ticket_number", "Number"), ("title", "Title A-Z"),
 )
 
 

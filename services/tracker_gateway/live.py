@@ -116,6 +116,7 @@ class LiveHub:
         self._subscriptions = set()
         self._lock = threading.Lock()
         self._connected = False
+        self._ever_connected = False
         self._stopping = threading.Event()
         self._thread = None
         self._pid = None
@@ -131,7 +132,9 @@ class LiveHub:
             if len(self._subscriptions) >= self.capacity or self._stopping.is_set():
                 return None
             self._subscriptions.add(subscription)
-            subscription.offer(READY if self._connected else PAUSED)
+            # Until this process's consumer first connects, the page just waits for `ready`.
+            if self._connected or self._ever_connected:
+                subscription.offer(READY if self._connected else PAUSED)
         return subscription
 
     def unsubscribe(self, subscription):
@@ -148,6 +151,7 @@ class LiveHub:
     def _broadcast(self, item):
         with self._lock:
             self._connected = item == READY
+            self._ever_connected |= self._connected
             for subscription in self._subscriptions:
                 subscription.control(item)
 
@@ -158,7 +162,7 @@ class LiveHub:
             # After a fork the parent's thread does not exist here: each process starts its own.
             if self._pid != os.getpid():
                 self._pid, self._thread = os.getpid(), None
-                self._subscriptions, self._connected = set(), False
+                self._subscriptions, self._connected, self._ever_connected = set(), False, False
             if self._thread is not None and self._thread.is_alive():
                 return
             self._thread = threading.Thread(target=self._consume_forever, name="live-consumer", daemon=True)

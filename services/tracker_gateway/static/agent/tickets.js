@@ -476,7 +476,8 @@ function timelineItems() {
       by: failed && mail.last_error ? mail.last_error : mail.subject || "",
     });
   }
-  return items.sort((a, b) => timeOf(b.at) - timeOf(a.at));
+  // Newest first; entries of the same moment (one save changing several fields) keep their own order, reversed.
+  return items.reverse().sort((a, b) => timeOf(b.at) - timeOf(a.at));
 }
 
 function renderTimeline() {
