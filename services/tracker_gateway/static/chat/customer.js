@@ -162,9 +162,11 @@ if (root) {
   async function poll() {
     if (polling || !token) { return; }
     polling = true;
+    const asked = token;
     let delay = nextDelay();
     try {
       const data = await call("GET", "/conversation?after=" + thread.newest);
+      if (token !== asked) { return; }  // the customer started afresh meanwhile
       failures = 0;
       showBanner("");
       showThread(data, "poll");
