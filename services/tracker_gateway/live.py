@@ -181,7 +181,8 @@ class LiveHub:
         while not self._stopping.is_set():
             try:
                 with Connection(self.amqp_uri, heartbeat=20, connect_timeout=5) as connection:
-                    with connection.Consumer([self._queue()], callbacks=[self._on_message], accept=["json"], no_ack=True):
+                    with connection.Consumer([self._queue()], callbacks=[self._on_message], accept=["json"], no_ack=True,
+                                             on_decode_error=self._on_undecodable):
                         self._broadcast(READY)
                         delay = 0.5
                         while not self._stopping.is_set():
@@ -195,6 +196,10 @@ class LiveHub:
             self._broadcast(PAUSED)
             self._stopping.wait(delay)
             delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+
+    def _on_undecodable(self, message, exc):
+        # Not JSON (or not allowed): drop it rather than let it break the connection.
+        log.warning("live: dropped an undecodable message from %s: %r", message.delivery_info.get("exchange"), exc)
 
     def _on_message(self, body, message):
         feed = next((f for f in FEEDS.values() if f.exchange == message.delivery_info.get("exchange")), None)

@@ -2,12 +2,16 @@
 in Chromium, the list and the open panel following other agents' changes without a reload."""
 import json
 import signal
+import socket
+import threading
 import time
+from urllib.parse import urlparse
 
 import pytest
 import requests
 from playwright.sync_api import expect
 
+from services.tracker_gateway.live import PAUSED, READY, LiveHub
 from tests.fixtures.ui import AgentApi, add_ui_tenant, stop_gunicorn
 
 LIVE_WITHIN_MS = 3000  # the issue: changes show within 3 seconds
@@ -88,6 +92,72 @@ def test_a_stream_carries_its_own_clients_events_only(ui_stack, ui_tenant, ben_a
     assert ben_api.http.delete(ui_stack.url(f"/api/entities/ticket/{made['id']}")).status_code == 204
     stream.until(lambda kind, data: kind == "ticket.deleted" and data["data"]["ticket"]["id"] == made["id"])
     assert all(data["data"]["ticket"]["client_id"] == ui_tenant.client_id for kind, data in stream.seen if kind.startswith("ticket."))
+
+
+class TcpProxy:
+    """Forwards local connections to RabbitMQ; `cut()` drops them all, as a network failure would."""
+
+    def __init__(self, target):
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        for connection in self.sockets:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.sockets = []
+
+    def close(self):
+        self.cut()
+        self.listener.close()
+
+
+def test_a_process_that_loses_the_broker_pauses_its_streams_then_resumes(ui_stack, ui_tenant, ben_api):
+    """The hub itself, in this process, reaching RabbitMQ through a proxy that the test cuts."""
+    broker = urlparse(ui_stack.amqp_uri)
+    proxy = TcpProxy((broker.hostname, broker.port or 5672))
+    hub = LiveHub(f"amqp://{broker.username}:{broker.password}@127.0.0.1:{proxy.port}{broker.path}")
+    try:
+        subscription = hub.subscribe(ui_tenant.client_id, ["tickets"])
+        assert subscription.inbox.get(timeout=10) == READY
+        proxy.cut()
+        assert subscription.inbox.get(timeout=30) == PAUSED  # pages show "Reconnecting…"
+        assert subscription.inbox.get(timeout=10) == READY   # and reload their state
+        made = ben_api.create(title="After the reconnection")
+        event = subscription.inbox.get(timeout=10)
+        assert event["event_type"] == "ticket.created" and event["data"]["ticket"]["id"] == made["id"]
+    finally:
+        hub.stop()
+        proxy.close()
 
 
 @pytest.mark.slow

@@ -552,7 +552,6 @@ function markDeleted(actor) {
   if (!current) return;
   current.deleted = true;
   setFormEnabled(false);
-  $("p-close").disabled = false;
   showBanner(panelAlert, `This ticket was deleted${actor ? ` by ${personName(actor)}` : ""}.`, "warning");
 }
 

@@ -64,7 +64,7 @@ export async function copyText(text) {
   if (!copied) throw new Error("copy refused");
 }
 
-// A banner that counts down to the next automatic try ("service unavailable, retrying in 4 s").
+// A message in place (a list's or a panel's banner); showRetrying counts down to the next try.
 export function showBanner(node, message, tone = "error") {
   clearInterval(node._countdown);
   node.className = `banner banner-${tone}`;
@@ -74,15 +74,13 @@ export function showBanner(node, message, tone = "error") {
 
 export function showRetrying(node, what, seconds) {
   let left = Math.max(1, Math.round(seconds));
-  const render = () => showBannerText(node, `${what}: service unavailable, retrying in ${left} s…`);
+  const render = () => { node.textContent = `${what}: service unavailable, retrying in ${left} s…`; };
   clearInterval(node._countdown);
   node.className = "banner banner-warning";
   node.hidden = false;
   render();
   node._countdown = setInterval(() => { left = Math.max(0, left - 1); render(); }, 1000);
 }
-
-function showBannerText(node, text) { node.textContent = text; }
 
 export function hideBanner(node) {
   clearInterval(node._countdown);
