@@ -68,7 +68,7 @@ browser:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >/dev/null; }
 
 # Browser tests run in a process of their own, without eventlet's patching (BROWSER_TESTS in conftest.py).
-BROWSER_TEST_DIRS := tests/ui
+BROWSER_TEST_DIRS := tests/ui tests/chat_web/browser
 test: install infra browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 	$(PY) -m pytest $(BROWSER_TEST_DIRS) $(BROWSER_PYTEST_ARGS)

@@ -7,7 +7,7 @@ left unpatched; any other run is patched and leaves them out (`make test` runs t
 import sys
 from pathlib import Path
 
-BROWSER_TESTS = [Path(__file__).parent / "tests" / "ui"]
+BROWSER_TESTS = [Path(__file__).parent / "tests" / "ui", Path(__file__).parent / "tests" / "chat_web" / "browser"]
 
 
 def _browser_run(args):

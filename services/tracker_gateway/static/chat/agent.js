@@ -177,9 +177,11 @@ async function openConversation(id, { push = true, focus = true } = {}) {
   hideBanner($("t-alert"));
   $("t-older").hidden = true;
   pane.classList.add("loading");
+  setReplyEnabled(false);  // nothing typed while loading can go to no conversation
   try {
     const data = await api(`${API}/${encodeURIComponent(id)}?limit=50`);
     if (view.conversation !== id) return;
+    setReplyEnabled(true);
     showConversation(data.conversation);
     thread.add(data.messages);
     thread.scrollToEnd();
@@ -245,6 +247,10 @@ async function loadOlder() {
   } catch (error) {
     toast(error.message, "error");
   }
+}
+
+function setReplyEnabled(enabled) {
+  for (const id of ["t-body", "t-send", "t-create-ticket", "t-close", "t-assign"]) $(id).disabled = !enabled;
 }
 
 function setReplyError(text) {
