@@ -6,9 +6,8 @@ from flask import Flask
 
 from shared import observability
 
-from . import api_auth, api_docs, api_tickets, config as gateway_config, db, errors, health, tracker
-from . import agent_chats, api_chat, chat_public
-from . import agent_ui
+from . import agent_chats, agent_ui, api_auth, api_chat, api_docs, api_tickets, chat_public
+from . import config as gateway_config, db, errors, health, live, tracker
 from .openapi import build_spec
 from .rpc import RpcPool, release_lease
 from .security import add_security_headers
@@ -37,8 +36,11 @@ def create_app(config=None):
     app.add_template_filter(format_time, "when")
 
     threads = settings["THREADS"]
+    # Every gunicorn thread may touch Redis, live streams included (gunicorn_conf.py adds theirs);
+    # redis-py fails rather than waits when its pool is empty.
     redis_client = redis.Redis.from_url(
-        settings["REDIS_URL"], max_connections=threads * 2 + 4, socket_timeout=2, socket_connect_timeout=2
+        settings["REDIS_URL"], max_connections=(threads + live.STREAMS_PER_PROCESS) * 2 + 4,
+        socket_timeout=2, socket_connect_timeout=2,
     )
     app.extensions.update(
         gateway_sessions=db.make_sessionmaker(settings["DATABASE_URL"], pool_size=threads),
@@ -50,12 +52,12 @@ def create_app(config=None):
         openapi=build_spec(settings["PUBLIC_BASE_URL"]),
     )
 
-    for blueprint in (health.bp, api_auth.bp, api_tickets.bp, api_docs.bp, tracker.bp):
+    for blueprint in (
+        health.bp, api_auth.bp, api_tickets.bp, api_docs.bp, tracker.bp,  # the API and the public tracker
+        agent_ui.bp, agent_chats.bp,  # the agent console: pages, their reads, live events
+        api_chat.bp, chat_public.bp,  # live chat: the agent API, the customer's page and API
+    ):
         app.register_blueprint(blueprint)
-    app.register_blueprint(api_chat.bp)
-    app.register_blueprint(chat_public.bp)
-    app.register_blueprint(agent_ui.bp)  # the agent console: pages, its reads, live events
-    app.register_blueprint(agent_chats.bp)
     errors.register(app)
     observability.init_flask(app)  # request ids into logs and RPC context, /metrics
     app.after_request(add_security_headers)
