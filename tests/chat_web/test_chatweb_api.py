@@ -212,7 +212,8 @@ def test_a_ticket_from_a_chat_is_validated_field_by_field(http, acme):
 
 
 def test_public_calls_are_limited_per_address(make_gateway, acme):
-    http = make_gateway(CHAT_STARTS_PER_IP=2, CHAT_START_WINDOW_SECONDS=1, CHAT_READS_PER_IP=3, TRUSTED_PROXIES=1)
+    # A window of a few seconds: a loaded machine cannot outrun it between the starts that trip it.
+    http = make_gateway(CHAT_STARTS_PER_IP=2, CHAT_START_WINDOW_SECONDS=3, CHAT_READS_PER_IP=3, TRUSTED_PROXIES=1)
     here, there = {"X-Forwarded-For": "203.0.113.7"}, {"X-Forwarded-For": "198.51.100.9"}
     start = f"{public_api('acme')}/conversations"
     body = {**CUSTOMER, "message": "hi"}
@@ -220,10 +221,10 @@ def test_public_calls_are_limited_per_address(make_gateway, acme):
     assert [r.status_code for r in made] == [201, 201]
     limited = http.post(start, json=body, headers=here)
     assert limited.status_code == 429 and limited.get_json()["error"] == "too_many_requests"
-    assert limited.headers["Retry-After"] == "1"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 3
     assert http.post(start, json=body, headers=there).status_code == 201
     # The window passes, the address may start again.
-    wait_for(lambda: http.post(start, json=body, headers=here).status_code == 201, timeout=5, interval=0.3,
+    wait_for(lambda: http.post(start, json=body, headers=here).status_code == 201, timeout=10, interval=0.3,
              message="the start window to pass")
 
     token = made[0].get_json()["token"]

@@ -121,8 +121,10 @@ def test_a_deleted_ticket_disappears_from_the_tracker(http, acme):
 
 @pytest.fixture
 def tight_limits(gateway_settings):
-    gateway_settings.update(TRACKER_FAILURES_PER_IP=3, TRACKER_IP_WINDOW_SECONDS=1,
-                            TRACKER_FAILURES_PER_TICKET=4, TRACKER_TICKET_WINDOW_SECONDS=1, TRUSTED_PROXIES=1)
+    # Windows of a few seconds: long enough that a loaded machine cannot outrun them between the
+    # failures that trip a limit, short enough that waiting for recovery stays quick.
+    gateway_settings.update(TRACKER_FAILURES_PER_IP=3, TRACKER_IP_WINDOW_SECONDS=3,
+                            TRACKER_FAILURES_PER_TICKET=4, TRACKER_TICKET_WINDOW_SECONDS=3, TRUSTED_PROXIES=1)
 
 
 def test_failed_lookups_per_address_trip_a_429_then_recover(tight_limits, http, acme):
@@ -135,7 +137,7 @@ def test_failed_lookups_per_address_trip_a_429_then_recover(tight_limits, http, 
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
     assert http.post("/track-ticket", data={"ticket": "TKT-00001", "email": EMAIL}, headers=ip).status_code == 429
     assert track(http, "TKT-00001", EMAIL, **{"X-Forwarded-For": "203.0.113.10"}).status_code == 200  # others not
-    wait_for(lambda: track(http, "TKT-00001", EMAIL, **ip).status_code == 200, timeout=5, message="the window to pass")
+    wait_for(lambda: track(http, "TKT-00001", EMAIL, **ip).status_code == 200, timeout=10, message="the window to pass")
 
 
 def test_failed_lookups_per_ticket_trip_a_429_across_addresses(tight_limits, http, acme):
@@ -145,7 +147,7 @@ def test_failed_lookups_per_ticket_trip_a_429_across_addresses(tight_limits, htt
         assert track(http, "TKT-00001", f"guess{n}@x.io", **{"X-Forwarded-For": f"198.51.100.{n}"}).status_code == 404
     limited = track(http, "TKT-00001", EMAIL, **{"X-Forwarded-For": "198.51.100.99"})
     assert limited.status_code == 429 and limited.headers["Retry-After"]
-    wait_for(lambda: track(http, "TKT-00001", EMAIL).status_code == 200, timeout=5, message="the window to pass")
+    wait_for(lambda: track(http, "TKT-00001", EMAIL).status_code == 200, timeout=10, message="the window to pass")
 
 
 def test_limits_are_shared_between_gateway_instances(tight_limits, http, acme, gateway_settings):
