@@ -45,15 +45,15 @@ class TrackerProjector(Pingable):
     view = ReadModel()
     config = Config()
 
-    @event_handler("tickets", TICKET_CREATED)
+    @event_handler("tickets", TICKET_CREATED, requeue_on_error=True)
     def on_ticket_created(self, payload):
         self._project(payload)
 
-    @event_handler("tickets", TICKET_UPDATED)
+    @event_handler("tickets", TICKET_UPDATED, requeue_on_error=True)
     def on_ticket_updated(self, payload):
         self._project(payload)
 
-    @event_handler("tickets", TICKET_DELETED)
+    @event_handler("tickets", TICKET_DELETED, requeue_on_error=True)
     def on_ticket_deleted(self, payload):
         self._project(payload)
 
@@ -63,8 +63,9 @@ class TrackerProjector(Pingable):
         except EnvelopeError as exc:
             log.error("tracker projector: dropping malformed event %r: %s", payload.get("event_id"), exc.messages)
             return
-        # nameko acks a message even when its handler raises (field notes): rather than lose the
-        # event, keep it unacked and retry while Redis is away, up to a bound.
+        # Retry a short Redis outage here, with back-off, up to a bound; past it, raise: the handlers
+        # are requeue_on_error, so the event goes back to the queue (not acked away) and is retried
+        # until Redis returns. A pause first, so that a long outage does not loop hot.
         deadline = time.monotonic() + self.config.get("PROJECTOR_RETRY_SECONDS", 300)
         delay = 0.1
         while True:
@@ -73,7 +74,9 @@ class TrackerProjector(Pingable):
                 return
             except redis.RedisError as exc:
                 if time.monotonic() > deadline:
-                    log.error("tracker projector: giving up on %s (run backfill): %r", payload["event_id"], exc)
+                    log.error("tracker projector: Redis still unavailable, handing %s back to the queue: %r",
+                              payload["event_id"], exc)
+                    eventlet.sleep(self.config.get("PROJECTOR_REQUEUE_DELAY", 1.0))
                     raise
                 log.warning("tracker projector: Redis unavailable (%r), retrying in %.1fs", exc, delay)
                 eventlet.sleep(delay)

@@ -31,3 +31,37 @@ def test_a_new_projector_backfills_earlier_tickets_with_their_history(
     http.patch(f"{API}/{first['id']}", json={"status": "open"}, headers=acme)
     wait_for(lambda: track("TKT-00001").get_json()["status"] == "open", timeout=10, message="the reopening")
     projector.kill()  # before this test's Redis keys are removed
+
+
+def test_an_event_outlasting_the_redis_retries_goes_back_to_the_queue(
+        http, tenants, auth_headers, tickets_service, container_factory, projector_config, test_redis, redis_prefix,
+        monkeypatch):
+    """Past its in-handler retries the handler raises: the event must be requeued, not acked away."""
+    import redis
+
+    from services.tracker_gateway.tracker_view import TrackerView
+
+    calls, outage = [], {"on": True}
+    apply_event = TrackerView.apply_event
+
+    def flaky(view, envelope):
+        calls.append(envelope["event_id"])
+        if outage["on"]:
+            raise redis.ConnectionError("Redis is away (test)")
+        return apply_event(view, envelope)
+
+    monkeypatch.setattr(TrackerView, "apply_event", flaky)
+    projector = container_factory(
+        TrackerProjector, {**projector_config, "PROJECTOR_RETRY_SECONDS": 0.2, "PROJECTOR_REQUEUE_DELAY": 0.05})
+    projector.start()
+    try:
+        wait_for(lambda: test_redis.get(f"{redis_prefix}trk:meta:backfilled"), timeout=15, message="the backfill")
+        http.post(API, json={"title": "During the outage", "description": "d", "customer_email": EMAIL},
+                  headers=auth_headers(tenants[0]))
+        # Back-off 0.1 s then 0.2 s against a 0.2 s bound: at most 3 tries per delivery, so a 4th is a redelivery.
+        wait_for(lambda: len(calls) >= 4, timeout=10, message="the event handed back and redelivered")
+        outage["on"] = False
+        track = lambda: http.get("/api/public/track", query_string={"ticket": "TKT-00001", "email": EMAIL})  # noqa: E731
+        wait_for(lambda: track().status_code == 200, timeout=10, message="the event applied once Redis is back")
+    finally:
+        projector.kill()
