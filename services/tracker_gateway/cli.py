@@ -147,8 +147,15 @@ def main(argv=None):
     if command == "migrate":
         from shared.migrations import upgrade
 
+        from shared.queues import declare_event_queues
+
+        from .projector import TrackerProjector, nameko_config
+
         upgrade(gateway_config.MIGRATIONS_DIR, config["DATABASE_URL"])
         log.info("database migrated")
+        # From here on, the ticket events the projector consumes wait in its queues until it runs.
+        names = declare_event_queues(TrackerProjector, nameko_config())
+        log.info("event queues declared: %s", ", ".join(names))
         return
     if command == "rebuild-tracker":
         print(f"rebuild-tracker: {rebuild_tracker(config, not args.without_history)} tickets stored")

@@ -61,3 +61,20 @@ def test_production_refuses_to_start_without_a_jwt_secret(gateway_db):
     assert result.returncode != 0 and "JWT_SECRET must be set" in result.stderr
     short = run(["bootstrap"], gateway_db, DESKLINE_ENV="production", JWT_SECRET="short", TRACKER_LINK_SECRET="x" * 40)
     assert short.returncode != 0 and "at least 32 bytes" in short.stderr
+
+
+def test_migrate_declares_the_projectors_event_queues(gateway_db, amqp_uri):
+    from kombu import Connection
+
+    from services.tracker_gateway.projector import TrackerProjector, nameko_config
+    from shared.queues import event_queues
+
+    completed = run(["migrate"], gateway_db, AMQP_URI=amqp_uri)
+    assert completed.returncode == 0, completed.stderr
+    queues = event_queues(TrackerProjector, nameko_config({"AMQP_URI": amqp_uri}))
+    assert len(queues) == 3
+    # The queues exist before the projector ever ran: a passive declare fails on a missing queue.
+    with Connection(amqp_uri) as connection:
+        channel = connection.channel()
+        for queue in queues:
+            queue(channel).queue_declare(passive=True)
