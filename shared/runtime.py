@@ -1,7 +1,6 @@
 """What every nameko service shares at run time: the ping probe and the command line."""
 import argparse
 import logging.config
-import os
 
 import nameko.rpc
 from nameko.amqp.publish import Publisher
@@ -21,8 +20,7 @@ class ReplyPublisher(Publisher):
 
 # nameko has no setting for this: its Responder publishes every reply with this class. Every
 # service process imports this module (Pingable), so they all reply the same way.
-if os.environ.get("DESKLINE_DURABLE_RPC_REPLIES") != "1":  # the switch exists for benchmarking
-    nameko.rpc.Responder.publisher_cls = ReplyPublisher
+nameko.rpc.Responder.publisher_cls = ReplyPublisher
 
 
 class Pingable:

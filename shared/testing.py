@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -53,6 +54,45 @@ def fresh_database(url, migrations_dir):
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
     admin.dispose()
     upgrade(migrations_dir, url)
+
+
+def allow_connections(url, allowed):
+    """Open or close the database at `url` to new connections; closing also cuts the open ones."""
+    target = make_url(url)
+    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'ALTER DATABASE "{target.database}" WITH ALLOW_CONNECTIONS {str(allowed).lower()}'))
+        if not allowed:
+            conn.execute(sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"
+            ), {"name": target.database})
+    admin.dispose()
+
+
+@contextmanager
+def database_away(url):
+    """The database is unreachable inside the block (an outage, as a service sees it), back after."""
+    allow_connections(url, False)
+    try:
+        yield
+    finally:
+        allow_connections(url, True)
+
+
+def dead_letters(amqp_uri):
+    """Take every message from the dead-letter queue: [{service, error, payload}]."""
+    from shared.queues import DEAD_LETTER_QUEUE
+
+    with Connection(amqp_uri) as connection:
+        queue = connection.SimpleQueue(DEAD_LETTER_QUEUE, queue_opts={"durable": True})
+        taken = []
+        while True:
+            try:
+                message = queue.get(block=False)
+            except queue.Empty:
+                return taken
+            taken.append(message.payload)
+            message.ack()
 
 
 def rpc_proxy(amqp_uri, timeout=10):

@@ -16,6 +16,7 @@ from nameko_sqlalchemy import Database
 from shared.enums import TICKET_CREATED
 from shared.exceptions import Conflict, NotFound, ValidationError
 from shared.outbox import OutboxPublisher
+from shared.queues import DEAD_LETTER_QUEUE, dead_letter, is_transient
 from shared.runtime import Pingable
 
 from . import domain, operations
@@ -24,7 +25,7 @@ from .models import Base, OutboxEvent
 log = logging.getLogger(__name__)
 EXPECTED = (ValidationError, NotFound, Conflict)
 # What on_ticket_created did besides operations.link_ticket's outcomes.
-MALFORMED, UNRELATED = "malformed", "unrelated"
+MALFORMED, UNRELATED, DEAD_LETTERED = "malformed", "unrelated", "dead-lettered"
 
 
 def _page(before, after, limit):
@@ -124,8 +125,8 @@ class ChatService(Pingable, OutboxPublisher):
     # ------------------------------------------------------------ events in and out
 
     # Durable queue that outlives the service (reliable_delivery), shared by instances (SERVICE_POOL).
-    # requeue_on_error: the handler raises only when the link could not be recorded (database
-    # down), and then the event must go back to the queue instead of being acked away.
+    # requeue_on_error: the handler raises only when the link could not be recorded for a reason
+    # that may pass (database away), and then the event must go back to the queue, not be acked away.
     @event_handler("tickets", TICKET_CREATED, handler_type=SERVICE_POOL, reliable_delivery=True, requeue_on_error=True)
     def on_ticket_created(self, payload):
         """Link a ticket made from a conversation; returns what happened (for logs and tests)."""
@@ -141,7 +142,12 @@ class ChatService(Pingable, OutboxPublisher):
             with self.db.get_session() as session:
                 outcome, events = operations.link_ticket(session, link)
                 self._commit_and_publish(session, events)
-        except Exception:
+        except Exception as exc:
+            if not is_transient(exc):
+                # Retrying cannot cure it: park it for an operator rather than loop on it forever.
+                log.exception("chat: cannot link %s; event moved to %s", link["ticket_number"], DEAD_LETTER_QUEUE)
+                dead_letter(self.config["AMQP_URI"], "chat", payload, exc)
+                return DEAD_LETTERED
             log.exception("chat: could not link %s; handing the event back to the queue", link["ticket_number"])
             eventlet.sleep(self.config.get("CHAT_REQUEUE_DELAY", 1.0))  # no hot loop while the database is away
             raise

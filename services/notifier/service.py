@@ -3,6 +3,7 @@ import functools
 import logging
 
 import eventlet
+from nameko.dependency_providers import Config
 from nameko.events import SERVICE_POOL, event_handler
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
@@ -12,6 +13,7 @@ from nameko_sqlalchemy import Database
 from shared.enums import TICKET_CREATED, TICKET_UPDATED
 from shared.exceptions import Conflict, NotFound
 from shared.observability import record_email_delivery
+from shared.queues import DEAD_LETTER_QUEUE, dead_letter, is_transient
 from shared.runtime import Pingable
 from shared.tracking_links import tracking_url
 
@@ -62,8 +64,8 @@ class RetryTimer(Timer):
 
 def ticket_event_handler(event_type):
     # Durable queue that outlives the service (reliable_delivery), shared by instances (SERVICE_POOL).
-    # requeue_on_error: a handler raises only when the event could not be recorded (database
-    # down), and then the event must go back to the queue instead of being acked away.
+    # requeue_on_error: a handler raises only when the event could not be recorded for a reason that
+    # may pass (database away), and then the event must go back to the queue, not be acked away.
     return event_handler(
         "tickets", event_type, handler_type=SERVICE_POOL, reliable_delivery=True, requeue_on_error=True
     )
@@ -75,6 +77,7 @@ class NotifierService(Pingable):
     # As many pooled connections as workers: no connection opened and closed per event at full load.
     db = Database(Base, engine_options={"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20})
     mail = MailProvider()
+    config = Config()
 
     @ticket_event_handler(TICKET_CREATED)
     def on_ticket_created(self, payload):
@@ -131,7 +134,12 @@ class NotifierService(Pingable):
         try:
             with self._session() as session:
                 attempt = deliveries.record(session, plan, self.mail.settings)
-        except Exception:
+        except Exception as exc:
+            if not is_transient(exc):
+                # Retrying cannot cure it: park it for an operator rather than loop on it forever.
+                log.exception("notifier: cannot record event %s; moved to %s", plan.event_id, DEAD_LETTER_QUEUE)
+                dead_letter(self.config["AMQP_URI"], "notifier", payload, exc)
+                return
             log.exception("notifier: could not record event %s; handing it back to the queue", plan.event_id)
             eventlet.sleep(self.mail.settings.requeue_delay)  # no hot loop while the database is away
             raise

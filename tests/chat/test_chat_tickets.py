@@ -11,10 +11,12 @@ from nameko.testing.services import entrypoint_waiter
 
 from services.chat import operations
 from services.chat.models import Message, TicketLink
-from shared.queues import event_queues
 from services.chat.service import ChatService
+from shared.queues import event_queues
 from shared.events import make_envelope
-from shared.testing import ROOT, EventCollector, ServiceProcess, wait_for
+from shared.testing import (
+    ROOT, EventCollector, ServiceProcess, allow_connections, database_away, dead_letters, wait_for,
+)
 
 KIRA = {"client_id": "acme", "customer_name": "Kira", "customer_email": "kira@example.com"}
 TICKET_FIELDS = {"priority": "urgent", "category": "technical", "created_by": "agent-ann"}
@@ -143,22 +145,36 @@ def test_tickets_naming_no_conversation_of_this_client_link_nothing(chat_service
     assert chat_rpc.get_conversation(conversation_id)["conversation"]["ticket_numbers"] == []
 
 
-def test_a_link_that_cannot_be_recorded_is_retried_not_lost(chat_service, chat_rpc, chat_engine, chat_sessions, publish):
+def test_a_link_that_cannot_be_recorded_while_the_database_is_away_is_retried_not_lost(
+        chat_service, chat_rpc, chat_engine, chat_db_url, chat_sessions, publish):
     conversation_id = chat_rpc.start_conversation(KIRA)["conversation"]["id"]
-    with chat_engine.begin() as conn:  # the database refuses the link (as if it were away)
-        conn.execute(sa.text("ALTER TABLE ticket_links RENAME TO ticket_links_away"))
-    try:
+    with database_away(chat_db_url):
         with Handled(chat_service, until=lambda handled: "linked" in handled.results) as handled:
             publish(ticket_created(conversation_id))
-            wait_for(lambda: len(handled.errors) >= 2, timeout=5, message="failed attempts handed back")
-            with chat_engine.begin() as conn:
-                conn.execute(sa.text("ALTER TABLE ticket_links_away RENAME TO ticket_links"))
+            wait_for(lambda: len(handled.errors) >= 2, timeout=10, message="failed attempts handed back")
+            allow_connections(chat_db_url, True)
+    chat_engine.dispose()  # its connections were cut too
+    assert all(isinstance(error, sa.exc.OperationalError) for error in handled.errors)
+    assert handled.results.count("linked") == 1
+    assert links_and_system_lines(chat_sessions, conversation_id) == (["TKT-00042"], ["Ticket TKT-00042 created"])
+
+
+def test_a_link_the_database_refuses_for_good_goes_to_the_dead_letter_queue(
+        chat_service, chat_rpc, chat_engine, chat_sessions, publish, amqp_uri):
+    conversation_id = chat_rpc.start_conversation(KIRA)["conversation"]["id"]
+    with chat_engine.begin() as conn:  # a schema the code does not expect: retrying cannot cure it
+        conn.execute(sa.text("ALTER TABLE ticket_links RENAME TO ticket_links_away"))
+    try:
+        with Handled(chat_service) as handled:
+            publish(ticket_created(conversation_id))
     finally:
         with chat_engine.begin() as conn:
             conn.execute(sa.text("ALTER TABLE IF EXISTS ticket_links_away RENAME TO ticket_links"))
-    assert all(isinstance(error, sa.exc.ProgrammingError) for error in handled.errors)
-    assert handled.results.count("linked") == 1
-    assert links_and_system_lines(chat_sessions, conversation_id) == (["TKT-00042"], ["Ticket TKT-00042 created"])
+    assert handled.results == ["dead-lettered"] and handled.errors == []
+    (parked,) = dead_letters(amqp_uri)
+    assert parked["service"] == "chat" and "ticket_links" in parked["error"]
+    assert parked["payload"]["data"]["ticket"]["ticket_number"] == "TKT-00042"
+    assert links_and_system_lines(chat_sessions, conversation_id) == ([], [])
 
 
 @pytest.mark.slow

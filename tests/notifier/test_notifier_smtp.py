@@ -197,6 +197,23 @@ def test_an_event_that_cannot_be_recorded_goes_back_to_the_queue_not_lost(
     assert received.subject.startswith("[TKT-00055]")
 
 
+def test_an_event_the_database_refuses_for_good_goes_to_the_dead_letter_queue(
+    notifier_service, notifier_engine, amqp_uri, smtp_sink, publish_ticket_event
+):
+    with notifier_engine.begin() as conn:  # a schema the code does not expect: retrying cannot cure it
+        conn.execute(sa.text("ALTER TABLE deliveries RENAME TO deliveries_away"))
+    try:
+        publish_ticket_event(ticket_envelope("ticket.created", ticket_payload(ticket_number="TKT-00056")))
+        parked = wait_for(lambda: testing.dead_letters(amqp_uri), message="the event in the dead-letter queue")
+    finally:
+        with notifier_engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE IF EXISTS deliveries_away RENAME TO deliveries"))
+    (letter,) = parked
+    assert letter["service"] == "notifier" and "deliveries" in letter["error"]
+    assert letter["payload"]["data"]["ticket"]["ticket_number"] == "TKT-00056"
+    assert smtp_sink.received == []
+
+
 def test_in_production_the_notifier_will_not_start_without_the_tracker_link_secret(
     container_factory, notifier_config, monkeypatch
 ):
