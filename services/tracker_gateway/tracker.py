@@ -39,9 +39,12 @@ def _view():
     return current_app.extensions["tracker_view"]
 
 
-def lookup(number_text, email):
-    """(doc with its timeline) or None; TooManyAttempts past a limit."""
-    outcome = _view().lookup(normalize_number(number_text), email, client_ip(), _limits())
+def lookup(number_text, email, signed=False):
+    """(doc with its timeline) or None; TooManyAttempts past a limit. A signed link's lookup
+    (`signed`: its HMAC is valid) neither checks nor counts failures, so that guesses at a number
+    cannot lock its customer out of the link they were e-mailed."""
+    number = normalize_number(number_text)
+    outcome = _view().read(number, email) if signed else _view().lookup(number, email, client_ip(), _limits())
     if outcome[0] == "limited":
         raise TooManyAttempts(outcome[1])
     if outcome[0] == "miss":
@@ -89,7 +92,7 @@ def signed_link(token):
         if retry_after:
             raise TooManyAttempts(retry_after)
         return _page(404, error=BAD_LINK_MESSAGE)
-    ticket = lookup(*found)
+    ticket = lookup(*found, signed=True)
     if ticket is None:
         return _page(404, error=BAD_LINK_MESSAGE)
     return _page(200, ticket=ticket)

@@ -67,6 +67,15 @@ end
 return {'miss'}
 """
 
+_READ = """
+-- KEYS: doc hash, timeline zset. ARGV: email digest. A signed link's lookup: no failure counters.
+local found = redis.call('HMGET', KEYS[1], 'email', 'doc')
+if found[1] and found[1] == ARGV[1] then
+  return {'hit', found[2], redis.call('ZRANGE', KEYS[2], 0, -1)}
+end
+return {'miss'}
+"""
+
 _FAIL = """
 -- KEYS: failures per IP. ARGV: limit, window (s). A failed lookup that had no number (a bad link).
 local used = redis.call('INCR', KEYS[1])
@@ -145,6 +154,20 @@ def describe(entry):
     return f"Priority changed to {new}"
 
 
+def _outcome(result):
+    """A lookup script's reply as ('hit', doc, timeline) | ('miss',) | ('limited', seconds)."""
+    outcome = result[0].decode() if isinstance(result[0], bytes) else result[0]
+    if outcome == "hit":
+        doc = json.loads(result[1])
+        timeline = [json.loads(member) for member in result[2]]
+        for entry in timeline:
+            entry["text"] = describe(entry)
+        return "hit", doc, timeline
+    if outcome == "limited":
+        return "limited", max(1, math.ceil(int(result[1]) / 1000))
+    return ("miss",)
+
+
 class TrackerView:
     """The read model: written by the projector, looked up by the gateway."""
 
@@ -155,6 +178,7 @@ class TrackerView:
         self._apply = redis_client.register_script(_APPLY)
         self._lookup = redis_client.register_script(_LOOKUP)
         self._fail = redis_client.register_script(_FAIL)
+        self._read = redis_client.register_script(_READ)
 
     def _keys(self, number):
         return f"{self.prefix}trk:t:{number}", f"{self.prefix}trk:tl:{number}"
@@ -209,16 +233,12 @@ class TrackerView:
                 limits["per_ip"], limits["ip_window"], limits["per_ticket"], limits["ticket_window"],
             ],
         )
-        outcome = result[0].decode() if isinstance(result[0], bytes) else result[0]
-        if outcome == "hit":
-            doc = json.loads(result[1])
-            timeline = [json.loads(member) for member in result[2]]
-            for entry in timeline:
-                entry["text"] = describe(entry)
-            return "hit", doc, timeline
-        if outcome == "limited":
-            return "limited", max(1, math.ceil(int(result[1]) / 1000))
-        return ("miss",)
+        return _outcome(result)
+
+    def read(self, number, email):
+        """('hit', doc, timeline) | ('miss',), reading and counting no failures: for a signed link,
+        whose valid HMAC already shows the caller was sent this number and address."""
+        return _outcome(self._read(keys=list(self._keys(number)), args=[self.email_digest(email)]))
 
     def record_failure(self, ip, limits):
         """Count a failure that had no ticket number (a bad link); seconds to wait if over the limit."""

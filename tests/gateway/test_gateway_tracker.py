@@ -176,6 +176,17 @@ def test_the_signed_link_opens_the_ticket(http, acme):
     assert response.headers["Referrer-Policy"] == "no-referrer"
 
 
+def test_guesses_at_a_number_do_not_lock_its_signed_link(tight_limits, http, acme):
+    create(http, acme)
+    tracked(http, "TKT-00001")
+    ip = {"X-Forwarded-For": "198.51.100.7"}
+    for n in range(4):
+        assert track(http, "TKT-00001", f"guess{n}@x.io", **{"X-Forwarded-For": f"198.51.100.{n}"}).status_code == 404
+    assert track(http, "TKT-00001", EMAIL, **ip).status_code == 429  # the number's limit is tripped
+    response = http.get(f"/track-ticket/{make_token('TKT-00001', EMAIL)}", headers=ip)
+    assert response.status_code == 200 and b"Printer on fire" in response.data
+
+
 def test_a_tampered_or_expired_link_does_not(http, acme, monkeypatch):
     create(http, acme)
     tracked(http, "TKT-00001")
