@@ -15,7 +15,7 @@ from shared.exceptions import NotFound
 
 from . import chat_schemas, db, schemas
 from .auth import TooManyAttempts
-from .models import Client
+from .models import Client, is_slug
 from .netutil import client_ip
 from .rpc import chat
 
@@ -46,8 +46,9 @@ def limit(bucket):
 
 
 def client_for(slug):
-    """The client whose page this is; NotFound for an unknown slug."""
-    client = db.session().scalars(sa.select(Client).where(Client.slug == slug)).first()
+    """The client whose page this is; NotFound for an unknown slug, or one no client could have
+    (not looked up: a NUL byte would make the database driver raise)."""
+    client = db.session().scalars(sa.select(Client).where(Client.slug == slug)).first() if is_slug(slug) else None
     if client is None:
         raise NotFound(f"no client {slug!r}")
     return client

@@ -1,12 +1,14 @@
 """What the gateway's chat endpoints accept (marshmallow): the agent's chat API and the public chat.
 
-Limits mirror the chat service's (services/chat/schemas.py), which validates again and stays the
-authority; the gateway's check gives early 422s and refuses fields the caller may not set (the
+Limits and text checks (no NUL, e-mail format) mirror the chat service's (services/chat/schemas.py),
+through the same shared.schemas fields; the service validates again and stays the authority; the gateway's check gives early 422s and refuses fields the caller may not set (the
 client comes from the token or the page's slug, the author from the token or the conversation).
 """
 from marshmallow import Schema, fields, validate
 
 from shared.enums import CONVERSATION_STATUSES
+
+from shared.schemas import Text, email, required_text
 
 from .schemas import TicketCreateSchema
 
@@ -15,22 +17,16 @@ NAME_MAX = 200
 EMAIL_MAX = 254
 
 
-def _required(max_length):
-    return fields.String(required=True, validate=[validate.Length(min=1, error="Must not be blank."),
-                                                  validate.Length(max=max_length)])
-
-
 class StartSchema(Schema):
     """A customer opening a chat on a client's page; `message`, if given, is the first message."""
 
-    customer_name = _required(NAME_MAX)
-    customer_email = fields.String(required=True, validate=validate.Length(min=1, max=EMAIL_MAX),
-                                   metadata={"format": "email"})
-    message = fields.String(allow_none=True, validate=validate.Length(max=MESSAGE_MAX))
+    customer_name = required_text(NAME_MAX)
+    customer_email = email(required=True)
+    message = Text(allow_none=True, validate=validate.Length(max=MESSAGE_MAX))
 
 
 class MessageSchema(Schema):
-    body = _required(MESSAGE_MAX)
+    body = required_text(MESSAGE_MAX)
 
 
 class ReadSchema(Schema):
@@ -39,7 +35,7 @@ class ReadSchema(Schema):
 
 
 class AssignSchema(Schema):
-    agent = fields.String(required=True, allow_none=True, validate=validate.Length(min=1, max=EMAIL_MAX),
+    agent = Text(required=True, allow_none=True, validate=validate.Length(min=1, max=EMAIL_MAX),
                           metadata={"description": "an agent's e-mail in the same client, or null to unassign"})
 
 
@@ -53,7 +49,7 @@ class ThreadQuerySchema(Schema):
 
 class ConversationListQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(CONVERSATION_STATUSES))
-    assigned_to = fields.String(validate=validate.Length(min=1, max=EMAIL_MAX))
+    assigned_to = Text(validate=validate.Length(min=1, max=EMAIL_MAX))
     unassigned = fields.Boolean()
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))

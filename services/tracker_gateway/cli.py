@@ -10,7 +10,7 @@ import sys
 import sqlalchemy as sa
 
 from . import config as gateway_config
-from .models import ROLES, Agent, Client
+from .models import ROLES, SLUG_MAX, Agent, Client, is_slug
 
 log = logging.getLogger("tracker_gateway")
 
@@ -23,7 +23,7 @@ class CommandError(Exception):
 
 
 def slugify(text):
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64] or "client"
+    return re.sub(r"[^a-z0-9]+", "-", text.lower())[:SLUG_MAX].strip("-") or "client"
 
 
 def _sessions(config):
@@ -33,6 +33,8 @@ def _sessions(config):
 
 def create_client(session, name, slug=None):
     slug = slug or slugify(name)
+    if not is_slug(slug):
+        raise CommandError(f"a slug is lower-case letters and digits, dash-separated, at most {SLUG_MAX}: not {slug!r}")
     if session.scalars(sa.select(Client).where(Client.slug == slug)).first():
         raise CommandError(f"a client with slug {slug!r} exists")
     client = Client(name=name, slug=slug)

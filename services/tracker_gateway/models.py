@@ -1,4 +1,5 @@
 """The gateway's own tables: clients (tenants), their agents, and agents' refresh tokens."""
+import re
 import uuid
 from datetime import datetime
 
@@ -6,6 +7,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ROLES = ("admin", "agent")
+# A client's slug, as cli.slugify makes them: lower-case letters and digits in dash-separated runs.
+SLUG_MAX = 64
+SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def is_slug(text):
+    return isinstance(text, str) and len(text) <= SLUG_MAX and SLUG_PATTERN.fullmatch(text) is not None
 
 
 class Base(DeclarativeBase):

@@ -6,6 +6,7 @@ the gateway's check gives early 422s and an accurate document, the service check
 """
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from shared.schemas import Text
 from shared.ticket_schemas import (  # noqa: F401  (TicketSchema, HistoryEntrySchema: re-exported for openapi.py)
     IMMUTABLE_FIELDS, HistoryEntrySchema, ListFiltersSchema, TicketInputSchema, TicketSchema,
 )
@@ -14,7 +15,7 @@ from shared.ticket_schemas import (  # noqa: F401  (TicketSchema, HistoryEntrySc
 # -- authentication --
 
 class LoginSchema(Schema):
-    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    email = Text(required=True, validate=validate.Length(min=1, max=254))  # Text: no NUL reaches the query
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
 
 

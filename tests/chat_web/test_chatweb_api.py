@@ -267,3 +267,18 @@ def test_the_agents_chats_page_needs_a_console_sign_in(http, gateway_db):
     response = http.get("/agent/chats")
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/agent/login?next=/agent/chats")
+
+
+def test_nul_bytes_and_impossible_slugs_are_refused_not_a_500(http, acme, tenants):
+    for slug in ("%00", "ac%00me", "Acme", "-acme", "a" * 65):
+        assert http.get(f"/chat/{slug}").status_code == 404, slug
+        assert http.post(f"/api/public/chat/{slug}/conversations", json=CUSTOMER).status_code == 404, slug
+        assert http.get(f"/api/public/chat/{slug}/conversation", headers=token_header("x")).status_code == 404, slug
+    start = f"{public_api('acme')}/conversations"
+    for field in ("customer_name", "customer_email", "message"):
+        response = http.post(start, json={**CUSTOMER, field: CUSTOMER.get(field, "hello") + "\x00"})
+        assert response.status_code == 422 and field in response.get_json()["errors"], field
+    _, started = start_chat(http)
+    path = f"{AGENT_API}/{started['conversation']['id']}/assign"
+    response = http.post(path, json={"agent": tenants[0].email + "\x00"}, headers=acme)
+    assert response.status_code == 422 and "agent" in response.get_json()["errors"]

@@ -161,3 +161,15 @@ def test_database_unreachable_is_a_503(gateway_settings, tenants):
         assert b"127.0.0.1:1" not in response.data
     finally:
         close_app(app)
+
+
+def test_a_nul_byte_in_the_login_email_is_a_422_not_a_500(http, gateway_db):
+    import re
+
+    response = http.post("/api/auth/login", json={"email": "a\x00@b.c", "password": "x"})
+    assert response.status_code == 422 and "email" in response.get_json()["errors"]
+    # The console's sign-in form: the same check (its CSRF token from the form page's cookie and meta tag).
+    page = http.get("/agent/login").data.decode()
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    form = http.post("/agent/login", data={"csrf_token": csrf, "email": "a\x00@b.c", "password": "x"})
+    assert form.status_code == 422
