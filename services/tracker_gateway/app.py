@@ -36,16 +36,20 @@ def create_app(config=None):
     app.add_template_filter(format_time, "when")
 
     threads = settings["THREADS"]
-    # Every gunicorn thread may touch Redis, live streams included (gunicorn_conf.py adds theirs);
-    # redis-py fails rather than waits when its pool is empty.
+    # Every gunicorn thread may touch Redis and the database, the live-stream ones included
+    # (gunicorn_conf.py adds them): both pools count every thread. redis-py fails rather than waits
+    # when its pool is empty; SQLAlchemy waits, then raises TimeoutError (errors.py: 503).
+    all_threads = threads + live.STREAMS_PER_PROCESS
     redis_client = redis.Redis.from_url(
-        settings["REDIS_URL"], max_connections=(threads + live.STREAMS_PER_PROCESS) * 2 + 4,
+        settings["REDIS_URL"], max_connections=all_threads * 2 + 4,
         socket_timeout=2, socket_connect_timeout=2,
     )
     app.extensions.update(
-        gateway_sessions=db.make_sessionmaker(settings["DATABASE_URL"], pool_size=threads),
+        gateway_sessions=db.make_sessionmaker(settings["DATABASE_URL"], pool_size=all_threads),
         redis=redis_client,
         tracker_view=TrackerView(redis_client, settings["REDIS_PREFIX"], settings["TRACKER_DIGEST_KEY"]),
+        # THREADS proxies, not one per thread: kombu's producer pool is 10 per process and blocks when
+        # empty (field notes). A request finding none free within a second gets a 503 (rpc.py).
         rpc_pool=RpcPool(settings["AMQP_URI"], settings["RPC_TIMEOUT"], size=threads),
         # Probes get their own short-timeout proxies: a slow service must not hold /readyz for RPC_TIMEOUT.
         probe_pool=RpcPool(settings["AMQP_URI"], settings["READY_RPC_TIMEOUT"], size=2),

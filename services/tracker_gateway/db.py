@@ -5,9 +5,11 @@ from sqlalchemy.orm import sessionmaker
 
 
 
-def make_sessionmaker(url, pool_size=10):
-    # pre_ping: a PostgreSQL restart must not cost the next requests their connection.
-    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=4, pool_pre_ping=True)
+def make_sessionmaker(url, pool_size=10, max_overflow=4, pool_timeout=30):
+    # pre_ping: a PostgreSQL restart must not cost the next requests their connection. A request
+    # that waits pool_timeout for a connection gets sqlalchemy's TimeoutError (errors.py: 503).
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout,
+                              pool_pre_ping=True)
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 

@@ -10,7 +10,7 @@ import logging
 import redis
 from flask import jsonify, make_response, render_template, request
 from marshmallow import ValidationError as SchemaError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from shared.exceptions import Conflict, NotFound, ValidationError
@@ -89,6 +89,13 @@ def register(app):
     def database_down(exc):
         log.warning("database unavailable: %r", exc.orig)
         return error_response(503, "service_unavailable", "The database is unavailable; try again shortly.",
+                              headers={"Retry-After": "5"})
+
+    # Every pooled connection busy for pool_timeout: overloaded, not broken.
+    @app.errorhandler(PoolTimeout)
+    def database_pool_exhausted(exc):
+        log.warning("database pool exhausted: %s", exc)
+        return error_response(503, "service_unavailable", "The service is busy; try again shortly.",
                               headers={"Retry-After": "5"})
 
     @app.errorhandler(HTTPException)

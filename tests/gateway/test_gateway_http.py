@@ -103,3 +103,38 @@ def test_gunicorn_answers_503_when_the_tickets_service_stops(gunicorn_gateway, t
     response = requests.get(f"{base}/api/entities/ticket", timeout=10,
                             headers={"Authorization": f"Bearer {token['access_token']}", "X-Request": uuid.uuid4().hex})
     assert response.status_code == 503 and response.json()["error"] == "service_unavailable"
+
+
+def test_an_exhausted_database_pool_is_a_503_not_a_500(gateway_app, http, tenants):
+    from services.tracker_gateway import db
+
+    url = gateway_app.config["DATABASE_URL"]
+    tiny = db.make_sessionmaker(url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    gateway_app.extensions["gateway_sessions"], original = tiny, gateway_app.extensions["gateway_sessions"]
+    held = tiny.kw["bind"].connect()  # the pool's only connection, busy elsewhere
+    try:
+        response = http.post("/api/auth/login", json={"email": tenants[0].email, "password": tenants[0].password})
+        assert response.status_code == 503 and response.get_json()["error"] == "service_unavailable"
+        assert response.headers["Retry-After"]
+    finally:
+        held.close()
+        gateway_app.extensions["gateway_sessions"] = original
+        tiny.kw["bind"].dispose()
+
+
+def test_waiting_for_a_busy_rpc_proxy_is_a_quick_503(gateway_settings, tenants, auth_headers, tickets_service):
+    import time
+
+    from services.tracker_gateway.app import close_app, create_app
+
+    app = create_app({**gateway_settings, "THREADS": 1, "RPC_TIMEOUT": 30.0})
+    pool = app.extensions["rpc_pool"]
+    held = pool.checkout()  # the only proxy, busy with another request
+    try:
+        started = time.monotonic()
+        response = app.test_client().get("/api/entities/ticket", headers=auth_headers(tenants[0]))
+        assert response.status_code == 503 and response.get_json()["error"] == "service_unavailable"
+        assert time.monotonic() - started < 15  # not the 30 s call timeout
+    finally:
+        pool.checkin(held)
+        close_app(app)
