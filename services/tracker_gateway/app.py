@@ -52,7 +52,7 @@ def create_app(config=None):
         # empty (field notes). A request finding none free within a second gets a 503 (rpc.py).
         rpc_pool=RpcPool(settings["AMQP_URI"], settings["RPC_TIMEOUT"], size=threads),
         # Probes get their own short-timeout proxies: a slow service must not hold /readyz for RPC_TIMEOUT.
-        probe_pool=RpcPool(settings["AMQP_URI"], settings["READY_RPC_TIMEOUT"], size=2),
+        probe_pool=RpcPool(settings["AMQP_URI"], settings["READY_RPC_TIMEOUT"], size=len(health.SERVICES)),
         openapi=build_spec(settings["PUBLIC_BASE_URL"]),
     )
 

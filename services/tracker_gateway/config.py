@@ -48,8 +48,9 @@ def load(overrides=None):
         "PUBLIC_BASE_URL": env("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
         "RPC_TIMEOUT": env_float("RPC_TIMEOUT", 5.0),
         "READY_RPC_TIMEOUT": env_float("READY_RPC_TIMEOUT", 1.0),
-        # Services that must answer `ping` for /readyz; add each new dependency here.
-        "READY_SERVICES": env_list("GATEWAY_READY_SERVICES", "tickets,tracker_projector,notifier,chat"),
+        # Services that must answer `ping` for /readyz: those the gateway cannot work without. The
+        # others it talks to (health.SERVICES) are pinged and reported, and do not make it unready.
+        "READY_SERVICES": env_list("GATEWAY_READY_SERVICES", "tickets"),
         "MAX_CONTENT_LENGTH": env_int("GATEWAY_MAX_BODY_BYTES", 256 * 1024),
         # Behind N reverse proxies, the client's address is the N-th from the right in X-Forwarded-For.
         "TRUSTED_PROXIES": env_int("GATEWAY_TRUSTED_PROXIES", 0),

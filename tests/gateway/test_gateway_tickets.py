@@ -217,7 +217,36 @@ def test_readiness_and_liveness(http, tickets_service, gateway_db):
     assert http.get("/healthz").get_json() == {"status": "ok"}
     ready = http.get("/readyz")
     assert ready.status_code == 200
-    assert ready.get_json() == {"status": "ready", "checks": {"database": "ok", "redis": "ok", "tickets": "ok"}}
+    assert ready.get_json() == {
+        "status": "ready", "checks": {"database": "ok", "redis": "ok", "tickets": "ok"},
+        "optional": {"tracker_projector": "service not running", "notifier": "service not running",
+                     "chat": "service not running"},
+    }
+
+
+def test_readiness_reports_the_other_services_without_failing_on_them(
+        gateway_settings, gateway_db, tickets_service, tracker_projector):
+    from services.tracker_gateway.app import close_app, create_app
+
+    settings = {key: value for key, value in gateway_settings.items() if key != "READY_SERVICES"}
+    app = create_app(settings)  # the default: only tickets is required
+    try:
+        ready = app.test_client().get("/readyz")
+        assert ready.status_code == 200, ready.get_json()
+        body = ready.get_json()
+        assert body["checks"] == {"database": "ok", "redis": "ok", "tickets": "ok"}
+        assert body["optional"] == {"tracker_projector": "ok", "notifier": "service not running",
+                                    "chat": "service not running"}
+    finally:
+        close_app(app)
+    # A service named in GATEWAY_READY_SERVICES is required: its absence makes the gateway unready.
+    app = create_app({**settings, "READY_SERVICES": ["tickets", "chat"]})
+    try:
+        ready = app.test_client().get("/readyz")
+        assert ready.status_code == 503 and ready.get_json()["checks"]["chat"] == "service not running"
+        assert "chat" not in ready.get_json()["optional"]
+    finally:
+        close_app(app)
 
 
 def test_an_unexpected_error_is_a_bare_500(http, gateway_app, gateway_db):
