@@ -21,6 +21,7 @@ from .rpc import ServiceUnavailable
 log = logging.getLogger(__name__)
 
 JSON_PREFIXES = ("/api/", "/healthz", "/readyz")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def wants_json():
@@ -73,6 +74,12 @@ def register(app):
 
     @app.errorhandler(ServiceUnavailable)
     def unavailable(exc):
+        if exc.timed_out and request.method not in SAFE_METHODS:
+            # The write may have happened: "try again" could make a duplicate ticket, e-mail, link.
+            log.warning("write outcome unknown: %s", exc)
+            return error_response(504, "outcome_unknown",
+                                  f"No answer from {exc.service} in time: the change may or may not have been made. "
+                                  "Check before trying again.")
         log.warning("service unavailable: %s", exc)
         return error_response(503, "service_unavailable",
                               f"A service this request needs is unavailable ({exc.service}); try again shortly.",

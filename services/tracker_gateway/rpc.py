@@ -29,10 +29,13 @@ TRANSPORT_ERRORS = (socket.error, AMQPError, KombuError, ConnectionError)
 class ServiceUnavailable(Exception):
     """A service did not answer in time, or the broker could not be reached."""
 
-    def __init__(self, service, reason):
+    def __init__(self, service, reason, timed_out=False):
         super().__init__(f"{service}: {reason}")
         self.service = service
         self.reason = reason
+        # The request reached the service but no reply came: it may have been carried out (the
+        # tickets service commits before replying). Refused or unknown: known not to have run.
+        self.timed_out = timed_out
 
 
 class RpcPool:
@@ -125,7 +128,7 @@ class Lease:
         except RpcTimeout:
             # The late reply would land in this proxy's reply buffer forever: start afresh.
             self.broken = True
-            raise ServiceUnavailable(service, f"no answer within {self.pool.timeout:g}s") from None
+            raise ServiceUnavailable(service, f"no answer within {self.pool.timeout:g}s", timed_out=True) from None
         except UnknownService:
             raise ServiceUnavailable(service, "service not running") from None
         except TRANSPORT_ERRORS + (RuntimeError,) as exc:

@@ -192,8 +192,12 @@ def test_tickets_service_down_is_a_quick_503(http, acme, tickets_service, gatewa
     assert body["error"] == "service_unavailable" and "tickets" in body["message"]
     assert response.headers["Retry-After"]
     assert elapsed < gateway_app.config["RPC_TIMEOUT"] + 1.5
-    # A write fails the same way, and readiness says which dependency is missing.
-    assert http.post(API, json={"title": "t", "description": "d"}, headers=acme).status_code == 503
+    # A write that timed out may still happen (its message waits in the service's queue, and the
+    # service commits before replying): 504, outcome unknown, never "try again".
+    write = http.post(API, json={"title": "t", "description": "d"}, headers=acme)
+    assert write.status_code == 504 and "Retry-After" not in write.headers
+    assert write.get_json()["error"] == "outcome_unknown" and "Check before trying again" in write.get_json()["message"]
+    # Readiness says which dependency is missing.
     ready = http.get("/readyz")
     assert ready.status_code == 503 and ready.get_json()["checks"]["tickets"] != "ok"
 
@@ -203,6 +207,9 @@ def test_service_never_started_is_503(http, tenants, auth_headers):
     response = http.get(API, headers=auth_headers(tenants[0]))
     assert response.status_code == 503
     assert response.get_json()["error"] == "service_unavailable"
+    # Known not to have run: a write is a plain 503, safe to retry.
+    write = http.post(API, json={"title": "t", "description": "d"}, headers=auth_headers(tenants[0]))
+    assert write.status_code == 503 and write.get_json()["error"] == "service_unavailable"
 
 
 def test_the_pool_recovers_after_the_service_comes_back(http, acme, tickets_service, container_factory, tickets_config):

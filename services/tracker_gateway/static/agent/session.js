@@ -20,6 +20,8 @@ export class ApiError extends Error {
 
   get fieldErrors() { return this.status === 422 ? this.body.errors || {} : {}; }
   get retryable() { return this.status === 0 || this.status === 502 || this.status === 503 || this.status === 504; }
+  // A write that got no answer in time (504): it may have been made, so never retry it blindly.
+  get outcomeUnknown() { return this.status === 504; }
 }
 
 export function signInAgain() {

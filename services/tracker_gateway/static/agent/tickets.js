@@ -534,6 +534,8 @@ async function save(attempt = 1) {
         ? `Not saved: ${elsewhere.map(([field, reasons]) => `${label(field)}: ${reasons.join(" ")}`).join("; ")}`
         : "Not saved: please correct the highlighted field.");
       form.querySelector("[aria-invalid=true]")?.focus();
+    } else if (error.outcomeUnknown) {
+      showBanner(panelAlert, "The changes may have been saved; reload the ticket to check before saving again. Your changes are kept.");
     } else if (error.retryable && attempt < SAVE_ATTEMPTS) {
       showRetrying(panelAlert, "Saving (your changes are kept)", error.retryAfter);
       setTimeout(() => save(attempt + 1), error.retryAfter * 1000);
@@ -575,7 +577,9 @@ async function removeTicket() {
     await api(`/api/entities/ticket/${current.id}`, { method: "DELETE" });
   } catch (error) {
     if (error.status !== 404) {
-      showBanner(panelAlert, error.retryable ? "Not deleted: service unavailable. Try again in a moment." : `Not deleted: ${error.message}`);
+      showBanner(panelAlert, error.outcomeUnknown
+        ? "The ticket may have been deleted; reload the list to check before trying again."
+        : error.retryable ? "Not deleted: service unavailable. Try again in a moment." : `Not deleted: ${error.message}`);
       return;
     }
   }

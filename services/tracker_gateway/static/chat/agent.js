@@ -278,6 +278,7 @@ async function sendReply() {
   } catch (error) {
     if (error.status === 409) { setReplyError("This conversation has been closed."); catchUp(); }
     else if (error.status === 422) setReplyError(Object.values(error.fieldErrors).flat().join(" ") || error.message);
+    else if (error.outcomeUnknown) { setReplyError("The message may have been sent; check the conversation before sending it again."); catchUp(); }
     else setReplyError(error.retryable ? "Not sent: chat is unavailable for the moment. Try again." : error.message);
   } finally {
     $("t-send").disabled = false;
@@ -413,7 +414,9 @@ async function submitTicket() {
     } else if (error.status === 404) {
       showBanner($("td-alert"), "This conversation no longer exists.");
     } else {
-      showBanner($("td-alert"), error.retryable ? "Tickets are unavailable for the moment; nothing was created. Try again shortly." : error.message);
+      showBanner($("td-alert"), error.outcomeUnknown
+        ? "The ticket may have been created; check the Tickets list before trying again."
+        : error.retryable ? "Tickets are unavailable for the moment; nothing was created. Try again shortly." : error.message);
     }
   } finally {
     $("td-submit").disabled = false;
