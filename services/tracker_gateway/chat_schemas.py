@@ -1,65 +1,53 @@
 """What the gateway's chat endpoints accept (marshmallow): the agent's chat API and the public chat.
 
-Limits and text checks (no NUL, e-mail format) mirror the chat service's (services/chat/schemas.py),
-through the same shared.schemas fields; the service validates again and stays the authority; the gateway's check gives early 422s and refuses fields the caller may not set (the
-client comes from the token or the page's slug, the author from the token or the conversation).
+Each schema is the chat service's own contract (shared/chat_schemas.py) less the fields the gateway
+supplies itself: the client comes from the page's slug or the access token, the author from the
+token or the conversation, so a caller sending them gets a 422 ("Unknown field"). The gateway's check
+gives early 422s and the OpenAPI document; the service validates again and stays the authority.
 """
-from marshmallow import Schema, fields, validate
+from shared.chat_schemas import (
+    AUTHOR_FIELDS, AssignSchema, ListFiltersSchema, MessagePageSchema, PostSchema, ReadSchema, StartSchema,
+)
 
-from shared.enums import CONVERSATION_STATUSES
-
-from shared.schemas import Text, email, required_text
-
-from .schemas import TicketCreateSchema
-
-MESSAGE_MAX = 5000
-NAME_MAX = 200
-EMAIL_MAX = 254
+from .schemas import TicketInputSchema
 
 
-class StartSchema(Schema):
+class ChatStartSchema(StartSchema):
     """A customer opening a chat on a client's page; `message`, if given, is the first message."""
 
-    customer_name = required_text(NAME_MAX)
-    customer_email = email(required=True)
-    message = Text(allow_none=True, validate=validate.Length(max=MESSAGE_MAX))
+    class Meta:
+        exclude = ("client_id",)
 
 
-class MessageSchema(Schema):
-    body = required_text(MESSAGE_MAX)
+class ChatMessageSchema(PostSchema):
+    """A reply: the agent's name and e-mail come from the token, the customer's from the conversation."""
+
+    class Meta:
+        exclude = AUTHOR_FIELDS
 
 
-class ReadSchema(Schema):
-    up_to = fields.Integer(required=True, validate=validate.Range(min=0),
-                           metadata={"description": "the newest message id the reader has seen"})
+class ChatAssignSchema(AssignSchema):
+    class Meta:
+        exclude = ("actor",)
 
 
-class AssignSchema(Schema):
-    agent = Text(required=True, allow_none=True, validate=validate.Length(min=1, max=EMAIL_MAX),
-                          metadata={"description": "an agent's e-mail in the same client, or null to unassign"})
+class ChatListQuerySchema(ListFiltersSchema):
+    class Meta:
+        exclude = ("client_id",)
 
 
-class ThreadQuerySchema(Schema):
-    """Which messages: the newest `limit`, those older than `before`, or newer than `after`."""
+class ChatTicketSchema(TicketInputSchema):
+    """A ticket made from a conversation: the client and creator come from the token, the
+    conversation from the URL; the customer's details default to the conversation's."""
 
-    before = fields.Integer(validate=validate.Range(min=1))
-    after = fields.Integer(validate=validate.Range(min=0))
-    limit = fields.Integer(validate=validate.Range(min=1, max=200))
-
-
-class ConversationListQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(CONVERSATION_STATUSES))
-    assigned_to = Text(validate=validate.Length(min=1, max=EMAIL_MAX))
-    unassigned = fields.Boolean()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    class Meta:
+        exclude = ("client_id", "created_by", "conversation_id")
 
 
-# The ticket endpoint's body: the ticket fields agents may set; the conversation is the URL's.
-CHAT_TICKET = TicketCreateSchema(exclude=("conversation_id",))
-START = StartSchema()
-MESSAGE = MessageSchema()
+CHAT_TICKET = ChatTicketSchema()
+START = ChatStartSchema()
+MESSAGE = ChatMessageSchema()
 READ = ReadSchema()
-ASSIGN = AssignSchema()
-THREAD_QUERY = ThreadQuerySchema()
-CONVERSATION_LIST_QUERY = ConversationListQuerySchema()
+ASSIGN = ChatAssignSchema()
+THREAD_QUERY = MessagePageSchema()
+CONVERSATION_LIST_QUERY = ChatListQuerySchema()
