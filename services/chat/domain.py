@@ -5,6 +5,7 @@ import secrets
 import uuid
 
 from shared.exceptions import Conflict
+from shared.ticket_numbers import is_ticket_number
 
 MESSAGE_MAX = 5000
 PREVIEW_MAX = 140
@@ -13,7 +14,6 @@ CLOSED_TEXT = "Conversation closed"
 # 32 random bytes: 256 bits, far beyond guessing; URL-safe so it fits a cookie or a path.
 TOKEN_BYTES = 32
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,128}$")
-_TICKET_NUMBER = re.compile(r"^TKT-\d{5,}$")
 
 # Which authors' messages count as unread for each side (its own never do).
 UNREAD_AUTHORS = {"agent": ("customer",), "customer": ("agent", "system")}
@@ -121,7 +121,7 @@ def ticket_link(envelope):
         client_id = ticket["client_id"]
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise MalformedEvent(f"unreadable ticket.created: {exc!r}") from None
-    if not isinstance(ticket_number, str) or not _TICKET_NUMBER.match(ticket_number):
+    if not is_ticket_number(ticket_number) or ticket_number != ticket_number.strip().upper():
         raise MalformedEvent(f"unreadable ticket number {ticket_number!r}")
     if not isinstance(client_id, str) or not client_id:
         raise MalformedEvent(f"unreadable client id {client_id!r}")

@@ -6,7 +6,6 @@ mail server is talked to).
 """
 import logging
 import random
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -15,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
 from shared.exceptions import Conflict, NotFound
+from shared.ticket_numbers import format_ticket_number, parse_ref
 
 from . import emails
 from .backends import DeliveryError, PermanentError, TransientError
@@ -24,7 +24,6 @@ from .schemas import dump_deliveries, dump_delivery
 log = logging.getLogger(__name__)
 
 ERROR_MAX = 2000
-_TICKET_NUMBER = re.compile(r"^\s*(TKT-\d{5,})\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -228,15 +227,13 @@ def attempt_delivery(session_scope, backend, settings, attempt):
 
 
 def _ticket_filter(ref):
-    if isinstance(ref, str):
-        match = _TICKET_NUMBER.match(ref)
-        if match:
-            return Delivery.ticket_number == match.group(1).upper()
-        try:
-            return Delivery.ticket_id == uuid.UUID(ref.strip())
-        except ValueError:
-            pass
-    raise NotFound(f"not a ticket number or id: {ref!r}")
+    parsed = parse_ref(ref)
+    if parsed is None:
+        raise NotFound(f"not a ticket number or id: {ref!r}")
+    kind, value = parsed
+    if kind == "number":
+        return Delivery.ticket_number == format_ticket_number(value)
+    return Delivery.ticket_id == value
 
 
 def list_for_ticket(session, ref):

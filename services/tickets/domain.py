@@ -1,27 +1,6 @@
 """Ticket rules that need neither a database nor a broker: numbering, references, updates."""
-import re
-import uuid
-
-TICKET_NUMBER_PREFIX = "TKT-"
-_TICKET_NUMBER = re.compile(r"^\s*TKT-(\d{5,})\s*$", re.IGNORECASE)
-
-
-def format_ticket_number(number):
-    """TKT- and at least five digits: TKT-00001, ..., TKT-99999, TKT-100000."""
-    return f"{TICKET_NUMBER_PREFIX}{number:05d}"
-
-
-def parse_ref(ref):
-    """A reference is a ticket number or an id: ("number", 12) or ("id", UUID); None if neither."""
-    if not isinstance(ref, str):
-        return None
-    match = _TICKET_NUMBER.match(ref)
-    if match:
-        return "number", int(match.group(1))
-    try:
-        return "id", uuid.UUID(ref.strip())
-    except ValueError:
-        return None
+# Numbering's format and references are shared: every service reads the numbers this one writes.
+from shared.ticket_numbers import format_ticket_number, parse_ref  # noqa: F401
 
 
 def stamp_status(ticket, now):

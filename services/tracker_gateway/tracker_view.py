@@ -15,10 +15,10 @@ import hashlib
 import hmac
 import json
 import math
-import re
 from datetime import datetime, timezone
 
 from shared.enums import RESOLVED_STATUSES
+from shared.ticket_numbers import parse_typed
 
 # What a customer sees of a ticket: never notes, agents, ids, client or e-mail addresses.
 PUBLIC_FIELDS = (
@@ -28,9 +28,6 @@ PUBLIC_FIELDS = (
 # The fields whose changes make the customer's timeline.
 TIMELINE_FIELDS = ("status", "priority")
 
-# The tickets service formats numbers as TKT- and at least five digits; customers may type
-# them in any case, with or without the dash or the leading zeros.
-_TICKET_NUMBER = re.compile(r"^\s*(?:TKT-?)?0*(\d{1,12})\s*$", re.IGNORECASE)
 # Malformed input reads this key, which never exists: the same work as an unknown number.
 MALFORMED_NUMBER = "TKT-malformed"
 
@@ -87,8 +84,7 @@ return 0
 
 def normalize_number(text):
     """TKT-00042 from 'tkt-42', ' TKT-00042 ', '42'...; MALFORMED_NUMBER for anything else."""
-    match = _TICKET_NUMBER.match(text or "")
-    return f"TKT-{int(match.group(1)):05d}" if match else MALFORMED_NUMBER
+    return parse_typed(text) or MALFORMED_NUMBER
 
 
 def normalize_email(email):
