@@ -1,6 +1,11 @@
 """(Re)building the tracker's read model from the tickets service, for tickets that existed before
 the projector listened (a fresh projector on an old system, a flushed Redis, a lost event)."""
 import logging
+from datetime import datetime, timezone
+
+from nameko.standalone.rpc import ClusterRpcProxy
+
+import shared.exceptions  # noqa: F401  (typed remote errors)
 
 from .tracker_view import entries_from_history, timeline_entry
 
@@ -32,4 +37,17 @@ def backfill(view, tickets, with_history=True):
         count += len(page["items"])
         after = page["next_after"]
         log.info("tracker backfill: %d tickets so far", count)
+    return count
+
+
+def run_backfill(view, config, with_history=True):
+    """Backfill through a standalone proxy of its own, then mark the read model filled.
+
+    A standalone proxy, not nameko's RpcProxy: its reply queue exists before the first call, and
+    its calls time out (a large page can take a while, hence at least 30 s) instead of hanging.
+    """
+    timeout = max(config.get("RPC_TIMEOUT", 5), 30)
+    with ClusterRpcProxy({"AMQP_URI": config["AMQP_URI"]}, timeout=timeout) as rpc:
+        count = backfill(view, rpc.tickets, with_history=with_history)
+    view.mark_backfilled(datetime.now(timezone.utc).isoformat())
     return count

@@ -85,18 +85,11 @@ def rebuild_tracker(config, with_history=True):
     """Fill the tracker's read model from the tickets service (it must be running)."""
     import redis
 
-    from nameko.standalone.rpc import ClusterRpcProxy
-
-    import shared.exceptions  # noqa: F401
-    from .backfill import backfill
+    from .backfill import run_backfill
     from .tracker_view import TrackerView
-    from datetime import datetime, timezone
 
     view = TrackerView(redis.Redis.from_url(config["REDIS_URL"]), config["REDIS_PREFIX"], config["TRACKER_DIGEST_KEY"])
-    with ClusterRpcProxy({"AMQP_URI": config["AMQP_URI"]}, timeout=max(config["RPC_TIMEOUT"], 30)) as rpc:
-        count = backfill(view, rpc.tickets, with_history=with_history)
-    view.mark_backfilled(datetime.now(timezone.utc).isoformat())
-    return count
+    return run_backfill(view, config, with_history)
 
 
 def run_gateway(argv_tail):

@@ -2,7 +2,6 @@
 current from ticket.* events, and fills it once from the tickets service on a new install."""
 import logging
 import time
-from datetime import datetime, timezone
 
 import eventlet
 import redis
@@ -10,7 +9,6 @@ from marshmallow import ValidationError as EnvelopeError
 from nameko.dependency_providers import Config
 from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
-from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.timer import timer
 
 from shared.enums import TICKET_CREATED, TICKET_DELETED, TICKET_UPDATED
@@ -18,7 +16,7 @@ from shared.events import parse_envelope
 from shared.runtime import Pingable
 
 from . import config as gateway_config
-from .backfill import backfill
+from .backfill import run_backfill
 from .tracker_view import TrackerView
 
 log = logging.getLogger(__name__)
@@ -88,15 +86,10 @@ class TrackerProjector(Pingable):
 
         Not eager: the first tick comes after the event queues exist, so nothing created meanwhile
         is missed; retried every second until it succeeds (the tickets service may start later).
-        A standalone proxy, not nameko's RpcProxy: its reply queue exists before the first call,
-        and its calls time out instead of hanging the timer.
         """
         if self.view.backfilled():
             return
-        timeout = max(self.config.get("RPC_TIMEOUT", 5), 30)
-        with ClusterRpcProxy({"AMQP_URI": self.config["AMQP_URI"]}, timeout=timeout) as rpc:
-            count = backfill(self.view, rpc.tickets)
-        self.view.mark_backfilled(datetime.now(timezone.utc).isoformat())
+        count = run_backfill(self.view, self.config)
         log.info("tracker projector: backfilled %d tickets", count)
 
 

@@ -241,14 +241,6 @@ class TrackerView:
         pttl = int(self._fail(keys=[f"{self.prefix}trk:fail:ip:{ip}"], args=[limits["per_ip"], limits["ip_window"]]))
         return max(1, math.ceil(pttl / 1000)) if pttl else 0
 
-    def ip_blocked(self, ip, limits):
-        """Seconds to wait if this IP is over its failure limit, else 0."""
-        key = f"{self.prefix}trk:fail:ip:{ip}"
-        used = int(self.redis.get(key) or 0)
-        if used >= limits["per_ip"]:
-            return max(1, math.ceil(max(self.redis.pttl(key), 0) / 1000))
-        return 0
-
     # -- backfill bookkeeping --
 
     def mark_backfilled(self, when):
