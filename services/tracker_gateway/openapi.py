@@ -3,23 +3,45 @@
 Each operation is one row below (path, method, summary, input schema, responses): the views stay
 thin, and the document cannot name a schema the gateway does not use.
 """
+import re
+
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from . import schemas
+from . import chat_schemas, schemas
 
-TICKET_REF = {
-    "name": "ref", "in": "path", "required": True, "schema": {"type": "string"},
-    "description": "the ticket's id (UUID) or number (TKT-00001)",
+# Every {name} a path may hold; a path naming one not listed here fails at startup, not in a reader's hands.
+PATH_PARAMETERS = {
+    "ref": {"schema": {"type": "string"}, "description": "the ticket's id (UUID) or number (TKT-00001)"},
+    "conversation_id": {"schema": {"type": "string", "format": "uuid"}, "description": "the conversation's id"},
+    "slug": {"schema": {"type": "string"}, "description": "the client's chat page name, as in /chat/<slug>"},
+}
+# What a 404 means on a path holding that parameter (an agent never learns of other clients' rows).
+NOT_FOUND = {
+    "ref": "No such ticket in the agent's client",
+    "conversation_id": "No such conversation in the agent's client",
+}
+# The public chat's credential: a header, so it never lands in URLs, logs or Referer headers.
+CHAT_TOKEN = {
+    "name": "X-Chat-Token", "in": "header", "required": True, "schema": {"type": "string"},
+    "description": "the conversation token returned once when the conversation started",
 }
 ERRORS = {
     401: "Missing, expired, revoked or invalid access token",
-    404: "No such ticket in the agent's client",
     422: "Invalid fields",
     503: "A service the request needs did not answer",
 }
+PUBLIC_CHAT_ERRORS = {
+    404: ("No client with this slug, or no conversation for this token on its page", None),
+    429: ("Too many calls from this address (see Retry-After)", None),
+    503: (ERRORS[503], None),
+}
+CLOSED = {409: ("The conversation is closed", None)}
+CHAT = "/api/chat/conversations"
+PUBLIC_CHAT = "/api/public/chat/{slug}"
 
-# (path, method, tag, summary, {"body"|"query": schema}, {status: (description, schema or None)}, auth)
+# (path, method, tag, summary, {"body"|"query": schema, "headers": [parameter]},
+#  {status: (description, schema or None)}, auth)
 OPERATIONS = [
     ("/api/auth/login", "post", "auth", "Log in with e-mail and password", {"body": schemas.LoginSchema},
      {200: ("Token pair", schemas.TokenPairSchema), 401: ("Wrong e-mail or password", None),
@@ -47,6 +69,40 @@ OPERATIONS = [
      {200: ("What the customer may see", schemas.PublicTicketSchema),
       404: ("No ticket matches (the same answer for a wrong e-mail, unknown or malformed number)", None),
       429: ("Too many failed lookups from this address or for this ticket", None)}, False),
+    (CHAT, "get", "chat", "List the client's conversations, newest activity first, with unread counts",
+     {"query": chat_schemas.ChatListQuerySchema},
+     {200: ("One page: items, total, page, per_page", None)}, True),
+    (CHAT + "/{conversation_id}", "get", "chat", "A conversation with one page of its messages",
+     {"query": chat_schemas.MessagePageSchema},
+     {200: ("{conversation, messages (oldest first), has_older, has_newer}", None)}, True),
+    (CHAT + "/{conversation_id}/messages", "post", "chat", "Reply, signed with the agent's name",
+     {"body": chat_schemas.ChatMessageSchema}, {201: ("The message", None), **CLOSED}, True),
+    (CHAT + "/{conversation_id}/read", "post", "chat", "Mark the thread read up to a message (only moves forward)",
+     {"body": chat_schemas.ReadSchema}, {200: ("The conversation", None)}, True),
+    (CHAT + "/{conversation_id}/assign", "post", "chat", "Assign to an agent of the client, or to nobody",
+     {"body": chat_schemas.ChatAssignSchema}, {200: ("The conversation", None), **CLOSED}, True),
+    (CHAT + "/{conversation_id}/close", "post", "chat", "Close the conversation (closing twice changes nothing)",
+     {}, {200: ("The conversation", None)}, True),
+    (CHAT + "/{conversation_id}/ticket-draft", "get", "chat", "Pre-filled fields for a ticket from the conversation",
+     {}, {200: ("Customer, title and transcript excerpt", None)}, True),
+    (CHAT + "/{conversation_id}/ticket", "post", "chat",
+     "Create a ticket from the conversation (customer defaults to the conversation's)",
+     {"body": chat_schemas.ChatTicketSchema}, {201: ("Created; the thread links it", schemas.TicketSchema)}, True),
+    (PUBLIC_CHAT + "/conversations", "post", "public chat", "Start a conversation on a client's chat page",
+     {"body": chat_schemas.ChatStartSchema},
+     {201: ("{token (shown this once), conversation, messages, has_older, has_newer}", None),
+      **PUBLIC_CHAT_ERRORS}, False),
+    (PUBLIC_CHAT + "/conversation", "get", "public chat", "The token's conversation with one page of messages",
+     {"query": chat_schemas.MessagePageSchema, "headers": [CHAT_TOKEN]},
+     {200: ("{conversation, messages (oldest first), has_older, has_newer}", None), **PUBLIC_CHAT_ERRORS}, False),
+    (PUBLIC_CHAT + "/conversation/messages", "post", "public chat", "Post the customer's message",
+     {"body": chat_schemas.ChatMessageSchema, "headers": [CHAT_TOKEN]},
+     {201: ("The message", None), **CLOSED, **PUBLIC_CHAT_ERRORS}, False),
+    (PUBLIC_CHAT + "/conversation/read", "post", "public chat", "Mark the thread read up to a message",
+     {"body": chat_schemas.ReadSchema, "headers": [CHAT_TOKEN]},
+     {200: ("The conversation", None), **PUBLIC_CHAT_ERRORS}, False),
+    (PUBLIC_CHAT + "/conversation/close", "post", "public chat", "End the chat",
+     {"headers": [CHAT_TOKEN]}, {200: ("The conversation", None), **PUBLIC_CHAT_ERRORS}, False),
 ]
 
 
@@ -65,14 +121,17 @@ def build_spec(public_base_url):
         version="1.0.0",
         openapi_version="3.0.3",
         plugins=[MarshmallowPlugin()],
-        info={"description": "The agent API (JWT bearer, tenant from the token) and the public tracker."},
+        info={"description": "The agent API (JWT bearer, tenant from the token), the public tracker and the "
+                             "public chat (conversation token in the X-Chat-Token header)."},
         servers=[{"url": public_base_url.rstrip("/")}],
     )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     paths = {}
     for path, method, tag, summary, inputs, responses, needs_auth in OPERATIONS:
         operation = {"tags": [tag], "summary": summary, "responses": {}}
-        parameters = [TICKET_REF] if "{ref}" in path else []
+        names = re.findall(r"{(\w+)}", path)
+        parameters = [{"name": name, "in": "path", "required": True, **PATH_PARAMETERS[name]} for name in names]
+        parameters += inputs.get("headers", [])
         if "query" in inputs:
             parameters.append({"in": "query", "schema": inputs["query"]})
         if parameters:
@@ -85,6 +144,9 @@ def build_spec(public_base_url):
             operation["security"] = [{"bearer": []}]
             for status, description in ERRORS.items():
                 all_responses.setdefault(status, (description, None))
+            for name in names:
+                if name in NOT_FOUND:
+                    all_responses.setdefault(404, (NOT_FOUND[name], None))
         elif "body" in inputs or "query" in inputs:
             all_responses.setdefault(422, (ERRORS[422], None))
         for status, (description, schema) in sorted(all_responses.items()):

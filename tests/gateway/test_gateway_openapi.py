@@ -1,5 +1,6 @@
 """The OpenAPI document and the API reference page."""
 import json
+import re
 
 EXPECTED = {
     "/api/auth/login": {"post"}, "/api/auth/refresh": {"post"}, "/api/auth/logout": {"post"}, "/api/auth/me": {"get"},
@@ -7,6 +8,19 @@ EXPECTED = {
     "/api/entities/ticket/{ref}": {"get", "put", "patch", "delete"},
     "/api/entities/ticket/{ref}/history": {"get"},
     "/api/public/track": {"get"},
+    "/api/chat/conversations": {"get"},
+    "/api/chat/conversations/{conversation_id}": {"get"},
+    "/api/chat/conversations/{conversation_id}/messages": {"post"},
+    "/api/chat/conversations/{conversation_id}/read": {"post"},
+    "/api/chat/conversations/{conversation_id}/assign": {"post"},
+    "/api/chat/conversations/{conversation_id}/close": {"post"},
+    "/api/chat/conversations/{conversation_id}/ticket-draft": {"get"},
+    "/api/chat/conversations/{conversation_id}/ticket": {"post"},
+    "/api/public/chat/{slug}/conversations": {"post"},
+    "/api/public/chat/{slug}/conversation": {"get"},
+    "/api/public/chat/{slug}/conversation/messages": {"post"},
+    "/api/public/chat/{slug}/conversation/read": {"post"},
+    "/api/public/chat/{slug}/conversation/close": {"post"},
 }
 
 
@@ -33,6 +47,38 @@ def test_the_document_comes_from_the_validating_schemas(http, gateway_db):
     assert listing["security"] == [{"bearer": []}]
     assert set(listing["responses"]) >= {"200", "401", "422", "503"}
     assert spec["paths"]["/api/entities/ticket"]["post"]["responses"]["201"]
+
+
+def test_the_chat_endpoints_are_documented_from_the_chat_contract(http, gateway_db):
+    spec = http.get("/api/openapi.json").get_json()
+    paths, components = spec["paths"], spec["components"]["schemas"]
+    # Every {name} in a path is a required path parameter.
+    for path, operations in paths.items():
+        for operation in operations.values():
+            in_path = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            assert in_path == set(re.findall(r"{(\w+)}", path)), path
+    # What the gateway supplies itself is not in the bodies; the limits are the chat service's.
+    assert "client_id" not in components["ChatStart"]["properties"]
+    assert set(components["ChatStart"]["required"]) == {"customer_name", "customer_email"}
+    assert set(components["ChatMessage"]["properties"]) == {"body"}
+    assert components["ChatMessage"]["properties"]["body"]["maxLength"] == 5000
+    assert set(components["ChatAssign"]["properties"]) == {"agent"}
+    assert set(components["ChatTicket"]["properties"]).isdisjoint({"client_id", "created_by", "conversation_id"})
+    thread = paths["/api/chat/conversations/{conversation_id}"]["get"]
+    limit = next(p for p in thread["parameters"] if p["name"] == "limit")
+    assert limit["schema"]["maximum"] == 200 and thread["security"] == [{"bearer": []}]
+    assert set(paths["/api/chat/conversations/{conversation_id}/messages"]["post"]["responses"]) >= {
+        "201", "401", "404", "409", "422", "503"}
+    # The public chat: no bearer; the token travels in a header on every call but the start.
+    public = "/api/public/chat/{slug}"
+    start = paths[f"{public}/conversations"]["post"]
+    assert "security" not in start and "X-Chat-Token" not in {p["name"] for p in start["parameters"]}
+    for path in (f"{public}/conversation", f"{public}/conversation/messages", f"{public}/conversation/read",
+                 f"{public}/conversation/close"):
+        for operation in paths[path].values():
+            token = next(p for p in operation["parameters"] if p["name"] == "X-Chat-Token")
+            assert token["in"] == "header" and token["required"] and "security" not in operation
+            assert set(operation["responses"]) >= {"404", "429"}, path
 
 
 def test_the_docs_page_lists_paths_and_schemas(http, gateway_db):
