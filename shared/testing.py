@@ -38,6 +38,18 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def http_ok(url, process=None, log_path=None):
+    """Whether `url` answers 200 now (for wait_for); fails at once, with its log, if `process` died."""
+    import requests
+
+    if process is not None:
+        assert process.poll() is None, log_path.read_text() if log_path else f"{process.args} exited"
+    try:
+        return requests.get(url, timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 def test_database_url(name):
     """The test database for a service's `name`; DESKLINE_TEST_SUFFIX keeps parallel runs apart."""
     suffix = os.environ.get("DESKLINE_TEST_SUFFIX", "")

@@ -7,7 +7,6 @@ import uuid
 from shared.exceptions import Conflict
 from shared.ticket_numbers import is_ticket_number
 
-MESSAGE_MAX = 5000
 PREVIEW_MAX = 140
 SYSTEM_AUTHOR_NAME = "Deskline"
 CLOSED_TEXT = "Conversation closed"

@@ -1,21 +1,14 @@
 """Helpers for the deploy tests: free ports, processes started the way the deploy files start them."""
 import os
 import signal
-import socket
 import subprocess
 import sys
 
 import pytest
 
-from shared.testing import ROOT
+from shared.testing import ROOT, free_port  # noqa: F401  (the deploy tests import it from here)
 
 VENV_BIN = os.path.dirname(sys.executable)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def probe(*args, env=None, timeout=20):

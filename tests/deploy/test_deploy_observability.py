@@ -9,7 +9,7 @@ import uuid
 import pytest
 import requests
 
-from shared.testing import ROOT, ServiceProcess, wait_for
+from shared.testing import ROOT, ServiceProcess, http_ok, wait_for
 from tests.deploy.conftest import VENV_BIN, free_port
 from tests.fixtures.gateway import TEST_REDIS_URL
 from tests.fixtures.notifier import notifier_process_env
@@ -58,13 +58,8 @@ def test_a_request_is_followed_from_the_gateway_to_the_email_and_every_service_c
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        def ready():
-            assert gateway.poll() is None, (tmp_path / "gateway.log").read_text()
-            try:
-                return requests.get(f"{base}/readyz", timeout=5).status_code == 200
-            except requests.ConnectionError:
-                return False
-        wait_for(ready, timeout=30, interval=0.2, message="the gateway to be ready")
+        wait_for(lambda: http_ok(f"{base}/readyz", gateway, tmp_path / "gateway.log"), timeout=30, interval=0.2,
+                 message="the gateway to be ready")
         headers = {"Authorization": f"Bearer {token_for(tenants[0])}"}
 
         request_id = f"obs-{uuid.uuid4().hex[:12]}"

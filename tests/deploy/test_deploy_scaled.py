@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from services.chat.models import Message, TicketLink
 from services.notifier.models import Delivery
 from services.tickets.models import Ticket
-from shared.testing import ROOT, rpc_proxy, wait_for
+from shared.testing import ROOT, http_ok, rpc_proxy, wait_for
 from tests.deploy.conftest import free_port
 from tests.fixtures.gateway import TEST_REDIS_URL
 from tests.fixtures.notifier import notifier_process_env
@@ -90,12 +90,7 @@ def test_two_of_each_under_load_lose_nothing_when_one_of_each_is_killed(
         assert gateway.alive(), gateway.output()
     base = f"http://127.0.0.1:{port}"
 
-    def ready():
-        try:
-            return requests.get(f"{base}/readyz", timeout=5).status_code == 200
-        except requests.ConnectionError:
-            return False
-    wait_for(ready, timeout=30, interval=0.2, message="the gateways to be ready")
+    wait_for(lambda: http_ok(f"{base}/readyz"), timeout=30, interval=0.2, message="the gateways to be ready")
 
     acme = tenants[0]
     headers = {"Authorization": f"Bearer {token_for(acme)}", "Connection": "close"}

@@ -16,7 +16,7 @@ import requests
 import sqlalchemy as sa
 
 from services.tracker_gateway import gunicorn_conf
-from shared.testing import ROOT, EventCollector, ServiceProcess, rpc_proxy, wait_for
+from shared.testing import EventCollector, ROOT, ServiceProcess, http_ok, rpc_proxy, wait_for
 from tests.deploy.conftest import VENV_BIN, free_port
 from tests.deploy.test_deploy_scaled import queue_consumers
 from tests.fixtures.gateway import TEST_REDIS_URL
@@ -95,13 +95,8 @@ def test_sigterm_lets_gunicorn_finish_a_request_in_flight(tmp_path, amqp_uri, ti
     base = f"http://127.0.0.1:{port}"
     lock = None
     try:
-        def ready():
-            assert gateway.poll() is None, (tmp_path / "gateway.log").read_text()
-            try:
-                return requests.get(f"{base}/readyz", timeout=5).status_code == 200
-            except requests.ConnectionError:
-                return False
-        wait_for(ready, timeout=30, interval=0.2, message="gunicorn to be ready")
+        wait_for(lambda: http_ok(f"{base}/readyz", gateway, tmp_path / "gateway.log"), timeout=30, interval=0.2,
+                 message="gunicorn to be ready")
         headers = {"Authorization": f"Bearer {token_for(tenants[0])}"}
         ticket = requests.post(f"{base}/api/entities/ticket", headers=headers, timeout=10,
                                json={"title": "Slow over HTTP", "description": "d"}).json()
