@@ -13,6 +13,7 @@ from nameko.timer import timer
 
 from shared.enums import TICKET_CREATED, TICKET_DELETED, TICKET_UPDATED
 from shared.events import parse_envelope
+from shared.queues import DEAD_LETTER_QUEUE, dead_letter
 from shared.runtime import Pingable
 
 from . import config as gateway_config
@@ -79,6 +80,10 @@ class TrackerProjector(Pingable):
                 log.warning("tracker projector: Redis unavailable (%r), retrying in %.1fs", exc, delay)
                 eventlet.sleep(delay)
                 delay = min(delay * 2, 5.0)
+            except Exception as exc:  # not an outage: retrying cannot cure it, so park it for an operator
+                log.exception("tracker projector: cannot project %s; moved to %s", payload["event_id"], DEAD_LETTER_QUEUE)
+                dead_letter(self.config["AMQP_URI"], "tracker_projector", payload, exc)
+                return
 
     @timer(interval=1.0)
     def backfill_once(self):

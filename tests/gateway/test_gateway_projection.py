@@ -1,6 +1,6 @@
 """Filling the tracker's read model for tickets that existed before the projector listened."""
 from services.tracker_gateway.projector import TrackerProjector
-from shared.testing import wait_for
+from shared.testing import dead_letters, wait_for
 
 API = "/api/entities/ticket"
 EMAIL = "early@example.com"
@@ -65,3 +65,29 @@ def test_an_event_outlasting_the_redis_retries_goes_back_to_the_queue(
         wait_for(lambda: track().status_code == 200, timeout=10, message="the event applied once Redis is back")
     finally:
         projector.kill()
+
+
+def test_an_event_it_cannot_project_goes_to_the_dead_letter_queue_not_round_and_round(
+        http, tenants, auth_headers, tickets_service, container_factory, projector_config, test_redis, redis_prefix,
+        amqp_uri, monkeypatch):
+    from services.tracker_gateway.tracker_view import TrackerView
+
+    calls = []
+
+    def broken(view, envelope):
+        calls.append(envelope["event_id"])
+        raise KeyError("a field this code does not expect")
+
+    monkeypatch.setattr(TrackerView, "apply_event", broken)
+    projector = container_factory(TrackerProjector, projector_config)
+    projector.start()
+    try:
+        wait_for(lambda: test_redis.get(f"{redis_prefix}trk:meta:backfilled"), timeout=15, message="the backfill")
+        http.post(API, json={"title": "Unprojectable", "description": "d", "customer_email": EMAIL},
+                  headers=auth_headers(tenants[0]))
+        (letter,) = wait_for(lambda: dead_letters(amqp_uri), timeout=10, message="the event in the dead-letter queue")
+    finally:
+        projector.kill()
+    assert letter["service"] == "tracker_projector" and "KeyError" in letter["error"]
+    assert letter["payload"]["data"]["ticket"]["title"] == "Unprojectable"
+    assert len(calls) == 1  # handled once, not redelivered
