@@ -35,6 +35,8 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # The caller's key for this create: the same create delivered twice makes one ticket.
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(100))
     # Deleting keeps the row: its number stays taken and its history stays readable.
     deleted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
@@ -78,6 +80,10 @@ for _field in ("status", "priority", "category", "assigned_to"):
         Ticket.created_at.desc(), postgresql_where=Ticket.deleted_at.is_(None),
     )
 sa.Index("ix_tickets_customer_email", sa.func.lower(Ticket.customer_email))
+sa.Index(
+    "ux_tickets_client_idempotency_key", Ticket.client_id, Ticket.idempotency_key, unique=True,
+    postgresql_where=Ticket.idempotency_key.isnot(None),
+)
 sa.Index(
     "ix_outbox_unpublished", OutboxEvent.id, postgresql_where=OutboxEvent.published_at.is_(None)
 )

@@ -37,9 +37,20 @@ def next_ticket_number(session):
     ).scalar_one()
 
 
-def create_ticket(session, data, now=None):
-    """Validate, number and store a ticket; returns (ticket as a dict, outbox row)."""
+def create_ticket(session, data, now=None, idempotency_key=None):
+    """Validate, number and store a ticket; returns (ticket as a dict, outbox row).
+
+    With an `idempotency_key` already used by this client, returns that ticket and no event: the
+    same create delivered twice (an RPC redelivered after a crash, a client's retry) makes one ticket.
+    """
     values = load(schemas.TICKET_CREATE, data)  # before numbering: bad input takes no number
+    key = load(schemas.IDEMPOTENCY, {"idempotency_key": idempotency_key})["idempotency_key"]
+    if key is not None:
+        existing = session.scalars(
+            sa.select(Ticket).where(Ticket.client_id == values["client_id"], Ticket.idempotency_key == key)
+        ).one_or_none()
+        if existing is not None:
+            return schemas.dump_ticket(existing), None
     number = next_ticket_number(session)
     now = now or _now()  # read under the counter's lock, so created_at follows the numbers
     ticket = Ticket(
@@ -48,6 +59,7 @@ def create_ticket(session, data, now=None):
         ticket_number=domain.format_ticket_number(number),
         created_at=now,
         updated_at=now,
+        idempotency_key=key,
         **values,
     )
     domain.stamp_status(ticket, now)

@@ -11,6 +11,10 @@ class ActorSchema(Schema):
     actor = optional_text(255)
 
 
+class IdempotencySchema(Schema):
+    idempotency_key = optional_text(100)
+
+
 def dump_ticket(ticket):
     return TICKET.dump(ticket)
 
@@ -22,3 +26,4 @@ TICKET_CREATE = TicketInputSchema()
 TICKET_UPDATE = TicketInputSchema(partial=True, exclude=IMMUTABLE_FIELDS)
 LIST_FILTERS = ListFiltersSchema()
 ACTOR = ActorSchema()
+IDEMPOTENCY = IdempotencySchema()

@@ -1,6 +1,7 @@
 """The tickets nameko service: thin RPC entrypoints over `operations`; events leave through the outbox."""
 from nameko.rpc import rpc
 from nameko_sqlalchemy import Database
+from sqlalchemy.exc import IntegrityError
 
 from shared.exceptions import NotFound, ValidationError
 from shared.outbox import OutboxPublisher
@@ -21,10 +22,17 @@ class TicketsService(Pingable, OutboxPublisher):
     outbox_model = OutboxEvent
 
     @rpc(expected_exceptions=EXPECTED)
-    def create_ticket(self, data):
-        with self.db.get_session() as session:
-            ticket, event = operations.create_ticket(session, data)
-            self._commit_and_publish(session, [event])
+    def create_ticket(self, data, idempotency_key=None):
+        try:
+            with self.db.get_session() as session:
+                ticket, event = operations.create_ticket(session, data, idempotency_key=idempotency_key)
+                self._commit_and_publish(session, [event] if event else [])
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+            # The same key created concurrently: the other create won; answer with its ticket.
+            with self.db.get_session() as session:
+                ticket, _ = operations.create_ticket(session, data, idempotency_key=idempotency_key)
         return ticket
 
     @rpc(expected_exceptions=EXPECTED)

@@ -10,7 +10,8 @@ from marshmallow import ValidationError as SchemaError
 from . import chat_schemas, db, schemas
 from .auth import login_required
 from .models import Agent
-from .rpc import chat, tickets
+from .api_tickets import create_once
+from .rpc import chat
 
 bp = Blueprint("api_chat", __name__, url_prefix="/api/chat/conversations")
 
@@ -105,4 +106,4 @@ def create_ticket(conversation_id):
     data.setdefault("customer_name", conversation["customer_name"])
     data.setdefault("customer_email", conversation["customer_email"])
     data.update(conversation_id=conversation["id"], client_id=_client_id(), created_by=g.principal.email)
-    return jsonify(tickets().create_ticket(data)), 201
+    return jsonify(create_once(data)), 201

@@ -1,5 +1,7 @@
 """The agent API's ticket surface (paths from the product guide): thin views over the tickets
 service, always scoped to the agent's client from the access token."""
+import uuid
+
 from flask import Blueprint, g, jsonify, request
 
 from . import schemas
@@ -27,7 +29,18 @@ def create_ticket():
     """A new ticket in the agent's client, created by the agent."""
     data = _body(schemas.TICKET_CREATE)
     data.update(client_id=g.principal.client_id, created_by=g.principal.email)
-    return jsonify(tickets().create_ticket(data)), 201
+    return jsonify(create_once(data)), 201
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def create_once(data):
+    """Create through the tickets service under this request's idempotency key: the client's
+    `Idempotency-Key` if it sent one (so its retries make one ticket), else a fresh one of ours (so
+    an RPC redelivered after a tickets instance died mid-call makes one ticket too)."""
+    key = request.headers.get(IDEMPOTENCY_HEADER) or uuid.uuid4().hex
+    return tickets().create_ticket(data, idempotency_key=key)
 
 
 @bp.get("/<ref>")

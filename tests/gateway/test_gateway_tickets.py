@@ -265,3 +265,15 @@ def test_an_unexpected_error_is_a_bare_500(http, gateway_app, gateway_db):
     assert response.status_code == 500
     assert response.get_json() == {"error": "internal_error", "message": "Something went wrong on our side."}
     assert b"hunter2" not in response.data and b"Traceback" not in response.data
+
+
+def test_a_create_retried_with_its_idempotency_key_makes_one_ticket(http, tenants, auth_headers, tickets_service):
+    acme = {**auth_headers(tenants[0]), "Idempotency-Key": "form-submit-7"}
+    body = {"title": "Submitted twice", "description": "double click"}
+    first, second = (http.post("/api/entities/ticket", json=body, headers=acme) for _ in range(2))
+    assert first.status_code == second.status_code == 201
+    assert first.get_json()["ticket_number"] == second.get_json()["ticket_number"]
+    assert http.get("/api/entities/ticket", headers=acme).get_json()["total"] == 1
+    # Without a key every request is its own create.
+    plain = auth_headers(tenants[0])
+    assert http.post("/api/entities/ticket", json=body, headers=plain).get_json()["ticket_number"] == "TKT-00002"

@@ -288,3 +288,17 @@ def test_export_pages_through_every_clients_live_tickets_with_history(session):
     assert [(h["action"], h["field"]) for h in rest["items"][0]["history"]] == [("created", None), ("updated", "status")]
     with pytest.raises(ValidationError):
         operations.export_tickets(session, after_number="zero")
+
+
+def test_the_same_create_delivered_twice_makes_one_ticket(session):
+    first, event = operations.create_ticket(session, valid(), idempotency_key="req-1")
+    session.commit()
+    again, no_event = operations.create_ticket(session, valid(), idempotency_key="req-1")
+    other_client, _ = operations.create_ticket(session, valid(client_id="globex"), idempotency_key="req-1")
+    session.commit()
+    assert again == first and event is not None and no_event is None
+    assert other_client["ticket_number"] == "TKT-00002"  # keys are per client
+    assert session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent)) == 2
+    with pytest.raises(ValidationError) as error:
+        operations.create_ticket(session, valid(), idempotency_key="k" * 101)
+    assert error.value.errors == {"idempotency_key": ["Longer than maximum length 100."]}
