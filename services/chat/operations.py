@@ -29,17 +29,21 @@ def _now():
 
 # ---------------------------------------------------------------- finding a conversation
 
-def get_conversation_row(session, conversation_id, client_id=None, for_update=False):
-    """The conversation with this id (in this client, if given); NotFound otherwise."""
-    parsed = domain.parse_id(conversation_id)
-    if parsed is None:
-        raise NotFound(f"conversation {conversation_id!r} not found")
-    query = sa.select(Conversation).where(Conversation.id == parsed)
+def _one_conversation(session, condition, client_id, for_update):
+    """The conversation matching `condition` (in this client, if given), or None."""
+    query = sa.select(Conversation).where(condition)
     if client_id is not None:
         query = query.where(Conversation.client_id == client_id)
     if for_update:
         query = query.with_for_update()
-    conversation = session.scalars(query).one_or_none()
+    return session.scalars(query).one_or_none()
+
+
+def get_conversation_row(session, conversation_id, client_id=None, for_update=False):
+    """The conversation with this id (in this client, if given); NotFound otherwise."""
+    parsed = domain.parse_id(conversation_id)
+    conversation = None if parsed is None else _one_conversation(
+        session, Conversation.id == parsed, client_id, for_update)
     if conversation is None:
         raise NotFound(f"conversation {conversation_id!r} not found")
     return conversation
@@ -49,14 +53,8 @@ def get_by_token(session, token, for_update=False, client_id=None):
     """The conversation a customer's token opens (in this client, if given); NotFound for anything
     else (the token is not echoed)."""
     token_hash = domain.hash_token(token)
-    conversation = None
-    if token_hash is not None:
-        query = sa.select(Conversation).where(Conversation.token_hash == token_hash)
-        if client_id is not None:
-            query = query.where(Conversation.client_id == client_id)
-        if for_update:
-            query = query.with_for_update()
-        conversation = session.scalars(query).one_or_none()
+    conversation = None if token_hash is None else _one_conversation(
+        session, Conversation.token_hash == token_hash, client_id, for_update)
     if conversation is None:
         raise NotFound("no conversation for this token")
     return conversation
