@@ -18,7 +18,7 @@ def _browser_run(args):
 
 BROWSER_RUN = _browser_run(sys.argv[1:])
 if not BROWSER_RUN:
-    import shared.green  # noqa: F401
+    import shared.platform.green  # noqa: F401
 
     collect_ignore = [str(folder) for folder in BROWSER_TESTS]
 

@@ -1,10 +1,10 @@
 """`make bench`: every service's benchmark in turn, each printing its own figures."""
-import shared.green  # noqa: F401  (first: monkey patching)
-
 import importlib
-import platform
 import os
+import platform
 import sys
+
+import shared.platform.green  # noqa: F401  (first: monkey patching)
 
 BENCHMARKS = ["bench.tickets", "bench.gateway", "bench.notifier", "bench.chat"]
 

@@ -9,8 +9,6 @@ Measured: customer post -> the agent's stream carries it (the issue's aim: p95 <
 agent post -> the customer's poll shows it. Every process runs as in production on this machine:
 gunicorn (gthread, 2 workers), the chat service, PostgreSQL, RabbitMQ and Redis.
 """
-import shared.green  # noqa: F401  (first: the benchmark's callers are green threads)
-
 import json
 import os
 import random
@@ -25,6 +23,7 @@ import eventlet.event
 import redis
 import requests
 
+import shared.platform.green  # noqa: F401  (first: the benchmark's callers are green threads)
 from bench.common import bench_amqp_uri, bench_database, percentile
 from bench.gateway import AGENT_EMAIL, AGENT_PASSWORD, Client, _answers, free_port, make_tenant
 from services.chat.config import MIGRATIONS_DIR as CHAT_MIGRATIONS

@@ -5,8 +5,6 @@ first page with one filter over 100,000 tickets. `python -m bench.gateway` alone
 Every process runs as in production on this one machine: gunicorn (gthread, 2 x 8), the tickets
 service, the tracker projector, PostgreSQL, RabbitMQ and Redis.
 """
-import shared.green  # noqa: F401  (first: the benchmark's own callers are green threads)
-
 import http.client
 import json
 import os
@@ -21,6 +19,7 @@ from contextlib import contextmanager
 import redis
 import sqlalchemy as sa
 
+import shared.platform.green  # noqa: F401  (first: the benchmark's own callers are green threads)
 from bench.common import bench_amqp_uri, bench_database, percentile, run_concurrently, seed_tickets, summary
 from services.tickets.config import MIGRATIONS_DIR as TICKETS_MIGRATIONS
 from services.tracker_gateway.config import MIGRATIONS_DIR as GATEWAY_MIGRATIONS

@@ -1,7 +1,5 @@
 """Notifier benchmark: emails/s through the SMTP backend and through the whole service, and
 event-to-email latency while tickets are created at a steady rate (the aim: p95 < 1 s at 100/s)."""
-import shared.green  # noqa: F401  (first: monkey patching)
-
 import socket
 import time
 import uuid
@@ -12,14 +10,16 @@ import requests
 from aiosmtpd.controller import Controller
 from nameko.standalone.events import event_dispatcher
 
+import shared.platform.green  # noqa: F401  (first: monkey patching)
 from bench.common import MANAGEMENT_API, bench_database, percentile
 from services.notifier import emails
 from services.notifier.backends import SmtpBackend
-from services.notifier.config import MIGRATIONS_DIR as NOTIFIER_MIGRATIONS, Settings
-from shared.queues import declare_event_queues
+from services.notifier.config import MIGRATIONS_DIR as NOTIFIER_MIGRATIONS
+from services.notifier.config import Settings
 from services.notifier.service import NotifierService
 from services.tickets.config import MIGRATIONS_DIR as TICKETS_MIGRATIONS
-from shared.events import make_envelope
+from shared.contracts.events import make_envelope
+from shared.platform.queues import declare_event_queues
 from shared.testing import ServiceProcess, rpc_proxy, wait_for
 
 VHOST = "deskline_bench_notifier"  # its own: runs beside the other benchmarks without a clash

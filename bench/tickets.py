@@ -1,10 +1,9 @@
 """Tickets service benchmark: creates and list through RPC with two instances, beside a no-op RPC."""
-import shared.green  # noqa: F401  (first: monkey patching)
-
 import time
 
 import sqlalchemy as sa
 
+import shared.platform.green  # noqa: F401  (first: monkey patching)
 from bench.common import bench_amqp_uri, bench_database, percentile, run_concurrently, seed_tickets, summary
 from services.tickets.config import MIGRATIONS_DIR
 from shared.testing import ServiceProcess, rpc_proxy, wait_for

@@ -1,7 +1,7 @@
 """The chat service's configuration, read from the environment in this one place."""
 from pathlib import Path
 
-from shared.config import amqp_uri, database_url, env_float, env_int, logging_config
+from shared.platform.config import amqp_uri, database_url, env_float, env_int, logging_config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 

@@ -4,8 +4,8 @@ import re
 import secrets
 import uuid
 
-from shared.exceptions import Conflict
-from shared.ticket_numbers import is_ticket_number
+from shared.contracts.exceptions import Conflict
+from shared.contracts.ticket_numbers import is_ticket_number
 
 PREVIEW_MAX = 140
 SYSTEM_AUTHOR_NAME = "Deskline"

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.outbox import OutboxColumns
+from shared.platform.outbox import OutboxColumns
 
 
 class Base(DeclarativeBase):
@@ -71,7 +71,7 @@ class TicketLink(Base):
 
 
 class OutboxEvent(OutboxColumns, Base):
-    """chat.* events waiting to be (or already) published: see shared.outbox."""
+    """chat.* events waiting to be (or already) published: see shared.platform.outbox."""
 
 
 # The list's hot paths: a tenant's conversations by newest activity, optionally by status or assignee.

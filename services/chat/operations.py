@@ -9,12 +9,15 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from shared import outbox
-from shared.enums import (
-    CHAT_CONVERSATION_ASSIGNED, CHAT_CONVERSATION_CLOSED, CHAT_CONVERSATION_STARTED, CHAT_MESSAGE_POSTED,
+from shared.contracts.enums import (
+    CHAT_CONVERSATION_ASSIGNED,
+    CHAT_CONVERSATION_CLOSED,
+    CHAT_CONVERSATION_STARTED,
+    CHAT_MESSAGE_POSTED,
 )
-from shared.exceptions import NotFound
-from shared.schemas import load
+from shared.contracts.exceptions import NotFound
+from shared.contracts.schemas import load
+from shared.platform import outbox
 
 from . import domain, schemas
 from .models import Conversation, Message, OutboxEvent, TicketLink

@@ -6,8 +6,15 @@ or agent ids).
 """
 from marshmallow import Schema, fields
 
-from shared.chat_schemas import (
-    ActorSchema, AssignSchema, BodySchema, ListFiltersSchema, MessagePageSchema, PostSchema, ReadSchema, StartSchema,
+from shared.contracts.chat_schemas import (
+    ActorSchema,
+    AssignSchema,
+    BodySchema,
+    ListFiltersSchema,
+    MessagePageSchema,
+    PostSchema,
+    ReadSchema,
+    StartSchema,
 )
 
 

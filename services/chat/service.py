@@ -13,11 +13,11 @@ from nameko.events import SERVICE_POOL, event_handler
 from nameko.rpc import rpc
 from nameko_sqlalchemy import Database
 
-from shared.enums import TICKET_CREATED
-from shared.exceptions import Conflict, NotFound, ValidationError
-from shared.outbox import OutboxPublisher
-from shared.queues import DEAD_LETTER_QUEUE, dead_letter, is_transient
-from shared.runtime import Pingable
+from shared.contracts.enums import TICKET_CREATED
+from shared.contracts.exceptions import Conflict, NotFound, ValidationError
+from shared.platform.outbox import OutboxPublisher
+from shared.platform.queues import DEAD_LETTER_QUEUE, dead_letter, is_transient
+from shared.platform.runtime import Pingable
 
 from . import domain, operations
 from .models import Base, OutboxEvent

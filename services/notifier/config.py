@@ -2,7 +2,16 @@
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from shared.config import amqp_uri, database_url, env, env_bool, env_float, env_int, is_production, logging_config
+from shared.platform.config import (
+    amqp_uri,
+    database_url,
+    env,
+    env_bool,
+    env_float,
+    env_int,
+    is_production,
+    logging_config,
+)
 
 from .emails import normalize_address
 

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
-from shared.exceptions import Conflict, NotFound
-from shared.ticket_numbers import format_ticket_number, parse_ref
+from shared.contracts.exceptions import Conflict, NotFound
+from shared.contracts.ticket_numbers import format_ticket_number, parse_ref
 
 from . import emails
 from .backends import DeliveryError, PermanentError, TransientError

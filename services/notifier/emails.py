@@ -20,9 +20,9 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
-from shared.enums import RESOLVED_STATUSES, TICKET_CREATED, TICKET_UPDATED
-from shared.events import parse_envelope
-from shared.tracking_links import tracking_url
+from shared.contracts.enums import RESOLVED_STATUSES, TICKET_CREATED, TICKET_UPDATED
+from shared.contracts.events import parse_envelope
+from shared.contracts.tracking_links import tracking_url
 
 CREATED, UPDATED, RESOLVED = "created", "updated", "resolved"
 EMAIL_KINDS = (CREATED, UPDATED, RESOLVED)

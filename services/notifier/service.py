@@ -10,12 +10,12 @@ from nameko.rpc import rpc
 from nameko.timer import Timer
 from nameko_sqlalchemy import Database
 
-from shared.enums import TICKET_CREATED, TICKET_UPDATED
-from shared.exceptions import Conflict, NotFound
-from shared.observability import record_email_delivery
-from shared.queues import DEAD_LETTER_QUEUE, dead_letter, is_transient
-from shared.runtime import Pingable
-from shared.tracking_links import tracking_url
+from shared.contracts.enums import TICKET_CREATED, TICKET_UPDATED
+from shared.contracts.exceptions import Conflict, NotFound
+from shared.contracts.tracking_links import tracking_url
+from shared.platform.observability import record_email_delivery
+from shared.platform.queues import DEAD_LETTER_QUEUE, dead_letter, is_transient
+from shared.platform.runtime import Pingable
 
 from . import deliveries, emails
 from .backends import build_backend

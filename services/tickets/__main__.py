@@ -1,7 +1,6 @@
 """`python -m services.tickets [run|migrate]`."""
-import shared.green  # noqa: F401  (first: monkey patching)
-
-from shared.runtime import main
+import shared.platform.green  # noqa: F401  (first: monkey patching)
+from shared.platform.runtime import main
 
 from .config import MIGRATIONS_DIR, nameko_config, tickets_database_url
 from .service import TicketsService

@@ -1,6 +1,6 @@
 """Ticket rules that need neither a database nor a broker: numbering, references, updates."""
 # Numbering's format and references are shared: every service reads the numbers this one writes.
-from shared.ticket_numbers import format_ticket_number, parse_ref  # noqa: F401
+from shared.contracts.ticket_numbers import format_ticket_number, parse_ref  # noqa: F401
 
 
 def stamp_status(ticket, now):

@@ -5,7 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.outbox import OutboxColumns
+from shared.platform.outbox import OutboxColumns
 
 
 class Base(DeclarativeBase):
@@ -66,7 +66,7 @@ class Counter(Base):
 
 
 class OutboxEvent(OutboxColumns, Base):
-    """ticket.* events waiting to be (or already) published: see shared.outbox."""
+    """ticket.* events waiting to be (or already) published: see shared.platform.outbox."""
 
 
 # The list's hot paths: a tenant's tickets newest first, optionally by one field; text search.

@@ -8,10 +8,10 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from shared import outbox
-from shared.enums import TICKET_CREATED, TICKET_DELETED, TICKET_PRIORITIES, TICKET_STATUSES, TICKET_UPDATED
-from shared.exceptions import NotFound, ValidationError
-from shared.schemas import load
+from shared.contracts.enums import TICKET_CREATED, TICKET_DELETED, TICKET_PRIORITIES, TICKET_STATUSES, TICKET_UPDATED
+from shared.contracts.exceptions import NotFound, ValidationError
+from shared.contracts.schemas import load
+from shared.platform import outbox
 
 from . import domain, schemas
 from .models import SEARCH_DOCUMENT, Counter, OutboxEvent, Ticket, TicketChange

@@ -1,9 +1,13 @@
 """The tickets service's wire formats: the shared contract's schemas, built once, and the actor."""
 from marshmallow import Schema
 
-from shared.schemas import optional_text
-from shared.ticket_schemas import (
-    IMMUTABLE_FIELDS, HistoryEntrySchema, ListFiltersSchema, TicketInputSchema, TicketSchema,
+from shared.contracts.schemas import optional_text
+from shared.contracts.ticket_schemas import (
+    IMMUTABLE_FIELDS,
+    HistoryEntrySchema,
+    ListFiltersSchema,
+    TicketInputSchema,
+    TicketSchema,
 )
 
 

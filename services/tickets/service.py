@@ -3,9 +3,9 @@ from nameko.rpc import rpc
 from nameko_sqlalchemy import Database
 from sqlalchemy.exc import IntegrityError
 
-from shared.exceptions import NotFound, ValidationError
-from shared.outbox import OutboxPublisher
-from shared.runtime import Pingable
+from shared.contracts.exceptions import NotFound, ValidationError
+from shared.platform.outbox import OutboxPublisher
+from shared.platform.runtime import Pingable
 
 from . import operations
 from .models import Base, OutboxEvent

@@ -4,14 +4,23 @@ import logging.config
 import redis
 from flask import Flask
 
-from shared import observability
-
-from . import agent_chats, agent_ui, api_auth, api_chat, api_docs, api_tickets, chat_public
-from . import config as gateway_config, db, errors, health, live, tracker
-from .openapi import build_spec
-from .rpc import RpcPool, release_lease
-from .security import add_security_headers
-from .tracker_view import TrackerView, parse_time
+from services.tracker_gateway import config as gateway_config
+from services.tracker_gateway.api import auth as api_auth
+from services.tracker_gateway.api import chat as api_chat
+from services.tracker_gateway.api import docs as api_docs
+from services.tracker_gateway.api import tickets as api_tickets
+from services.tracker_gateway.api.openapi import build_spec
+from services.tracker_gateway.console import chats as console_chats
+from services.tracker_gateway.console import live
+from services.tracker_gateway.console import pages as console_pages
+from services.tracker_gateway.console import reads as console_reads
+from services.tracker_gateway.core import db, errors, health
+from services.tracker_gateway.core.rpc import RpcPool, release_lease
+from services.tracker_gateway.core.security import add_security_headers
+from services.tracker_gateway.projector.read_model import TrackerView, parse_time
+from services.tracker_gateway.public import chat as public_chat
+from services.tracker_gateway.public import tracker
+from shared.platform import observability
 
 
 def format_time(value):
@@ -57,9 +66,10 @@ def create_app(config=None):
     )
 
     for blueprint in (
-        health.bp, api_auth.bp, api_tickets.bp, api_docs.bp, tracker.bp,  # the API and the public tracker
-        agent_ui.bp, agent_chats.bp,  # the agent console: pages, their reads, live events
-        api_chat.bp, chat_public.bp,  # live chat: the agent API, the customer's page and API
+        health.bp,
+        api_auth.bp, api_tickets.bp, api_chat.bp, api_docs.bp,  # api/: the REST surface
+        console_pages.bp, console_reads.bp, console_chats.bp, live.bp,  # console/: the agent pages and their feeds
+        tracker.bp, public_chat.bp,  # public/: what customers reach without logging in
     ):
         app.register_blueprint(blueprint)
     errors.register(app)

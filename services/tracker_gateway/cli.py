@@ -9,8 +9,8 @@ import sys
 
 import sqlalchemy as sa
 
-from . import config as gateway_config
-from .models import ROLES, SLUG_MAX, Agent, Client, is_slug
+from services.tracker_gateway import config as gateway_config
+from services.tracker_gateway.accounts.models import ROLES, SLUG_MAX, Agent, Client, is_slug
 
 log = logging.getLogger("tracker_gateway")
 
@@ -27,7 +27,7 @@ def slugify(text):
 
 
 def _sessions(config):
-    from .db import make_sessionmaker
+    from services.tracker_gateway.core.db import make_sessionmaker
     return make_sessionmaker(config["DATABASE_URL"], pool_size=1)
 
 
@@ -45,7 +45,7 @@ def create_client(session, name, slug=None):
 
 def create_agent(session, client_slug, email, name, role="agent", password=None):
     """The new agent and its password (generated when none is given, to be shown once)."""
-    from .auth import hash_password
+    from services.tracker_gateway.accounts.auth import hash_password
 
     if role not in ROLES:
         raise CommandError(f"role must be one of {', '.join(ROLES)}")
@@ -85,8 +85,8 @@ def rebuild_tracker(config, with_history=True):
     """Fill the tracker's read model from the tickets service (it must be running)."""
     import redis
 
-    from .backfill import run_backfill
-    from .tracker_view import TrackerView
+    from services.tracker_gateway.projector.backfill import run_backfill
+    from services.tracker_gateway.projector.read_model import TrackerView
 
     view = TrackerView(redis.Redis.from_url(config["REDIS_URL"]), config["REDIS_PREFIX"], config["TRACKER_DIGEST_KEY"])
     return run_backfill(view, config, with_history)
@@ -101,7 +101,7 @@ def run_gateway(argv_tail):
 def run_projector():
     from nameko.cli.run import run
 
-    from .projector import TrackerProjector, nameko_config
+    from services.tracker_gateway.projector.service import TrackerProjector, nameko_config
 
     run([TrackerProjector], nameko_config())
 
@@ -140,11 +140,9 @@ def main(argv=None):
     if command == "projector":
         return run_projector()
     if command == "migrate":
-        from shared.migrations import upgrade
-
-        from shared.queues import declare_event_queues
-
-        from .projector import TrackerProjector, nameko_config
+        from services.tracker_gateway.projector.service import TrackerProjector, nameko_config
+        from shared.platform.migrations import upgrade
+        from shared.platform.queues import declare_event_queues
 
         upgrade(gateway_config.MIGRATIONS_DIR, config["DATABASE_URL"])
         log.info("database migrated")

@@ -5,12 +5,21 @@ touching the environment.
 """
 from pathlib import Path
 
-from shared import tracking_links
-from shared.config import (
-    amqp_uri, database_url, env, env_bool, env_float, env_int, env_list, is_production, logging_config, secret,
+from shared.contracts import tracking_links
+from shared.platform.config import (
+    amqp_uri,
+    database_url,
+    env,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    is_production,
+    logging_config,
+    secret,
 )
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).parent / "accounts" / "migrations"
 
 DEV_JWT_SECRET = "development-only-jwt-secret-do-not-use-in-production!"
 

@@ -3,7 +3,8 @@
 Measured on 2 cores (field notes): 2 workers x 8 threads gave the best tails; gevent/eventlet
 matched throughput with 2-8x worse p99, and kombu's producer pool (10 per process) caps threads.
 """
-from services.tracker_gateway import config as gateway_config, live
+from services.tracker_gateway import config as gateway_config
+from services.tracker_gateway.console import live
 
 _settings = gateway_config.load()
 

@@ -6,8 +6,8 @@ import pytest
 
 from services.chat import domain
 from services.chat.models import Conversation, Message
-from shared.events import make_envelope
-from shared.exceptions import Conflict
+from shared.contracts.events import make_envelope
+from shared.contracts.exceptions import Conflict
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from services.chat import domain, operations
 from services.chat.models import Conversation, Message, OutboxEvent, TicketLink
-from shared.exceptions import Conflict, NotFound, ValidationError
+from shared.contracts.exceptions import Conflict, NotFound, ValidationError
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 KIRA = {"client_id": "acme", "customer_name": "Kira", "customer_email": "kira@example.com"}

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from services.chat import operations
 from services.chat.models import OutboxEvent
-from shared.exceptions import Conflict, NotFound, ValidationError
+from shared.contracts.exceptions import Conflict, NotFound, ValidationError
 from shared.testing import wait_for
 
 KIRA = {"client_id": "acme", "customer_name": "Kira", "customer_email": "kira@example.com"}

@@ -12,10 +12,16 @@ from nameko.testing.services import entrypoint_waiter
 from services.chat import operations
 from services.chat.models import Message, TicketLink
 from services.chat.service import ChatService
-from shared.queues import event_queues
-from shared.events import make_envelope
+from shared.contracts.events import make_envelope
+from shared.platform.queues import event_queues
 from shared.testing import (
-    ROOT, EventCollector, ServiceProcess, allow_connections, database_away, dead_letters, wait_for,
+    ROOT,
+    EventCollector,
+    ServiceProcess,
+    allow_connections,
+    database_away,
+    dead_letters,
+    wait_for,
 )
 
 KIRA = {"client_id": "acme", "customer_name": "Kira", "customer_email": "kira@example.com"}

@@ -1,7 +1,6 @@
 """The gateway's chat API against the real chat and tickets services: a customer and an agent
 talking over HTTP, the token's rules, tenancy, validation, closing, assignment, tickets from a
 chat, and outages."""
-import pytest
 
 from shared.testing import wait_for
 from tests.fixtures.chat_web import CUSTOMER, public_api, start_chat, token_header

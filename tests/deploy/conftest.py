@@ -12,9 +12,9 @@ VENV_BIN = os.path.dirname(sys.executable)
 
 
 def probe(*args, env=None, timeout=20):
-    """Run `python -m shared.probe ARGS`; (exit status, its one line)."""
+    """Run `python -m shared.platform.probe ARGS`; (exit status, its one line)."""
     done = subprocess.run(
-        [sys.executable, "-m", "shared.probe", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "shared.platform.probe", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
     )
     return done.returncode, (done.stdout + done.stderr).strip()

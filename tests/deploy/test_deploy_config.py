@@ -180,7 +180,7 @@ def test_the_scan_finds_what_the_services_read():
     assert not code["notifier"]["NOTIFIER_MAX_ATTEMPTS"] and "TRACKER_LINK_MAX_AGE_DAYS" in code["notifier"]
     assert code["gateway"]["JWT_SECRET"] and code["gateway"]["REDIS_URL"] and code["gateway"]["GATEWAY_HOST"]
     assert "TRACKER_LINK_SECRET" not in code["chat"]
-    # Through shared.runtime's Pingable, which every nameko service uses.
+    # Through shared.platform.runtime's Pingable, which every nameko service uses.
     assert all("METRICS_PORT" in code[component] and "LOG_FORMAT" in code[component] for component in COMPONENTS)
 
 

@@ -96,11 +96,11 @@ def test_every_component_imports_without_the_excluded_packages():
                 if name.split(".")[0] in {modules!r}:
                     raise ImportError("not in the image: " + name)
         sys.meta_path.insert(0, Block())
-        import shared.green
+        import shared.platform.green
         import nameko.cli.run, gunicorn.app.wsgiapp, gunicorn.workers.gthread
         import services.tickets.service, services.notifier.service, services.chat.service
-        import services.tracker_gateway.app, services.tracker_gateway.projector, services.tracker_gateway.cli
-        import services.tracker_gateway.gunicorn_conf, shared.probe, shared.migrations, shared.queues
+        import services.tracker_gateway.app, services.tracker_gateway.projector.service, services.tracker_gateway.cli
+        import services.tracker_gateway.gunicorn_conf, shared.platform.probe, shared.platform.migrations, shared.platform.queues
         print("ok")
     """)
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
@@ -133,7 +133,7 @@ def test_entry_point_names_every_component():
 def test_migrate_step_creates_databases_declares_queues_and_bootstraps_once(amqp_uri):
     from services.chat.service import ChatService
     from services.notifier.service import NotifierService
-    from shared.queues import event_queues
+    from shared.platform.queues import event_queues
 
     urls = {f"{name}_DATABASE_URL": database_for_test(f"deskline_{name.lower()}_migrate")
             for name in ("TICKETS", "NOTIFIER", "CHAT", "GATEWAY")}

@@ -1,4 +1,4 @@
-"""The container probes (`python -m shared.probe`) against a real service process, broker and HTTP server."""
+"""The container probes (`python -m shared.platform.probe`) against a real service process, broker and HTTP server."""
 import signal
 import subprocess
 import threading
@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from shared.probe import amqp_port
+from shared.platform.probe import amqp_port
 from shared.testing import ServiceProcess
 from tests.deploy.conftest import probe
 

@@ -16,7 +16,7 @@ import requests
 import sqlalchemy as sa
 
 from services.tracker_gateway import gunicorn_conf
-from shared.testing import EventCollector, ROOT, ServiceProcess, http_ok, rpc_proxy, wait_for
+from shared.testing import ROOT, EventCollector, ServiceProcess, http_ok, rpc_proxy, wait_for
 from tests.deploy.conftest import VENV_BIN, free_port
 from tests.deploy.test_deploy_scaled import queue_consumers
 from tests.fixtures.gateway import TEST_REDIS_URL

@@ -106,7 +106,7 @@ def test_gunicorn_answers_503_when_the_tickets_service_stops(gunicorn_gateway, t
 
 
 def test_an_exhausted_database_pool_is_a_503_not_a_500(gateway_app, http, tenants):
-    from services.tracker_gateway import db
+    from services.tracker_gateway.core import db
 
     url = gateway_app.config["DATABASE_URL"]
     tiny = db.make_sessionmaker(url, pool_size=1, max_overflow=0, pool_timeout=0.2)

@@ -1,5 +1,5 @@
 """Filling the tracker's read model for tickets that existed before the projector listened."""
-from services.tracker_gateway.projector import TrackerProjector
+from services.tracker_gateway.projector.service import TrackerProjector
 from shared.testing import dead_letters, wait_for
 
 API = "/api/entities/ticket"
@@ -39,7 +39,7 @@ def test_an_event_outlasting_the_redis_retries_goes_back_to_the_queue(
     """Past its in-handler retries the handler raises: the event must be requeued, not acked away."""
     import redis
 
-    from services.tracker_gateway.tracker_view import TrackerView
+    from services.tracker_gateway.projector.read_model import TrackerView
 
     calls, outage = [], {"on": True}
     apply_event = TrackerView.apply_event
@@ -70,7 +70,7 @@ def test_an_event_outlasting_the_redis_retries_goes_back_to_the_queue(
 def test_an_event_it_cannot_project_goes_to_the_dead_letter_queue_not_round_and_round(
         http, tenants, auth_headers, tickets_service, container_factory, projector_config, test_redis, redis_prefix,
         amqp_uri, monkeypatch):
-    from services.tracker_gateway.tracker_view import TrackerView
+    from services.tracker_gateway.projector.read_model import TrackerView
 
     calls = []
 

@@ -6,9 +6,9 @@ import time
 import pytest
 from itsdangerous import TimestampSigner
 
-from services.tracker_gateway.tracker_view import TrackerView
+from services.tracker_gateway.projector.read_model import TrackerView
+from shared.contracts.tracking_links import make_token
 from shared.testing import wait_for
-from shared.tracking_links import make_token
 
 API = "/api/entities/ticket"
 TRACK = "/api/public/track"
@@ -211,7 +211,7 @@ def test_the_form_page_has_a_strict_csp_and_no_inline_code(http, gateway_db):
     page = response.data.decode()
     assert "<script src=" in page and "<script>" not in page and "style=" not in page and "<style" not in page
     assert 'name="viewport"' in page
-    assert http.get("/static/tracker.css").status_code == 200 and http.get("/static/tracker.js").status_code == 200
+    assert http.get("/static/public/tracker.css").status_code == 200 and http.get("/static/public/tracker.js").status_code == 200
 
 
 def test_the_form_asks_again_for_missing_fields(http, gateway_db):
@@ -252,7 +252,7 @@ class TestReadModel:
         assert [entry["kind"] for entry in timeline] == ["created", "status"]
 
     def test_history_and_events_describe_the_same_entry_once(self, view):
-        from services.tracker_gateway.tracker_view import entries_from_history
+        from services.tracker_gateway.projector.read_model import entries_from_history
 
         view.apply_event(self.event("ticket.created", "2025-01-01T10:00:00+00:00"))
         ticket = self.event("ticket.created", "2025-01-01T10:00:00+00:00")["data"]["ticket"]

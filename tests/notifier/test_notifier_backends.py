@@ -8,7 +8,12 @@ from aiosmtpd.smtp import AuthResult
 
 from services.notifier import emails
 from services.notifier.backends import (
-    ConsoleBackend, PermanentError, SendGridBackend, SmtpBackend, TransientError, classify_http_status,
+    ConsoleBackend,
+    PermanentError,
+    SendGridBackend,
+    SmtpBackend,
+    TransientError,
+    classify_http_status,
     retry_after_seconds,
 )
 from services.notifier.config import Settings

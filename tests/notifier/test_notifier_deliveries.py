@@ -9,7 +9,7 @@ from services.notifier import deliveries, emails
 from services.notifier.backends import PermanentError, TransientError
 from services.notifier.config import Settings
 from services.notifier.models import Delivery
-from shared.exceptions import Conflict, NotFound
+from shared.contracts.exceptions import Conflict, NotFound
 from tests.fixtures.notifier import FAST_RETRIES, deliveries_in, ticket_envelope, ticket_payload
 
 SETTINGS = Settings(email_backend="smtp", **FAST_RETRIES)

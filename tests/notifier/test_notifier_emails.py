@@ -7,7 +7,7 @@ import pytest
 
 from services.notifier import emails
 from services.notifier.config import ConfigurationError, Settings
-from shared.tracking_links import read_token
+from shared.contracts.tracking_links import read_token
 from tests.fixtures.notifier import FAST_RETRIES, ticket_envelope, ticket_payload
 
 SETTINGS = Settings(**FAST_RETRIES)

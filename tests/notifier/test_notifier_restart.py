@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
-from shared.queues import declare_event_queues
 from services.notifier.service import NotifierService
+from shared.platform.queues import declare_event_queues
 from shared.testing import ROOT, ServiceProcess, wait_for
 from tests.fixtures.notifier import deliveries_in, notifier_process_env
 

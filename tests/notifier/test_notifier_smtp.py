@@ -11,9 +11,9 @@ from services.notifier.config import MIGRATIONS_DIR, Settings
 from services.notifier.models import Delivery
 from services.notifier.service import NotifierService
 from shared import testing
-from shared.config import MissingSecret
+from shared.contracts.tracking_links import read_token
+from shared.platform.config import MissingSecret
 from shared.testing import fresh_database, wait_for
-from shared.tracking_links import read_token
 from tests.fixtures.notifier import FAST_RETRIES, deliveries_in, ticket_envelope, ticket_payload
 
 NEW = {"title": "Printer on fire", "description": "It is on fire.", "client_id": "acme",

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from services.tickets import operations
 from services.tickets.models import OutboxEvent, Ticket
-from shared.exceptions import NotFound, ValidationError
+from shared.contracts.exceptions import NotFound, ValidationError
 
 
 def valid(**overrides):

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from services.tickets import operations
 from services.tickets.models import OutboxEvent
-from shared.exceptions import NotFound, ValidationError
+from shared.contracts.exceptions import NotFound, ValidationError
 from shared.testing import EventCollector, wait_for
 
 NEW = {"title": "VPN drops", "description": "Every hour", "client_id": "acme", "customer_email": "c@acme.io"}
@@ -96,7 +96,7 @@ def test_outbox_backlog_is_reported(tickets_rpc, session_factory):
 
 
 def test_rpc_replies_are_transient(amqp_uri, tickets_service, events):
-    """Replies go to a caller that is waiting (shared.runtime.ReplyPublisher); events still go out."""
+    """Replies go to a caller that is waiting (shared.platform.runtime.ReplyPublisher); events still go out."""
     from kombu import Connection, Exchange, Producer, Queue
 
     rpc_exchange = Exchange("nameko-rpc", type="topic", durable=True)

@@ -11,7 +11,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from services.tracker_gateway.live import PAUSED, READY, LiveHub
+from services.tracker_gateway.console.live import PAUSED, READY, LiveHub
 from tests.fixtures.ui import AgentApi, add_ui_tenant, stop_gunicorn
 
 LIVE_WITHIN_MS = 3000  # the issue: changes show within 3 seconds

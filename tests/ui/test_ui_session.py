@@ -5,8 +5,8 @@ import re
 import pytest
 import requests
 
+from shared.contracts.tracking_links import read_token
 from shared.testing import wait_for
-from shared.tracking_links import read_token
 from tests.fixtures.ui import AgentApi, add_ui_tenant
 
 

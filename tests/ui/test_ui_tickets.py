@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from shared.tracking_links import read_token
+from shared.contracts.tracking_links import read_token
 
 pytestmark = pytest.mark.browser
 

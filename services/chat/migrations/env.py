@@ -1,5 +1,5 @@
 """Alembic environment for the chat service's own database."""
 from services.chat.models import Base
-from shared.migrations import run_env
+from shared.platform.migrations import run_env
 
 run_env(Base.metadata)

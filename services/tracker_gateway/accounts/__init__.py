@@ -1,0 +1,1 @@
+"""Clients (tenants), agents, passwords, access and refresh tokens, login throttling."""

@@ -1,0 +1,1 @@
+"""The REST surface for agents and integrations: auth, tickets, chat, the OpenAPI document."""

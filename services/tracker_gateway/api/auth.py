@@ -1,0 +1,43 @@
+"""The agent API's authentication surface: login, refresh, logout, and who am I."""
+from flask import Blueprint, current_app, g, jsonify, request
+
+from services.tracker_gateway.accounts import auth
+from services.tracker_gateway.api import schemas
+from services.tracker_gateway.core import db
+from services.tracker_gateway.core.net import client_ip
+
+bp = Blueprint("api_auth", __name__, url_prefix="/api/auth")
+
+
+@bp.post("/login")
+def login():
+    """E-mail and password for a token pair (throttled after repeated failures)."""
+    data = schemas.load(schemas.LOGIN, request.get_json(silent=True))
+    return jsonify(auth.login(data["email"], data["password"], client_ip()))
+
+
+@bp.post("/refresh")
+def refresh():
+    """A refresh token for a new pair; the one presented stops working."""
+    data = schemas.load(schemas.REFRESH, request.get_json(silent=True))
+    return jsonify(auth.rotate_refresh_token(db.session(), data["refresh_token"], current_app.config))
+
+
+@bp.post("/logout")
+@auth.login_required
+def logout():
+    """Revoke this access token and, if given, the refresh token of the same login."""
+    data = request.get_json(silent=True) or {}
+    token = data.get("refresh_token") if isinstance(data, dict) else None
+    if isinstance(token, str) and token:
+        auth.revoke_refresh_token(db.session(), token, g.principal.agent_id)
+    auth.revoke_access_token(g.principal)
+    return "", 204
+
+
+@bp.get("/me")
+@auth.login_required
+def me():
+    """The agent the access token belongs to."""
+    p = g.principal
+    return jsonify({"id": p.agent_id, "client_id": p.client_id, "email": p.email, "role": p.role})

@@ -1,0 +1,58 @@
+"""What the gateway's chat endpoints accept (marshmallow): the agent's chat API and the public chat.
+
+Each schema is the chat service's own contract (shared/chat_schemas.py) less the fields the gateway
+supplies itself: the client comes from the page's slug or the access token, the author from the
+token or the conversation, so a caller sending them gets a 422 ("Unknown field"). The gateway's check
+gives early 422s and the OpenAPI document; the service validates again and stays the authority.
+"""
+from services.tracker_gateway.api.schemas import TicketInputSchema
+from shared.contracts.chat_schemas import (
+    AUTHOR_FIELDS,
+    AssignSchema,
+    ListFiltersSchema,
+    MessagePageSchema,
+    PostSchema,
+    ReadSchema,
+    StartSchema,
+)
+
+
+class ChatStartSchema(StartSchema):
+    """A customer opening a chat on a client's page; `message`, if given, is the first message."""
+
+    class Meta:
+        exclude = ("client_id",)
+
+
+class ChatMessageSchema(PostSchema):
+    """A reply: the agent's name and e-mail come from the token, the customer's from the conversation."""
+
+    class Meta:
+        exclude = AUTHOR_FIELDS
+
+
+class ChatAssignSchema(AssignSchema):
+    class Meta:
+        exclude = ("actor",)
+
+
+class ChatListQuerySchema(ListFiltersSchema):
+    class Meta:
+        exclude = ("client_id",)
+
+
+class ChatTicketSchema(TicketInputSchema):
+    """A ticket made from a conversation: the client and creator come from the token, the
+    conversation from the URL; the customer's details default to the conversation's."""
+
+    class Meta:
+        exclude = ("client_id", "created_by", "conversation_id")
+
+
+CHAT_TICKET = ChatTicketSchema()
+START = ChatStartSchema()
+MESSAGE = ChatMessageSchema()
+READ = ReadSchema()
+ASSIGN = ChatAssignSchema()
+THREAD_QUERY = MessagePageSchema()
+CONVERSATION_LIST_QUERY = ChatListQuerySchema()

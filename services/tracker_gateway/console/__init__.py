@@ -1,0 +1,1 @@
+"""The agent console: pages, the cookie session and CSRF, the console's reads, live events."""

@@ -1,0 +1,118 @@
+"""Every error mapped to an HTTP response, in this one place.
+
+Typed remote errors from the services (shared.contracts.exceptions), the gateway's own (validation,
+authentication, throttling, unavailable services) and werkzeug's HTTP errors each get their
+status and a JSON body on the API (`{"error", "message", "errors"?}`), or a page on the public
+site. Anything else is logged and answered with a bare 500: no internals in any response.
+"""
+import logging
+
+import redis
+from flask import jsonify, make_response, render_template, request
+from marshmallow import ValidationError as SchemaError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException
+
+from services.tracker_gateway.accounts.auth import Forbidden, TooManyAttempts, Unauthorized
+from services.tracker_gateway.core.rpc import ServiceUnavailable
+from shared.contracts.exceptions import Conflict, NotFound, ValidationError
+
+log = logging.getLogger(__name__)
+
+JSON_PREFIXES = ("/api/", "/healthz", "/readyz")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def wants_json():
+    return request.path.startswith(JSON_PREFIXES)
+
+
+def error_response(status, code, message, errors=None, headers=None):
+    if wants_json():
+        body = {"error": code, "message": message}
+        if errors is not None:
+            body["errors"] = errors
+        response = jsonify(body)
+    else:
+        response = make_response(render_template("common/error.html", status=status, message=message))
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def register(app):
+    @app.errorhandler(ValidationError)
+    def remote_validation(exc):
+        return error_response(422, "validation_error", "The request has invalid fields.", exc.errors)
+
+    @app.errorhandler(SchemaError)
+    def local_validation(exc):
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_body": exc.messages}
+        return error_response(422, "validation_error", "The request has invalid fields.", messages)
+
+    @app.errorhandler(NotFound)
+    def not_found(exc):
+        return error_response(404, "not_found", "Not found.")
+
+    @app.errorhandler(Conflict)
+    def conflict(exc):
+        return error_response(409, "conflict", "The request conflicts with the current state.")
+
+    @app.errorhandler(Unauthorized)
+    def unauthorized(exc):
+        return error_response(401, "unauthorized", str(exc), headers={"WWW-Authenticate": 'Bearer realm="deskline"'})
+
+    @app.errorhandler(Forbidden)
+    def forbidden(exc):
+        return error_response(403, "forbidden", str(exc))
+
+    @app.errorhandler(TooManyAttempts)
+    def too_many(exc):
+        return error_response(429, "too_many_requests", "Too many attempts; try again later.",
+                              headers={"Retry-After": str(exc.retry_after)})
+
+    @app.errorhandler(ServiceUnavailable)
+    def unavailable(exc):
+        if exc.timed_out and request.method not in SAFE_METHODS:
+            # The write may have happened: "try again" could make a duplicate ticket, e-mail, link.
+            log.warning("write outcome unknown: %s", exc)
+            return error_response(504, "outcome_unknown",
+                                  f"No answer from {exc.service} in time: the change may or may not have been made. "
+                                  "Check before trying again.")
+        log.warning("service unavailable: %s", exc)
+        return error_response(503, "service_unavailable",
+                              f"A service this request needs is unavailable ({exc.service}); try again shortly.",
+                              headers={"Retry-After": "5"})
+
+    @app.errorhandler(redis.RedisError)
+    def redis_down(exc):
+        log.warning("redis unavailable: %r", exc)
+        return error_response(503, "service_unavailable", "A store this request needs is unavailable; try again shortly.",
+                              headers={"Retry-After": "5"})
+
+    # psycopg2 reports a database it cannot reach (down, restarting, out of connections) this way.
+    @app.errorhandler(OperationalError)
+    def database_down(exc):
+        log.warning("database unavailable: %r", exc.orig)
+        return error_response(503, "service_unavailable", "The database is unavailable; try again shortly.",
+                              headers={"Retry-After": "5"})
+
+    # Every pooled connection busy for pool_timeout: overloaded, not broken.
+    @app.errorhandler(PoolTimeout)
+    def database_pool_exhausted(exc):
+        log.warning("database pool exhausted: %s", exc)
+        return error_response(503, "service_unavailable", "The service is busy; try again shortly.",
+                              headers={"Retry-After": "5"})
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        messages = {413: f"The request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes."}
+        return error_response(exc.code, code, messages.get(exc.code, exc.description or exc.name),
+                              headers={k: v for k, v in exc.get_headers() if k.lower() == "allow"})
+
+    @app.errorhandler(Exception)
+    def unexpected(exc):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "Something went wrong on our side.")

@@ -1,0 +1,1 @@
+"""The tracker projector: a nameko service keeping the tracker's Redis read model current."""

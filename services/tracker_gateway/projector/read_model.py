@@ -1,0 +1,250 @@
+"""The public tracker's read model in Redis: what a customer may see of each ticket, and its lookup.
+
+Written by the projector from ticket.* events (and by the backfill), read by the gateway: a
+tracker lookup is one Redis round trip (a Lua script) and no RPC. Per ticket number:
+
+- `<prefix>trk:t:<TKT-n>`, a hash: `doc` (the customer-visible fields as JSON), `v` (its
+  updated_at in microseconds: a snapshot never replaces a newer one), `email` (HMAC of the
+  trimmed, lower-cased customer e-mail: the address itself is not stored), and `deleted` once
+  the ticket is deleted (a tombstone, so that a late event cannot bring it back).
+- `<prefix>trk:tl:<TKT-n>`, a sorted set of timeline entries scored by time. An entry's member is
+  its canonical JSON, the same whether it came from an event or from the ticket's history, so a
+  redelivered event or a backfill adds nothing twice: writes are idempotent by construction.
+"""
+import hashlib
+import hmac
+import json
+import math
+from datetime import datetime, timezone
+
+from shared.contracts.enums import RESOLVED_STATUSES
+from shared.contracts.ticket_numbers import parse_typed
+
+# What a customer sees of a ticket: never notes, agents, ids, client or e-mail addresses.
+PUBLIC_FIELDS = (
+    "ticket_number", "title", "description", "status", "priority", "category",
+    "created_at", "updated_at", "resolved_at", "closed_at",
+)
+# The fields whose changes make the customer's timeline.
+TIMELINE_FIELDS = ("status", "priority")
+
+# Malformed input reads this key, which never exists: the same work as an unknown number.
+MALFORMED_NUMBER = "TKT-malformed"
+
+_APPLY = """
+-- KEYS: doc hash, timeline zset. ARGV: mode, version, doc json, email digest, then score/member pairs.
+if redis.call('HGET', KEYS[1], 'deleted') then return 0 end
+if ARGV[1] == 'delete' then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('HSET', KEYS[1], 'deleted', '1', 'v', ARGV[2])
+  return 1
+end
+for i = 5, #ARGV, 2 do redis.call('ZADD', KEYS[2], ARGV[i], ARGV[i + 1]) end
+local current = redis.call('HGET', KEYS[1], 'v')
+if current and tonumber(current) > tonumber(ARGV[2]) then return 2 end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'doc', ARGV[3], 'email', ARGV[4])
+return 1
+"""
+
+_LOOKUP = """
+-- KEYS: doc hash, timeline zset, failures per IP, failures per number.
+-- ARGV: email digest, IP limit, IP window (s), number limit, number window (s).
+for i, limit in ipairs({ARGV[2], ARGV[4]}) do
+  local used = tonumber(redis.call('GET', KEYS[i + 2]) or '0')
+  if used >= tonumber(limit) then return {'limited', redis.call('PTTL', KEYS[i + 2])} end
+end
+local found = redis.call('HMGET', KEYS[1], 'email', 'doc')
+if found[1] and found[1] == ARGV[1] then
+  return {'hit', found[2], redis.call('ZRANGE', KEYS[2], 0, -1)}
+end
+for i, window in ipairs({ARGV[3], ARGV[5]}) do
+  redis.call('INCR', KEYS[i + 2])
+  redis.call('EXPIRE', KEYS[i + 2], window, 'NX')
+end
+return {'miss'}
+"""
+
+_READ = """
+-- KEYS: doc hash, timeline zset. ARGV: email digest. A signed link's lookup: no failure counters.
+local found = redis.call('HMGET', KEYS[1], 'email', 'doc')
+if found[1] and found[1] == ARGV[1] then
+  return {'hit', found[2], redis.call('ZRANGE', KEYS[2], 0, -1)}
+end
+return {'miss'}
+"""
+
+_FAIL = """
+-- KEYS: failures per IP. ARGV: limit, window (s). A failed lookup that had no number (a bad link).
+local used = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2], 'NX')
+if used > tonumber(ARGV[1]) then return redis.call('PTTL', KEYS[1]) end
+return 0
+"""
+
+
+def normalize_number(text):
+    """TKT-00042 from 'tkt-42', ' TKT-00042 ', '42'...; MALFORMED_NUMBER for anything else."""
+    return parse_typed(text) or MALFORMED_NUMBER
+
+
+def normalize_email(email):
+    return (email or "").strip().lower()
+
+
+def parse_time(value):
+    """An ISO timestamp as an aware UTC datetime (the database's session time zone may differ)."""
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def canonical_time(value):
+    return parse_time(value).isoformat() if value else None
+
+
+def micros(value):
+    moment = parse_time(value)
+    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+
+
+def public_doc(ticket):
+    doc = {field: ticket.get(field) for field in PUBLIC_FIELDS}
+    for field in ("created_at", "updated_at", "resolved_at", "closed_at"):
+        doc[field] = canonical_time(doc[field])
+    return doc
+
+
+def timeline_entry(kind, at, old=None, new=None):
+    return {"at": canonical_time(at), "kind": kind, "from": old, "to": new}
+
+
+def entries_from_changes(at, changes):
+    """Timeline entries for one update's {field: {from, to}}: status and priority only."""
+    return [
+        timeline_entry(field, at, change.get("from"), change.get("to"))
+        for field, change in sorted(changes.items()) if field in TIMELINE_FIELDS
+    ]
+
+
+def entries_from_history(history):
+    """Timeline entries from the tickets service's get_history (the backfill's source)."""
+    entries = []
+    for item in history:
+        if item["action"] == "created":
+            entries.append(timeline_entry("created", item["at"]))
+        elif item["action"] == "updated" and item.get("field") in TIMELINE_FIELDS:
+            entries.append(timeline_entry(item["field"], item["at"], item.get("old_value"), item.get("new_value")))
+    return entries
+
+
+def describe(entry):
+    """The sentence a customer reads for one timeline entry."""
+    kind, new = entry["kind"], entry.get("to")
+    if kind == "created":
+        return "Ticket created"
+    if kind == "status" and new in RESOLVED_STATUSES:
+        return "Ticket resolved" if new == "resolved" else "Ticket closed"
+    if kind == "status":
+        return f"Status changed to {str(new).replace('_', ' ')}"
+    return f"Priority changed to {new}"
+
+
+def _outcome(result):
+    """A lookup script's reply as ('hit', doc, timeline) | ('miss',) | ('limited', seconds)."""
+    outcome = result[0].decode() if isinstance(result[0], bytes) else result[0]
+    if outcome == "hit":
+        doc = json.loads(result[1])
+        timeline = [json.loads(member) for member in result[2]]
+        for entry in timeline:
+            entry["text"] = describe(entry)
+        return "hit", doc, timeline
+    if outcome == "limited":
+        return "limited", max(1, math.ceil(int(result[1]) / 1000))
+    return ("miss",)
+
+
+class TrackerView:
+    """The read model: written by the projector, looked up by the gateway."""
+
+    def __init__(self, redis_client, prefix, digest_key):
+        self.redis = redis_client
+        self.prefix = prefix
+        self.digest_key = digest_key.encode() if isinstance(digest_key, str) else digest_key
+        self._apply = redis_client.register_script(_APPLY)
+        self._lookup = redis_client.register_script(_LOOKUP)
+        self._fail = redis_client.register_script(_FAIL)
+        self._read = redis_client.register_script(_READ)
+
+    def _keys(self, number):
+        return f"{self.prefix}trk:t:{number}", f"{self.prefix}trk:tl:{number}"
+
+    def email_digest(self, email):
+        return hmac.new(self.digest_key, normalize_email(email).encode(), hashlib.sha256).hexdigest()
+
+    # -- writing (the projector and the backfill) --
+
+    def apply_snapshot(self, ticket, entries=()):
+        """Store the ticket unless a newer snapshot is there; add timeline entries either way."""
+        email = ticket.get("customer_email")
+        pairs = []
+        for entry in entries:
+            pairs += [micros(entry["at"]), json.dumps(entry, sort_keys=True, separators=(",", ":"))]
+        return self._apply(
+            keys=self._keys(ticket["ticket_number"]),
+            args=[
+                "upsert", micros(ticket["updated_at"]), json.dumps(public_doc(ticket)),
+                # A ticket without an e-mail cannot be looked up: '-' never equals a digest.
+                self.email_digest(email) if email else "-", *pairs,
+            ],
+        )
+
+    def apply_deleted(self, ticket):
+        return self._apply(keys=self._keys(ticket["ticket_number"]), args=["delete", micros(ticket["updated_at"]), "", ""])
+
+    def apply_event(self, envelope):
+        """One ticket.* event; safe to repeat and to receive out of order."""
+        data, event_type = envelope["data"], envelope["event_type"]
+        ticket = data["ticket"]
+        if event_type == "ticket.deleted":
+            return self.apply_deleted(ticket)
+        if event_type == "ticket.created":
+            entries = [timeline_entry("created", ticket["created_at"])]
+        else:
+            entries = entries_from_changes(ticket["updated_at"], data.get("changes") or {})
+        return self.apply_snapshot(ticket, entries)
+
+    # -- reading (the gateway) --
+
+    def lookup(self, number, email, ip, limits):
+        """('hit', doc, timeline) | ('miss',) | ('limited', retry_after_seconds).
+
+        Every path runs the same script: hits and misses cost the same and look the same.
+        """
+        doc_key, timeline_key = self._keys(number)
+        result = self._lookup(
+            keys=[doc_key, timeline_key, f"{self.prefix}trk:fail:ip:{ip}", f"{self.prefix}trk:fail:n:{number}"],
+            args=[
+                self.email_digest(email),
+                limits["per_ip"], limits["ip_window"], limits["per_ticket"], limits["ticket_window"],
+            ],
+        )
+        return _outcome(result)
+
+    def read(self, number, email):
+        """('hit', doc, timeline) | ('miss',), reading and counting no failures: for a signed link,
+        whose valid HMAC already shows the caller was sent this number and address."""
+        return _outcome(self._read(keys=list(self._keys(number)), args=[self.email_digest(email)]))
+
+    def record_failure(self, ip, limits):
+        """Count a failure that had no ticket number (a bad link); seconds to wait if over the limit."""
+        pttl = int(self._fail(keys=[f"{self.prefix}trk:fail:ip:{ip}"], args=[limits["per_ip"], limits["ip_window"]]))
+        return max(1, math.ceil(pttl / 1000)) if pttl else 0
+
+    # -- backfill bookkeeping --
+
+    def mark_backfilled(self, when):
+        self.redis.set(f"{self.prefix}trk:meta:backfilled", when)
+
+    def backfilled(self):
+        return self.redis.get(f"{self.prefix}trk:meta:backfilled")

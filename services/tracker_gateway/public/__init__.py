@@ -1,0 +1,1 @@
+"""What customers reach without logging in: the ticket tracker and the chat page."""

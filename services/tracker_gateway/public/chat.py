@@ -1,0 +1,117 @@
+"""The public live chat (no login): a client's chat page at /chat/<slug> and its JSON API.
+
+A customer starts a conversation with name, e-mail and a first message and receives the chat
+service's conversation token (256 random bits), which the page keeps in localStorage and sends in
+the `X-Chat-Token` header, never in a URL (URLs end up in logs and Referer headers). Every call
+is limited per client address with fixed windows in Redis, shared by all gateway instances
+(429 with Retry-After). Message bodies are plain text: the page renders them with textContent.
+"""
+import math
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify, make_response, render_template, request
+
+from services.tracker_gateway.accounts.auth import TooManyAttempts
+from services.tracker_gateway.accounts.models import Client, is_slug
+from services.tracker_gateway.api import chat_schemas, schemas
+from services.tracker_gateway.core import db
+from services.tracker_gateway.core.net import client_ip
+from services.tracker_gateway.core.rpc import chat
+from shared.contracts.exceptions import NotFound
+
+bp = Blueprint("chat_public", __name__)
+
+API = "/api/public/chat/<slug>"
+TOKEN_HEADER = "X-Chat-Token"
+# Bucket -> its settings' names: (limit per window, window in seconds).
+LIMITS = {
+    "start": ("CHAT_STARTS_PER_IP", "CHAT_START_WINDOW_SECONDS"),
+    "post": ("CHAT_POSTS_PER_IP", "CHAT_POST_WINDOW_SECONDS"),
+    "read": ("CHAT_READS_PER_IP", "CHAT_READ_WINDOW_SECONDS"),
+}
+
+
+def limit(bucket):
+    """Count this call against the address's window for `bucket`; TooManyAttempts past the limit."""
+    config = current_app.config
+    most, window = (config[name] for name in LIMITS[bucket])
+    key = f"{config['REDIS_PREFIX']}chat:rl:{bucket}:{client_ip()}"
+    with current_app.extensions["redis"].pipeline(transaction=False) as pipe:
+        pipe.incr(key)
+        pipe.expire(key, window, nx=True)
+        pipe.pttl(key)
+        used, _, pttl = pipe.execute()
+    if used > most:
+        raise TooManyAttempts(max(1, math.ceil(max(pttl, 0) / 1000)))
+
+
+def client_for(slug):
+    """The client whose page this is; NotFound for an unknown slug, or one no client could have
+    (not looked up: a NUL byte would make the database driver raise)."""
+    client = db.session().scalars(sa.select(Client).where(Client.slug == slug)).first() if is_slug(slug) else None
+    if client is None:
+        raise NotFound(f"no client {slug!r}")
+    return client
+
+
+def _token():
+    # A missing token opens nothing, exactly like a wrong one: the chat service answers NotFound.
+    return request.headers.get(TOKEN_HEADER, "")
+
+
+def _private(response, status=200):
+    # Conversations are for the person who holds the token: never cached on the way.
+    response = make_response(response, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/chat/<slug>")
+def page(slug):
+    """The client's chat page; its script starts or resumes the conversation kept in the browser."""
+    return _private(render_template("public/chat.html", client=client_for(slug)))
+
+
+@bp.post(f"{API}/conversations")
+def start(slug):
+    """Open a conversation: {customer_name, customer_email, message?} -> 201 {token, conversation,
+    messages, has_older, has_newer}. The token is shown this once."""
+    limit("start")
+    data = schemas.load(chat_schemas.START, request.get_json(silent=True))
+    client_id = str(client_for(slug).id)
+    return _private(jsonify(chat().start_conversation({**data, "client_id": client_id})), 201)
+
+
+@bp.get(f"{API}/conversation")
+def resume(slug):
+    """The token's conversation with one page of messages; ?after=<id> for what is new since."""
+    limit("read")
+    page_args = schemas.load(chat_schemas.THREAD_QUERY, request.args.to_dict())
+    client_id = str(client_for(slug).id)
+    return _private(jsonify(chat().resume_conversation(_token(), client_id=client_id, **page_args)))
+
+
+@bp.post(f"{API}/conversation/messages")
+def post(slug):
+    """The customer's message: {body} -> 201 message (409 once the conversation is closed)."""
+    limit("post")
+    data = schemas.load(chat_schemas.MESSAGE, request.get_json(silent=True))
+    client_id = str(client_for(slug).id)
+    return _private(jsonify(chat().post_message_by_token(_token(), data["body"], client_id=client_id)), 201)
+
+
+@bp.post(f"{API}/conversation/read")
+def mark_read(slug):
+    """The customer has seen the thread up to {up_to} (the agents' view shows it)."""
+    limit("read")
+    data = schemas.load(chat_schemas.READ, request.get_json(silent=True))
+    client_id = str(client_for(slug).id)
+    return _private(jsonify(chat().mark_read_by_token(_token(), data["up_to"], client_id=client_id)))
+
+
+@bp.post(f"{API}/conversation/close")
+def close(slug):
+    """The customer ends the chat."""
+    limit("post")
+    client_id = str(client_for(slug).id)
+    return _private(jsonify(chat().close_conversation_by_token(_token(), client_id=client_id)))

@@ -1,0 +1,113 @@
+"""The public ticket tracker (no login): the form, its result, the JSON lookup and signed links.
+
+Every lookup is one script in Redis over the tracker's read model (tracker_view.py): no RPC, and
+the same work whether the number is unknown, malformed or the e-mail wrong, which all answer
+with the same bytes. Failed lookups are counted per client address and per ticket number in
+Redis, so the limits hold across every gateway instance.
+
+CSRF: the form's POST carries no ambient authority (the tracker sets and reads no cookie, the
+lookup changes nothing but the caller's own failure counters), and a cross-site page cannot read
+the result, so a forged POST gains an attacker nothing they could not do directly: no token.
+"""
+from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request, url_for
+from marshmallow import ValidationError as SchemaError
+
+from services.tracker_gateway.accounts.auth import TooManyAttempts
+from services.tracker_gateway.api import schemas
+from services.tracker_gateway.core.net import client_ip
+from services.tracker_gateway.projector.read_model import normalize_number
+from shared.contracts.tracking_links import read_token
+
+bp = Blueprint("tracker", __name__)
+
+NOT_FOUND_MESSAGE = "No ticket matches this number and e-mail address."
+BAD_LINK_MESSAGE = "This tracking link is not valid or has expired. Look your ticket up with its number and e-mail address."
+
+
+def _limits():
+    config = current_app.config
+    return {
+        "per_ip": config["TRACKER_FAILURES_PER_IP"],
+        "ip_window": config["TRACKER_IP_WINDOW_SECONDS"],
+        "per_ticket": config["TRACKER_FAILURES_PER_TICKET"],
+        "ticket_window": config["TRACKER_TICKET_WINDOW_SECONDS"],
+    }
+
+
+def _view():
+    return current_app.extensions["tracker_view"]
+
+
+def lookup(number_text, email, signed=False):
+    """(doc with its timeline) or None; TooManyAttempts past a limit. A signed link's lookup
+    (`signed`: its HMAC is valid) neither checks nor counts failures, so that guesses at a number
+    cannot lock its customer out of the link they were e-mailed."""
+    number = normalize_number(number_text)
+    outcome = _view().read(number, email) if signed else _view().lookup(number, email, client_ip(), _limits())
+    if outcome[0] == "limited":
+        raise TooManyAttempts(outcome[1])
+    if outcome[0] == "miss":
+        return None
+    _, doc, timeline = outcome
+    return {**doc, "timeline": timeline}
+
+
+def _private(response):
+    # A ticket's details are for the person who asked: never cached, never sent on as a Referer.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _page(status, **context):
+    return _private(make_response(render_template("public/track.html", **context), status))
+
+
+@bp.get("/track-ticket")
+def form():
+    """The lookup form."""
+    return _page(200)
+
+
+@bp.post("/track-ticket")
+def form_result():
+    """The form's result: the ticket, or one message for every kind of miss."""
+    try:
+        query = schemas.TRACK_QUERY.load(request.form.to_dict())
+    except SchemaError:
+        return _page(422, error="Enter your ticket number and the e-mail address you gave us.")
+    ticket = lookup(query["ticket"], query["email"])
+    if ticket is None:
+        return _page(404, error=NOT_FOUND_MESSAGE)
+    return _page(200, ticket=ticket)
+
+
+@bp.get("/track-ticket/<token>")
+def signed_link(token):
+    """A link from a notification e-mail: signed, bound to the ticket and the address, expiring."""
+    found = read_token(token)
+    if found is None:
+        retry_after = _view().record_failure(client_ip(), _limits())
+        if retry_after:
+            raise TooManyAttempts(retry_after)
+        return _page(404, error=BAD_LINK_MESSAGE)
+    ticket = lookup(*found, signed=True)
+    if ticket is None:
+        return _page(404, error=BAD_LINK_MESSAGE)
+    return _page(200, ticket=ticket)
+
+
+@bp.get("/api/public/track")
+def api_track():
+    """The same lookup as JSON: ?ticket=TKT-00001&email=you@example.com."""
+    query = schemas.load(schemas.TRACK_QUERY, request.args.to_dict())
+    ticket = lookup(query["ticket"], query["email"])
+    if ticket is None:
+        return _private(make_response(jsonify({"error": "not_found", "message": NOT_FOUND_MESSAGE}), 404))
+    return _private(make_response(jsonify(ticket)))
+
+
+@bp.get("/")
+def home():
+    """The site's front door is the tracker."""
+    return redirect(url_for("tracker.form"))

@@ -1,0 +1,1 @@
+"""What services agree on over the wire: event envelope, enums, typed errors, RPC schemas, formats."""

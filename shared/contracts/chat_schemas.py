@@ -1,0 +1,109 @@
+"""The chat service's RPC input contract as marshmallow schemas: what it accepts, and the limits.
+
+The chat service validates with them; the gateway validates request bodies and query strings with
+the same classes (minus the fields the slug or the access token supplies) for early 422s and its
+OpenAPI document. One copy, so the two cannot drift apart; the service checks again.
+"""
+from marshmallow import Schema, fields, validate, validates_schema
+from marshmallow import ValidationError as SchemaError
+
+from shared.contracts.enums import CONVERSATION_STATUSES
+from shared.contracts.schemas import Text, email, optional_text, required_text
+
+MESSAGE_MAX = 5000
+NAME_MAX = 200
+AGENT_MAX = 255  # an agent is named by e-mail; 255 leaves room for any id the service is given
+PER_PAGE_MAX = 100
+MESSAGES_LIMIT_MAX = 200
+# Authors an RPC caller may post as; "system" messages are the service's own.
+POSTING_AUTHORS = ("agent", "customer")
+AUTHOR_FIELDS = ("author", "author_name", "author_id")
+
+
+def _body(required=True):
+    return Text(
+        required=required, allow_none=not required,
+        validate=[
+            validate.Length(min=1, error="Must not be blank."),
+            validate.Length(max=MESSAGE_MAX, error="Longer than {max} characters."),
+        ],
+    )
+
+
+class StartSchema(Schema):
+    """A customer starting a chat; `message`, if given, is their first message."""
+
+    client_id = required_text(64)
+    customer_name = required_text(NAME_MAX)
+    customer_email = email(required=True)
+    message = _body(required=False)
+
+
+class PostSchema(Schema):
+    """A message and who writes it; with AUTHOR_FIELDS excluded, a message whose author the caller knows."""
+
+    body = _body()
+    author = fields.String(load_default="agent", validate=validate.OneOf(POSTING_AUTHORS))
+    author_name = optional_text(NAME_MAX)
+    author_id = optional_text(255)
+
+    @validates_schema
+    def _agents_sign(self, data, **kwargs):
+        # Without author fields the caller supplies the author itself (the token's agent or customer).
+        if "author_name" not in self.fields:
+            return
+        # The customer's name is the conversation's; an agent's must be given (the customer sees it).
+        if data.get("author", "agent") == "agent" and not data.get("author_name"):
+            raise SchemaError("Required for an agent's message.", field_name="author_name")
+
+
+class BodySchema(PostSchema):
+    """The customer's message sent with their token: the conversation says who wrote it."""
+
+    class Meta:
+        exclude = AUTHOR_FIELDS
+
+
+class ListFiltersSchema(Schema):
+    client_id = required_text(64)
+    status = fields.String(validate=validate.OneOf(CONVERSATION_STATUSES))
+    assigned_to = Text(validate=[validate.Length(min=1, max=AGENT_MAX)])
+    unassigned = fields.Boolean()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=PER_PAGE_MAX))
+
+    @validates_schema
+    def _one_assignee_filter(self, data, **kwargs):
+        if data.get("unassigned") and data.get("assigned_to"):
+            raise SchemaError("Give assigned_to or unassigned, not both.", field_name="unassigned")
+
+
+class MessagePageSchema(Schema):
+    """Which messages: the newest `limit` by default, older than `before`, or newer than `after`."""
+
+    before = fields.Integer(allow_none=True, validate=validate.Range(min=1),
+                            metadata={"description": "only messages with a smaller id"})
+    after = fields.Integer(allow_none=True, validate=validate.Range(min=0),
+                           metadata={"description": "only messages with a greater id"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MESSAGES_LIMIT_MAX))
+
+    @validates_schema
+    def _one_direction(self, data, **kwargs):
+        if data.get("before") is not None and data.get("after") is not None:
+            raise SchemaError("Give before or after, not both.", field_name="before")
+
+
+class AssignSchema(Schema):
+    # Required but nullable: unassigning is said with null, never by leaving the field out.
+    agent = optional_text(AGENT_MAX, required=True,
+                          metadata={"description": "an agent's e-mail in the same client, or null to unassign"})
+    actor = optional_text(255)
+
+
+class ActorSchema(Schema):
+    actor = optional_text(255)
+
+
+class ReadSchema(Schema):
+    up_to = fields.Integer(required=True, validate=validate.Range(min=0),
+                           metadata={"description": "the newest message id the reader has seen"})

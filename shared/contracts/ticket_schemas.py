@@ -1,0 +1,86 @@
+"""The tickets service's RPC contract as marshmallow schemas: what it accepts and what it returns.
+
+The tickets service validates with them; the gateway validates request bodies with the same
+classes (minus the fields its token supplies) for early 422s and its OpenAPI document.
+"""
+from marshmallow import Schema, fields, validate
+
+from shared.contracts.enums import TICKET_CATEGORIES, TICKET_PRIORITIES, TICKET_STATUSES
+from shared.contracts.schemas import Text, email, optional_text, required_text
+
+TITLE_MAX = 200
+TEXT_MAX = 20_000  # description and resolution notes: a long email thread, not a file dump
+SEARCH_MAX = 200
+PER_PAGE_MAX = 100
+
+SORT_FIELDS = ("created_at", "updated_at", "ticket_number", "priority", "status", "title")
+SORTS = SORT_FIELDS + tuple(f"-{name}" for name in SORT_FIELDS)
+
+# Fields fixed at creation: who the ticket belongs to, who opened it, where it came from.
+IMMUTABLE_FIELDS = ("client_id", "created_by", "conversation_id")
+
+
+class TicketInputSchema(Schema):
+    """A new ticket; with partial=True and the immutable fields excluded, an update."""
+
+    title = required_text(TITLE_MAX)
+    description = required_text(TEXT_MAX)
+    status = fields.String(load_default="open", validate=validate.OneOf(TICKET_STATUSES))
+    priority = fields.String(load_default="medium", validate=validate.OneOf(TICKET_PRIORITIES))
+    category = fields.String(load_default="general", validate=validate.OneOf(TICKET_CATEGORIES))
+    client_id = required_text(64)
+    customer_name = optional_text(200)
+    customer_email = email()
+    conversation_id = optional_text(64)
+    created_by = optional_text(255)
+    assigned_to = optional_text(255)
+    resolution_notes = optional_text(TEXT_MAX)
+
+
+class TicketSchema(Schema):
+    """A ticket as every caller sees it."""
+
+    id = fields.UUID()
+    ticket_number = fields.String(metadata={"example": "TKT-00001"})
+    client_id = fields.String()
+    title = fields.String()
+    description = fields.String()
+    status = fields.String(validate=validate.OneOf(TICKET_STATUSES))
+    priority = fields.String(validate=validate.OneOf(TICKET_PRIORITIES))
+    category = fields.String(validate=validate.OneOf(TICKET_CATEGORIES))
+    customer_name = fields.String(allow_none=True)
+    customer_email = fields.String(allow_none=True)
+    conversation_id = fields.String(allow_none=True)
+    created_by = fields.String(allow_none=True)
+    assigned_to = fields.String(allow_none=True)
+    resolution_notes = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    resolved_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+
+
+class HistoryEntrySchema(Schema):
+    """One line of a ticket's timeline."""
+
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor = fields.String(allow_none=True)
+    action = fields.String(validate=validate.OneOf(("created", "updated", "deleted")))
+    field = fields.String(allow_none=True)
+    old_value = fields.String(allow_none=True)
+    new_value = fields.String(allow_none=True)
+
+
+class ListFiltersSchema(Schema):
+    client_id = required_text(64)
+    status = fields.String(validate=validate.OneOf(TICKET_STATUSES))
+    priority = fields.String(validate=validate.OneOf(TICKET_PRIORITIES))
+    category = fields.String(validate=validate.OneOf(TICKET_CATEGORIES))
+    assigned_to = Text(validate=validate.Length(max=255))
+    q = Text(validate=validate.Length(max=SEARCH_MAX),
+             metadata={"description": "text in number, title, description, customer"})
+    sort = fields.String(load_default="-created_at", validate=validate.OneOf(SORTS),
+                         metadata={"description": "a field, '-' first for descending"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=PER_PAGE_MAX))

@@ -1,0 +1,1 @@
+"""How every service runs: outbox, queues, consumer policy, runtime, config, migrations, observability."""

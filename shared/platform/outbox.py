@@ -1,0 +1,150 @@
+"""The transactional outbox every publishing service uses.
+
+A service writes its event rows in the same transaction as the change (`record`), publishes
+them right after the commit (`publish_committed`, the fast path), and runs a relay from a timer
+for whatever that missed: a crash between commit and publish, a broker outage
+(`publish_pending`). Several instances share the relay through `FOR UPDATE SKIP LOCKED`, so no
+row is published twice in normal operation; after a crash between publish and marking a row is
+published again: delivery is at-least-once and consumers deduplicate by `event_id`.
+"""
+import logging
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from nameko.dependency_providers import Config
+from nameko.events import EventDispatcher
+from nameko.rpc import rpc
+from nameko.timer import timer
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.contracts.events import make_envelope
+
+log = logging.getLogger(__name__)
+
+
+class OutboxColumns:
+    """Columns of an outbox table; a service declares `class OutboxEvent(OutboxColumns, Base)`."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, unique=True)
+    event_type: Mapped[str] = mapped_column(sa.String(60))
+    payload: Mapped[dict] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+def record(session, model, event_type, data, now=None):
+    """Add an event row to the session; it commits (or not) with the change it reports."""
+    now = now or datetime.now(timezone.utc)
+    event_id = uuid.uuid4()
+    row = model(
+        event_id=event_id,
+        event_type=event_type,
+        payload=make_envelope(event_type, data, event_id=event_id, occurred_at=now),
+        created_at=now,
+        attempts=0,
+    )
+    session.add(row)
+    session.flush()  # assigns row.id, by which the fast path marks it published
+    return row
+
+
+# How long after its commit a row is left to the fast path before the relay takes it over.
+FAST_PATH_GRACE = timedelta(seconds=2)
+
+
+def publish_committed(session, model, rows, publish):
+    """The fast path: publish rows the caller has just committed, then mark them published.
+
+    No lock is taken: the relay leaves rows alone for FAST_PATH_GRACE, so in normal operation each
+    row is published once. If publishing fails the rows stay unpublished and the relay retries them.
+    Returns how many went out.
+    """
+    published = []
+    for row in rows:
+        try:
+            publish(row.event_type, row.payload)
+        except Exception as exc:  # the broker is away: leave it to the relay
+            log.warning("outbox: publishing %s %s failed, the relay will retry: %r", row.event_type, row.event_id, exc)
+            break
+        published.append(row.id)
+    if published:
+        session.execute(
+            sa.update(model)
+            .where(model.id.in_(published), model.published_at.is_(None))
+            .values(published_at=sa.func.now())
+        )
+        session.commit()
+    return len(published)
+
+
+def publish_pending(session, model, publish, limit=200):
+    """The relay: publish rows the fast path missed, oldest first; return how many went out.
+
+    Several instances share the work through `FOR UPDATE SKIP LOCKED`. Stops at the first
+    failure, so that during a broker outage the remaining rows keep their order for the next
+    attempt. The caller commits the session.
+    """
+    query = (
+        sa.select(model)
+        .where(model.published_at.is_(None), model.created_at < sa.func.now() - FAST_PATH_GRACE)
+        .order_by(model.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    published = 0
+    for row in session.scalars(query):
+        try:
+            publish(row.event_type, row.payload)
+        except Exception as exc:  # any failure to publish: keep the row for the next attempt
+            row.attempts += 1
+            row.last_error = repr(exc)[:2000]
+            log.warning("outbox: publishing %s %s failed: %r", row.event_type, row.event_id, exc)
+            break
+        row.published_at = datetime.now(timezone.utc)
+        published += 1
+    return published
+
+
+def unpublished_count(session, model):
+    """The outbox backlog: rows written but not yet published."""
+    return session.scalar(sa.select(sa.func.count()).where(model.published_at.is_(None)))
+
+
+class OutboxPublisher:
+    """Mixin for a nameko service that publishes through its outbox.
+
+    The service declares `db` (nameko-sqlalchemy Database, with expire_on_commit=False so the fast
+    path can read committed rows) and `outbox_model`; this gives it the dispatcher, the relay timer,
+    the backlog metric, and `_commit_and_publish(session, events)` for its entrypoints.
+    """
+
+    outbox_model = None
+    config = Config()
+    # Not mandatory: an event nobody listens to yet is not an error for the publisher.
+    dispatch = EventDispatcher()
+
+    @rpc
+    def outbox_backlog(self):
+        """Events committed but not yet published (an operations metric)."""
+        with self.db.get_session() as session:
+            return unpublished_count(session, self.outbox_model)
+
+    @timer(interval=1.0)
+    def relay_outbox(self):
+        """Publish what the fast path missed: a crash between commit and publish, a broker outage."""
+        batch = self.config.get("OUTBOX_BATCH_SIZE", 200)
+        while True:
+            with self.db.get_session() as session:
+                if publish_pending(session, self.outbox_model, self.dispatch, limit=batch) < batch:
+                    return
+
+    def _commit_and_publish(self, session, events):
+        session.commit()
+        publish_committed(session, self.outbox_model, events, self.dispatch)
