@@ -28,11 +28,10 @@ run: migrate bootstrap
 
 # Several instances of each service at once (SCALE=name=count,...). The gateways share one port
 # (GATEWAY_PORT): gunicorn's --reuse-port lets each instance bind it and the kernel spreads
-# connections over them (gunicorn's control socket is one fixed path per user: the instances would
-# take it from each other). honcho stops them all when one exits; tests/deploy kills single instances.
+# connections over them. honcho stops them all when one exits; tests/deploy kills single instances.
 SCALE ?= tickets=2,notifier=2,chat=2,gateway=2,tracker_projector=1
 run-scaled: migrate bootstrap
-	GUNICORN_CMD_ARGS="--reuse-port --no-control-socket" $(VENV)/bin/honcho -f deploy/Procfile -d $(CURDIR) start -c $(SCALE)
+	GUNICORN_CMD_ARGS="--reuse-port" $(VENV)/bin/honcho -f deploy/Procfile -d $(CURDIR) start -c $(SCALE)
 
 # The gateway's client "Demo" and admin (ADMIN_EMAIL/ADMIN_PASSWORD) on a fresh install; idempotent.
 bootstrap: migrate
@@ -44,7 +43,7 @@ run-gateway: migrate bootstrap
 
 # The tracker's read model updater; start it more than once to scale (instances share its queues).
 run-tracker-projector: migrate
-	$(PY) -m services.tracker_gateway projector
+	$(PY) -m services.tracker_gateway.projector run
 
 # One service alone; start it several times to scale it (instances share its queues).
 run-tickets: migrate

@@ -18,7 +18,12 @@ def _browser_run(args):
 
 BROWSER_RUN = _browser_run(sys.argv[1:])
 if not BROWSER_RUN:
-    import shared.platform.green  # noqa: F401
+    from shared.platform.green import patch
+
+    patch()
+    from shared.platform import runtime
+
+    runtime.init()  # services run in-process reply as they do in their own processes
 
     collect_ignore = [str(folder) for folder in BROWSER_TESTS]
 

@@ -4,7 +4,9 @@ import os
 import platform
 import sys
 
-import shared.platform.green  # noqa: F401  (first: monkey patching)
+from shared.platform.green import patch
+
+patch()  # first: monkey patching
 
 BENCHMARKS = ["bench.tickets", "bench.gateway", "bench.notifier", "bench.chat"]
 

@@ -23,12 +23,14 @@ import eventlet.event
 import redis
 import requests
 
-import shared.platform.green  # noqa: F401  (first: the benchmark's callers are green threads)
-from bench.common import bench_amqp_uri, bench_database, percentile
-from bench.gateway import AGENT_EMAIL, AGENT_PASSWORD, Client, _answers, free_port, make_tenant
-from services.chat.config import MIGRATIONS_DIR as CHAT_MIGRATIONS
-from services.tracker_gateway.config import MIGRATIONS_DIR as GATEWAY_MIGRATIONS
-from shared.testing import ROOT, ServiceProcess, wait_for
+from shared.platform.green import patch
+
+patch()  # first: the benchmark's callers are green threads
+from bench.common import bench_amqp_uri, bench_database, percentile  # noqa: E402
+from bench.gateway import AGENT_EMAIL, AGENT_PASSWORD, Client, _answers, free_port, make_tenant  # noqa: E402
+from services.chat.config import MIGRATIONS_DIR as CHAT_MIGRATIONS  # noqa: E402
+from services.tracker_gateway.config import MIGRATIONS_DIR as GATEWAY_MIGRATIONS  # noqa: E402
+from shared.testing import ROOT, ServiceProcess, wait_for  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/1"
 REDIS_PREFIX = "bench:chat:"

@@ -19,11 +19,13 @@ from contextlib import contextmanager
 import redis
 import sqlalchemy as sa
 
-import shared.platform.green  # noqa: F401  (first: the benchmark's own callers are green threads)
-from bench.common import bench_amqp_uri, bench_database, percentile, run_concurrently, seed_tickets, summary
-from services.tickets.config import MIGRATIONS_DIR as TICKETS_MIGRATIONS
-from services.tracker_gateway.config import MIGRATIONS_DIR as GATEWAY_MIGRATIONS
-from shared.testing import ROOT, ServiceProcess, free_port, wait_for
+from shared.platform.green import patch
+
+patch()  # first: the benchmark's own callers are green threads
+from bench.common import bench_amqp_uri, bench_database, percentile, run_concurrently, seed_tickets, summary  # noqa: E402
+from services.tickets.config import MIGRATIONS_DIR as TICKETS_MIGRATIONS  # noqa: E402
+from services.tracker_gateway.config import MIGRATIONS_DIR as GATEWAY_MIGRATIONS  # noqa: E402
+from shared.testing import ROOT, ServiceProcess, free_port, wait_for  # noqa: E402
 
 SEED_TICKETS = 100_000
 REDIS_URL = "redis://127.0.0.1:6379/1"
@@ -36,12 +38,12 @@ AIMS = {"create": (250, 0.100), "lookup hit": (300, 0.050), "lookup miss": (300,
 def make_tenant(url):
     from sqlalchemy.orm import Session
 
-    from services.tracker_gateway import cli
+    from services.tracker_gateway.accounts import tenants
 
     engine = sa.create_engine(url)
     with Session(engine) as session:
-        client = cli.create_client(session, "Bench", "bench")
-        cli.create_agent(session, "bench", AGENT_EMAIL, "Bench agent", "admin", AGENT_PASSWORD)
+        client = tenants.create_client(session, "Bench", "bench")
+        tenants.create_agent(session, "bench", AGENT_EMAIL, "Bench agent", "admin", AGENT_PASSWORD)
         session.commit()
         client_id = str(client.id)
     engine.dispose()

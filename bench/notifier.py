@@ -10,17 +10,19 @@ import requests
 from aiosmtpd.controller import Controller
 from nameko.standalone.events import event_dispatcher
 
-import shared.platform.green  # noqa: F401  (first: monkey patching)
-from bench.common import MANAGEMENT_API, bench_database, percentile
-from services.notifier import emails
-from services.notifier.backends import SmtpBackend
-from services.notifier.config import MIGRATIONS_DIR as NOTIFIER_MIGRATIONS
-from services.notifier.config import Settings
-from services.notifier.service import NotifierService
-from services.tickets.config import MIGRATIONS_DIR as TICKETS_MIGRATIONS
-from shared.contracts.events import make_envelope
-from shared.platform.queues import declare_event_queues
-from shared.testing import ServiceProcess, rpc_proxy, wait_for
+from shared.platform.green import patch
+
+patch()  # first: monkey patching
+from bench.common import MANAGEMENT_API, bench_database, percentile  # noqa: E402
+from services.notifier import emails  # noqa: E402
+from services.notifier.backends import SmtpBackend  # noqa: E402
+from services.notifier.config import MIGRATIONS_DIR as NOTIFIER_MIGRATIONS  # noqa: E402
+from services.notifier.config import Settings  # noqa: E402
+from services.notifier.service import NotifierService  # noqa: E402
+from services.tickets.config import MIGRATIONS_DIR as TICKETS_MIGRATIONS  # noqa: E402
+from shared.contracts.events import make_envelope  # noqa: E402
+from shared.platform.queues import declare_event_queues  # noqa: E402
+from shared.testing import ServiceProcess, rpc_proxy, wait_for  # noqa: E402
 
 VHOST = "deskline_bench_notifier"  # its own: runs beside the other benchmarks without a clash
 NEW = {"title": "Bench ticket", "description": "Measured.", "client_id": "bench",

@@ -3,10 +3,12 @@ import time
 
 import sqlalchemy as sa
 
-import shared.platform.green  # noqa: F401  (first: monkey patching)
-from bench.common import bench_amqp_uri, bench_database, percentile, run_concurrently, seed_tickets, summary
-from services.tickets.config import MIGRATIONS_DIR
-from shared.testing import ServiceProcess, rpc_proxy, wait_for
+from shared.platform.green import patch
+
+patch()  # first: monkey patching
+from bench.common import bench_amqp_uri, bench_database, percentile, run_concurrently, seed_tickets, summary  # noqa: E402
+from services.tickets.config import MIGRATIONS_DIR  # noqa: E402
+from shared.testing import ServiceProcess, rpc_proxy, wait_for  # noqa: E402
 
 NEW = {"title": "Bench ticket", "description": "Measured.", "client_id": "bench", "customer_email": "c@bench.io"}
 SEED_TICKETS = 100_000

@@ -8,16 +8,12 @@ component=${1:-help}
 case "$component" in
     tickets|notifier|chat) exec python -m "services.$component" run "$@" ;;
     gateway)
-        # gunicorn (gthread). Its workers count requests separately: prometheus_client sums them from
-        # files in this directory, which must start empty. The control socket would go to $HOME,
-        # read-only in the image, and is not used.
-        export PROMETHEUS_MULTIPROC_DIR="${TMPDIR:-/tmp}/deskline-metrics-$$"
-        rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
-        exec python -m services.tracker_gateway run --no-control-socket "$@"
+        # gunicorn (gthread), started as everywhere else (services/tracker_gateway/cli.py: run_gateway).
+        exec python -m services.tracker_gateway run "$@"
         ;;
-    tracker_projector) exec python -m services.tracker_gateway projector "$@" ;;
+    tracker_projector) exec python -m services.tracker_gateway.projector run "$@" ;;
     migrate) exec "$(dirname "$0")/migrate.sh" "$@" ;;
-    probe) exec python -m shared.probe "$@" ;;
+    probe) exec python -m shared.platform.probe "$@" ;;
     manage) exec python -m services.tracker_gateway "$@" ;;               # create-client, create-agent, rebuild-tracker
     help|--help|-h)
         echo "usage: start.sh tickets|notifier|chat|gateway|tracker_projector|migrate|probe ARGS|manage ARGS"

@@ -1,8 +1,10 @@
 """`python -m services.chat [run|migrate]`; migrate also declares the durable ticket-event queue."""
-import shared.platform.green  # noqa: F401  (first: monkey patching)
-from shared.platform.runtime import main
+from shared.platform.green import patch
 
-from .config import MIGRATIONS_DIR, chat_database_url, nameko_config
-from .service import ChatService
+patch()  # first: monkey patching
+from shared.platform.runtime import main  # noqa: E402
+
+from .config import MIGRATIONS_DIR, chat_database_url, nameko_config  # noqa: E402
+from .service import ChatService  # noqa: E402
 
 main(ChatService, nameko_config, MIGRATIONS_DIR, chat_database_url)

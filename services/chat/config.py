@@ -1,7 +1,7 @@
 """The chat service's configuration, read from the environment in this one place."""
 from pathlib import Path
 
-from shared.platform.config import amqp_uri, database_url, env_float, env_int, logging_config
+from shared.platform.config import amqp_uri, consumer_settings, database_url, env_int, logging_config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -17,7 +17,6 @@ def nameko_config():
         # Workers are also the prefetch count; PostgreSQL connections follow them.
         "max_workers": env_int("CHAT_MAX_WORKERS", 10),
         "OUTBOX_BATCH_SIZE": env_int("CHAT_OUTBOX_BATCH_SIZE", 200),
-        # The pause before handing a ticket event back to the broker when it cannot be recorded.
-        "CHAT_REQUEUE_DELAY": env_float("CHAT_REQUEUE_DELAY", 1.0),
+        **consumer_settings(),
         "LOGGING": logging_config(),
     }

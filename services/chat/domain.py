@@ -4,6 +4,7 @@ import re
 import secrets
 import uuid
 
+from shared.contracts.events import MalformedEvent
 from shared.contracts.exceptions import Conflict
 from shared.contracts.ticket_numbers import is_ticket_number
 
@@ -96,10 +97,6 @@ def check_can_assign(conversation):
 
 def ticket_created_text(ticket_number):
     return f"Ticket {ticket_number} created"
-
-
-class MalformedEvent(ValueError):
-    """A ticket event that cannot be read: retrying will not help."""
 
 
 def ticket_link(envelope):

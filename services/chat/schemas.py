@@ -1,6 +1,6 @@
 """The chat service's wire formats: the shared input contract's schemas, built once, and what it returns.
 
-What it accepts lives in shared/chat_schemas.py (the gateway validates with it too). Two views of a
+What it accepts lives in shared/contracts/chat_schemas.py (the gateway validates with it too). Two views of a
 conversation: the agent's (everything but the token hash) and the customer's (no tenant, assignee
 or agent ids).
 """

@@ -8,15 +8,14 @@ page the customer is on (a token of another client's conversation is NotFound th
 """
 import logging
 
-import eventlet
 from nameko.events import SERVICE_POOL, event_handler
 from nameko.rpc import rpc
 from nameko_sqlalchemy import Database
 
 from shared.contracts.enums import TICKET_CREATED
 from shared.contracts.exceptions import Conflict, NotFound, ValidationError
+from shared.platform.consumers import EventPolicy
 from shared.platform.outbox import OutboxPublisher
-from shared.platform.queues import DEAD_LETTER_QUEUE, dead_letter, is_transient
 from shared.platform.runtime import Pingable
 
 from . import domain, operations
@@ -25,7 +24,7 @@ from .models import Base, OutboxEvent
 log = logging.getLogger(__name__)
 EXPECTED = (ValidationError, NotFound, Conflict)
 # What on_ticket_created did besides operations.link_ticket's outcomes.
-MALFORMED, UNRELATED, DEAD_LETTERED = "malformed", "unrelated", "dead-lettered"
+UNRELATED = "unrelated"
 
 
 def _page(before, after, limit):
@@ -38,6 +37,7 @@ class ChatService(Pingable, OutboxPublisher):
     # Objects stay readable after commit: the fast path publishes them without reloading.
     db = Database(Base, session_options={"expire_on_commit": False}, engine_options={"pool_pre_ping": True})
     outbox_model = OutboxEvent
+    policy = EventPolicy()
 
     # ------------------------------------------------------------ customer side
 
@@ -125,32 +125,20 @@ class ChatService(Pingable, OutboxPublisher):
     # ------------------------------------------------------------ events in and out
 
     # Durable queue that outlives the service (reliable_delivery), shared by instances (SERVICE_POOL).
-    # requeue_on_error: the handler raises only when the link could not be recorded for a reason
-    # that may pass (database away), and then the event must go back to the queue, not be acked away.
+    # requeue_on_error: the handler raises only for a failure that may pass (consumers.py's policy),
+    # and then the event must go back to the queue, not be acked away.
     @event_handler("tickets", TICKET_CREATED, handler_type=SERVICE_POOL, reliable_delivery=True, requeue_on_error=True)
     def on_ticket_created(self, payload):
         """Link a ticket made from a conversation; returns what happened (for logs and tests)."""
-        try:
-            link = domain.ticket_link(payload)
-        except domain.MalformedEvent as exc:
-            # Retrying cannot make it readable: say so loudly and let it go.
-            log.error("chat: dropping unreadable ticket.created %r: %s", _event_id(payload), exc)
-            return MALFORMED
+        return self.policy.run(self._link_ticket, payload)
+
+    def _link_ticket(self, payload):
+        link = domain.ticket_link(payload)
         if link is None:
             return UNRELATED
-        try:
-            with self.db.get_session() as session:
-                outcome, events = operations.link_ticket(session, link)
-                self._commit_and_publish(session, events)
-        except Exception as exc:
-            if not is_transient(exc):
-                # Retrying cannot cure it: park it for an operator rather than loop on it forever.
-                log.exception("chat: cannot link %s; event moved to %s", link["ticket_number"], DEAD_LETTER_QUEUE)
-                dead_letter(self.config["AMQP_URI"], "chat", payload, exc)
-                return DEAD_LETTERED
-            log.exception("chat: could not link %s; handing the event back to the queue", link["ticket_number"])
-            eventlet.sleep(self.config.get("CHAT_REQUEUE_DELAY", 1.0))  # no hot loop while the database is away
-            raise
+        with self.db.get_session() as session:
+            outcome, events = operations.link_ticket(session, link)
+            self._commit_and_publish(session, events)
         if outcome in (operations.UNKNOWN_CONVERSATION, operations.OTHER_CLIENT):
             log.warning(
                 "chat: %s names conversation %s: %s, not linked",
@@ -158,6 +146,3 @@ class ChatService(Pingable, OutboxPublisher):
             )
         return outcome
 
-
-def _event_id(payload):
-    return payload.get("event_id") if isinstance(payload, dict) else None

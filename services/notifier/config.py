@@ -2,8 +2,11 @@
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from shared.contracts.tracking_links import DEFAULT_MAX_AGE_DAYS, DEV_SECRET, TrackingLinks
 from shared.platform.config import (
+    MissingSecret,
     amqp_uri,
+    consumer_settings,
     database_url,
     env,
     env_bool,
@@ -11,6 +14,7 @@ from shared.platform.config import (
     env_int,
     is_production,
     logging_config,
+    secret,
 )
 
 from .emails import normalize_address
@@ -50,8 +54,13 @@ class Settings:
     retry_concurrency: int = 10
     # An attempt still 'sending' this long after it started is presumed lost with its process.
     in_flight_lease_seconds: float = 120.0
-    # The pause before handing an event back to the broker when it cannot be recorded (database down).
-    requeue_delay: float = 1.0
+    # Signs the tracking links in e-mails; the gateway checks them with the same secret.
+    tracker_link_secret: str = DEV_SECRET
+    tracker_link_max_age_days: int = DEFAULT_MAX_AGE_DAYS
+
+    @property
+    def links(self):
+        return TrackingLinks(self.tracker_link_secret, self.tracker_link_max_age_days * 86400)
 
     @classmethod
     def from_config(cls, config):
@@ -71,6 +80,8 @@ class Settings:
             raise ConfigurationError("NOTIFIER_IN_FLIGHT_LEASE_SECONDS must exceed twice NOTIFIER_SEND_TIMEOUT")
         if self.max_attempts < 1:
             raise ConfigurationError("NOTIFIER_MAX_ATTEMPTS must be at least 1")
+        if is_production() and self.tracker_link_secret == DEV_SECRET:
+            raise MissingSecret("TRACKER_LINK_SECRET must be set when DESKLINE_ENV=production")
         return self
 
 
@@ -98,7 +109,8 @@ def settings_from_env():
         retry_batch=env_int("NOTIFIER_RETRY_BATCH", defaults.retry_batch),
         retry_concurrency=env_int("NOTIFIER_RETRY_CONCURRENCY", defaults.retry_concurrency),
         in_flight_lease_seconds=env_float("NOTIFIER_IN_FLIGHT_LEASE_SECONDS", defaults.in_flight_lease_seconds),
-        requeue_delay=env_float("NOTIFIER_REQUEUE_DELAY", defaults.requeue_delay),
+        tracker_link_secret=secret("TRACKER_LINK_SECRET", DEV_SECRET),
+        tracker_link_max_age_days=env_int("TRACKER_LINK_MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS),
     ).check()
 
 
@@ -113,5 +125,6 @@ def nameko_config():
         # Workers are also the prefetch count: events in flight at once, each with its own send.
         "max_workers": env_int("NOTIFIER_MAX_WORKERS", 10),
         "NOTIFIER": asdict(settings_from_env()),
+        **consumer_settings(),
         "LOGGING": logging_config(),
     }

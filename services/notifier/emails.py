@@ -21,8 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from shared.contracts.enums import RESOLVED_STATUSES, TICKET_CREATED, TICKET_UPDATED
-from shared.contracts.events import parse_envelope
-from shared.contracts.tracking_links import tracking_url
+from shared.contracts.events import MalformedEvent, parse_envelope
 
 CREATED, UPDATED, RESOLVED = "created", "updated", "resolved"
 EMAIL_KINDS = (CREATED, UPDATED, RESOLVED)
@@ -50,10 +49,6 @@ TEMPLATES = Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-
-
-class MalformedEvent(ValueError):
-    """An event this service cannot read: retrying it would never help."""
 
 
 @dataclass(frozen=True)
@@ -230,13 +225,13 @@ def message_id_for(event_id, kind, sender_email):
 def with_tracking_link(context, ticket_number, recipient, settings):
     """The context plus the signed tracker link, made once when the delivery is recorded: every
     attempt then sends the same email, and the link's validity counts from the event."""
-    return {**context, "tracking_url": tracking_url(settings.public_base_url, ticket_number, recipient)}
+    return {**context, "tracking_url": settings.links.url(settings.public_base_url, ticket_number, recipient)}
 
 
 def compose(kind, context, recipient, event_id, settings):
     """Render the email for a planned delivery; the tracking link is signed for `recipient`."""
     ticket = context["ticket"]
-    link = context.get("tracking_url") or tracking_url(settings.public_base_url, ticket["ticket_number"], recipient)
+    link = context.get("tracking_url") or settings.links.url(settings.public_base_url, ticket["ticket_number"], recipient)
     variables = {
         "kind": kind,
         "ticket": ticket,

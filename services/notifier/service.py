@@ -12,9 +12,8 @@ from nameko_sqlalchemy import Database
 
 from shared.contracts.enums import TICKET_CREATED, TICKET_UPDATED
 from shared.contracts.exceptions import Conflict, NotFound
-from shared.contracts.tracking_links import tracking_url
+from shared.platform.consumers import EventPolicy
 from shared.platform.observability import record_email_delivery
-from shared.platform.queues import DEAD_LETTER_QUEUE, dead_letter, is_transient
 from shared.platform.runtime import Pingable
 
 from . import deliveries, emails
@@ -38,9 +37,6 @@ class MailProvider(DependencyProvider):
 
     def setup(self):
         self.settings = Settings.from_config(self.container.config).check()
-        # Signing a link now fails the start, not every email, when TRACKER_LINK_SECRET is missing
-        # in production.
-        tracking_url(self.settings.public_base_url, "TKT-00000", "probe@example.com")
         self.mail = Mail(self.settings, build_backend(self.settings))
 
     def get_dependency(self, worker_ctx):
@@ -64,8 +60,8 @@ class RetryTimer(Timer):
 
 def ticket_event_handler(event_type):
     # Durable queue that outlives the service (reliable_delivery), shared by instances (SERVICE_POOL).
-    # requeue_on_error: a handler raises only when the event could not be recorded for a reason that
-    # may pass (database away), and then the event must go back to the queue, not be acked away.
+    # requeue_on_error: a handler raises only for a failure that may pass (consumers.py's policy), and
+    # then the event must go back to the queue, not be acked away.
     return event_handler(
         "tickets", event_type, handler_type=SERVICE_POOL, reliable_delivery=True, requeue_on_error=True
     )
@@ -78,6 +74,7 @@ class NotifierService(Pingable):
     db = Database(Base, engine_options={"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20})
     mail = MailProvider()
     config = Config()
+    policy = EventPolicy()
 
     @ticket_event_handler(TICKET_CREATED)
     def on_ticket_created(self, payload):
@@ -123,26 +120,14 @@ class NotifierService(Pingable):
                 return
 
     def _notify(self, payload):
-        try:
-            plan = emails.plan(payload)
-        except emails.MalformedEvent as exc:
-            # Retrying cannot make it readable: say so loudly and let it go.
-            log.error("notifier: dropping unreadable event %r: %s", _event_id(payload), exc)
-            return
+        return self.policy.run(self._record_and_send, payload)
+
+    def _record_and_send(self, payload):
+        plan = emails.plan(payload)
         if plan is None:
             return
-        try:
-            with self._session() as session:
-                attempt = deliveries.record(session, plan, self.mail.settings)
-        except Exception as exc:
-            if not is_transient(exc):
-                # Retrying cannot cure it: park it for an operator rather than loop on it forever.
-                log.exception("notifier: cannot record event %s; moved to %s", plan.event_id, DEAD_LETTER_QUEUE)
-                dead_letter(self.config["AMQP_URI"], "notifier", payload, exc)
-                return
-            log.exception("notifier: could not record event %s; handing it back to the queue", plan.event_id)
-            eventlet.sleep(self.mail.settings.requeue_delay)  # no hot loop while the database is away
-            raise
+        with self._session() as session:
+            attempt = deliveries.record(session, plan, self.mail.settings)
         if attempt is not None:
             self._attempt(attempt)
 
@@ -162,6 +147,3 @@ class NotifierService(Pingable):
         # Sessions close when their block ends: the retry pool opens many per worker.
         return functools.partial(self.db.get_session, close_on_exit=True)
 
-
-def _event_id(payload):
-    return payload.get("event_id") if isinstance(payload, dict) else None

@@ -1,10 +1,18 @@
-"""`python -m services.tracker_gateway [run|projector|migrate|bootstrap|create-client|create-agent|rebuild-tracker]`."""
+"""`python -m services.tracker_gateway [run|migrate|bootstrap|create-client|create-agent|rebuild-tracker]`.
+
+`projector` is still accepted for the tracker projector, now `python -m services.tracker_gateway.projector`.
+"""
 import sys
 
-# Only the projector is a nameko (eventlet) process; gunicorn's gthread workers must not be patched.
 if sys.argv[1:2] == ["projector"]:
-    import shared.platform.green  # noqa: F401
+    # The projector is a nameko (eventlet) process; gunicorn's gthread workers must not be patched.
+    from shared.platform.green import patch
 
-from services.tracker_gateway.cli import main  # noqa: E402
+    patch()
+    from services.tracker_gateway.projector.cli import main as projector_main
 
-main()
+    projector_main(["run", *sys.argv[2:]])
+else:
+    from services.tracker_gateway.cli import main
+
+    main()

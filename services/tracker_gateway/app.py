@@ -20,6 +20,7 @@ from services.tracker_gateway.core.security import add_security_headers
 from services.tracker_gateway.projector.read_model import TrackerView, parse_time
 from services.tracker_gateway.public import chat as public_chat
 from services.tracker_gateway.public import tracker
+from shared.contracts.tracking_links import TrackingLinks
 from shared.platform import observability
 
 
@@ -57,6 +58,8 @@ def create_app(config=None):
         gateway_sessions=db.make_sessionmaker(settings["DATABASE_URL"], pool_size=all_threads),
         redis=redis_client,
         tracker_view=TrackerView(redis_client, settings["REDIS_PREFIX"], settings["TRACKER_DIGEST_KEY"]),
+        # The link secret is the digest key: one secret for the read model and the signed links.
+        tracking_links=TrackingLinks(settings["TRACKER_DIGEST_KEY"], settings["TRACKER_LINK_MAX_AGE_DAYS"] * 86400),
         # THREADS proxies, not one per thread: kombu's producer pool is 10 per process and blocks when
         # empty (field notes). A request finding none free within a second gets a 503 (rpc.py).
         rpc_pool=RpcPool(settings["AMQP_URI"], settings["RPC_TIMEOUT"], size=threads),

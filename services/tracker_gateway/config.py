@@ -5,7 +5,8 @@ touching the environment.
 """
 from pathlib import Path
 
-from shared.contracts import tracking_links
+from services.tracker_gateway.projector.config import read_model_settings
+from shared.contracts.tracking_links import DEFAULT_MAX_AGE_DAYS
 from shared.platform.config import (
     amqp_uri,
     database_url,
@@ -29,7 +30,7 @@ def gateway_database_url():
 
 
 def load(overrides=None):
-    """Every setting the gateway, its CLI and its projector read."""
+    """Every setting the gateway and its CLI read (the projector has its own: projector/config.py)."""
     config = {
         "PORT": env_int("GATEWAY_PORT", 8000),
         "HOST": env("GATEWAY_HOST", "127.0.0.1"),
@@ -39,9 +40,8 @@ def load(overrides=None):
         "ACCESS_LOG": env_bool("GATEWAY_ACCESS_LOG"),
         "DATABASE_URL": gateway_database_url(),
         "AMQP_URI": amqp_uri(),
-        "REDIS_URL": env("REDIS_URL", "redis://127.0.0.1:6379/0"),
-        # Every Redis key the gateway and its projector write starts with this (tests use their own).
-        "REDIS_PREFIX": env("GATEWAY_REDIS_PREFIX", "deskline:gw:"),
+        # REDIS_URL, REDIS_PREFIX, TRACKER_DIGEST_KEY: the tracker's read model, as its projector writes it.
+        **read_model_settings(),
         "JWT_SECRET": secret("JWT_SECRET", DEV_JWT_SECRET),
         "JWT_ISSUER": env("JWT_ISSUER", "deskline-gateway"),
         "JWT_AUDIENCE": env("JWT_AUDIENCE", "deskline-api"),
@@ -63,14 +63,11 @@ def load(overrides=None):
         "MAX_CONTENT_LENGTH": env_int("GATEWAY_MAX_BODY_BYTES", 256 * 1024),
         # Behind N reverse proxies, the client's address is the N-th from the right in X-Forwarded-For.
         "TRUSTED_PROXIES": env_int("GATEWAY_TRUSTED_PROXIES", 0),
-        # Keys the e-mail digests in the tracker's read model; the notifier's link secret, so that
-        # the projector and every gateway agree without one more secret to distribute.
-        "TRACKER_DIGEST_KEY": secret("TRACKER_LINK_SECRET", tracking_links.DEV_SECRET),
+        "TRACKER_LINK_MAX_AGE_DAYS": env_int("TRACKER_LINK_MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS),
         "TRACKER_FAILURES_PER_IP": env_int("TRACKER_FAILURES_PER_IP", 10),
         "TRACKER_IP_WINDOW_SECONDS": env_int("TRACKER_IP_WINDOW_SECONDS", 60),
         "TRACKER_FAILURES_PER_TICKET": env_int("TRACKER_FAILURES_PER_TICKET", 100),
         "TRACKER_TICKET_WINDOW_SECONDS": env_int("TRACKER_TICKET_WINDOW_SECONDS", 3600),
-        "PROJECTOR_MAX_WORKERS": env_int("TRACKER_PROJECTOR_MAX_WORKERS", 10),
         # Public chat, per client address, fixed windows in Redis (chat_public.py): conversations
         # started, messages posted, and reads (a customer's page polls about once a second).
         "CHAT_STARTS_PER_IP": env_int("CHAT_STARTS_PER_IP", 20),

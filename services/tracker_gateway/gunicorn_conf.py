@@ -17,6 +17,9 @@ threads = _settings["THREADS"] + live.STREAMS_PER_PROCESS
 preload_app = False
 timeout = 30
 graceful_timeout = 20
+# gunicorn's control socket is one fixed path per user: gateways on one machine would take it from
+# each other (and the image's $HOME is read-only). Nothing of ours uses it.
+control_socket_disable = True
 keepalive = 5
 accesslog = "-" if _settings["ACCESS_LOG"] else None
 errorlog = "-"

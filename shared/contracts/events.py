@@ -5,7 +5,7 @@ Events are a published contract: add fields, never repurpose them.
 import uuid
 from datetime import datetime, timezone
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields
 
 ENVELOPE_VERSION = 1
 
@@ -34,6 +34,13 @@ def make_envelope(event_type, data, event_id=None, occurred_at=None):
     )
 
 
+class MalformedEvent(ValueError):
+    """An event that cannot be read: retrying it will never help (consumers park it)."""
+
+
 def parse_envelope(payload):
-    """Validate an incoming envelope; raises marshmallow.ValidationError if malformed."""
-    return ENVELOPE.load(payload)
+    """Validate an incoming envelope; raises MalformedEvent if it is not one."""
+    try:
+        return ENVELOPE.load(payload)
+    except ValidationError as exc:
+        raise MalformedEvent(f"not an event envelope: {exc.messages}") from None

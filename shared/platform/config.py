@@ -46,7 +46,7 @@ def logging_config(level=None):
     """One log format for every service (a dictConfig, as nameko's LOGGING key expects).
 
     LOG_FORMAT=json writes one JSON object per line, with the correlation id of the request or worker
-    that logged it (shared/observability.py); `plain`, the default, is for reading in a terminal.
+    that logged it (shared/platform/observability.py); `plain`, the default, is for reading in a terminal.
     """
     return {
         "version": 1,
@@ -62,6 +62,11 @@ def logging_config(level=None):
         # Alembic announces each of its plugins at INFO on every migrate.
         "loggers": {"alembic.runtime.plugins": {"level": "WARNING"}},
     }
+
+
+def consumer_settings():
+    """Settings of the event consumer policy (shared/platform/consumers.py), the same in every consumer."""
+    return {"CONSUMER_REQUEUE_DELAY": env_float("CONSUMER_REQUEUE_DELAY", 1.0)}
 
 
 class MissingSecret(RuntimeError):

@@ -1,12 +1,15 @@
-"""Imported first by every process entry point: eventlet's monkey patching, done once, early.
+"""eventlet's monkey patching for the nameko processes, done once, first, by each entry point.
 
-Patching before anything opens a socket makes kombu and psycopg2 cooperative; eventlet's
-own deprecation notice is known (see the nameko field notes) and silenced here.
+Patching before anything opens a socket makes kombu and psycopg2 cooperative (blocking psycopg2
+calls would stall every greenlet of a service). eventlet announces its own deprecation on import;
+that is known and silenced here. The gateway is not patched: gunicorn's gthread workers stay threads.
 """
 import warnings
 
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
-import eventlet  # noqa: E402
+def patch():
+    """Monkey patch the standard library for eventlet (idempotent)."""
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    import eventlet
 
-eventlet.monkey_patch()
+    eventlet.monkey_patch()

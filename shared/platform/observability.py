@@ -8,11 +8,13 @@ and Prometheus metrics (docs/operations.md says how to read them and what to ale
   carry it; a handler of such an event does the same, down to the notifier's email log line.
 - Metrics are module-level prometheus_client objects. nameko services serve them on METRICS_PORT
   (unset: not served); the gateway on GET /metrics, summed over gunicorn's workers when
-  PROMETHEUS_MULTIPROC_DIR is set (deploy/start.sh sets it).
+  PROMETHEUS_MULTIPROC_DIR is set (`python -m services.tracker_gateway run` sets it).
 """
 import json
 import logging
+import os
 import re
+import tempfile
 import threading
 import time
 import uuid
@@ -128,6 +130,13 @@ _backlog = _OutboxBacklog()
 REGISTRY.register(_backlog)
 _server_lock = threading.Lock()
 _served_ports = set()
+
+
+def prepare_multiprocess_metrics():
+    """Before gunicorn starts: a fresh, empty PROMETHEUS_MULTIPROC_DIR (unless one is set), where each
+    worker writes its own counts and /metrics sums them."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="deskline-metrics-")
 
 
 def serve_metrics(port):

@@ -18,9 +18,11 @@ class ReplyPublisher(Publisher):
     delivery_mode = NON_PERSISTENT
 
 
-# nameko has no setting for this: its Responder publishes every reply with this class. Every
-# service process imports this module (Pingable), so they all reply the same way.
-nameko.rpc.Responder.publisher_cls = ReplyPublisher
+def init():
+    """What every nameko process changes in nameko before it starts its services (main() calls it;
+    tests that run services in-process call it too). nameko has no setting for the reply publisher:
+    its Responder publishes every reply with this class."""
+    nameko.rpc.Responder.publisher_cls = ReplyPublisher
 
 
 class Pingable:
@@ -56,4 +58,5 @@ def main(service_cls, nameko_config, migrations_dir, database_url, argv=None):
         return
     from nameko.cli.run import run
 
+    init()
     run([service_cls], config)

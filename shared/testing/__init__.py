@@ -16,7 +16,11 @@ from nameko.standalone.events import get_event_exchange
 from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy.engine import make_url
 
+from shared.contracts.tracking_links import DEV_SECRET, TrackingLinks
+
 ROOT = Path(__file__).resolve().parents[2]
+# The links every service signs and checks in tests (they run with the development secret).
+TRACKING_LINKS = TrackingLinks(DEV_SECRET)
 
 
 def wait_for(condition, timeout=10.0, interval=0.05, message="condition"):
@@ -93,7 +97,7 @@ def database_away(url):
 
 def dead_letters(amqp_uri):
     """Take every message from the dead-letter queue: [{service, error, payload}]."""
-    from shared.platform.queues import DEAD_LETTER_QUEUE
+    from shared.platform.consumers import DEAD_LETTER_QUEUE
 
     with Connection(amqp_uri) as connection:
         queue = connection.SimpleQueue(DEAD_LETTER_QUEUE, queue_opts={"durable": True})

@@ -131,7 +131,7 @@ def test_a_first_delivery_arriving_twice_at_once_links_once(chat_service, chat_r
 
 
 def test_tickets_naming_no_conversation_of_this_client_link_nothing(chat_service, chat_rpc, tickets_rpc,
-                                                                      chat_sessions, publish):
+                                                                      chat_sessions, publish, amqp_uri):
     conversation_id = chat_rpc.start_conversation(KIRA)["conversation"]["id"]
     with Handled(chat_service) as other_client:
         tickets_rpc.create_ticket({
@@ -146,7 +146,8 @@ def test_tickets_naming_no_conversation_of_this_client_link_nothing(chat_service
     with Handled(chat_service) as malformed:
         publish({"event_type": "ticket.created", "event_id": "nope", "data": {}})
     assert other_client.results == ["other_client"] and unknown.results == ["unknown_conversation"]
-    assert unrelated.results == ["unrelated"] and malformed.results == ["malformed"]
+    assert unrelated.results == ["unrelated"] and malformed.results == ["dead-lettered"]
+    assert [parked["payload"]["event_id"] for parked in dead_letters(amqp_uri)] == ["nope"]
     assert links_and_system_lines(chat_sessions, conversation_id) == ([], [])
     assert chat_rpc.get_conversation(conversation_id)["conversation"]["ticket_numbers"] == []
 

@@ -18,17 +18,24 @@ def reader_names(tree):
             and node.args.args and node.args.args[0].arg == "name"}
 
 
-# Calls whose first argument names an environment variable: shared/config.py's helpers (and a module's own).
-READERS = reader_names(ast.parse((ROOT / "shared" / "config.py").read_text()))
+SHARED_CONFIG = ROOT / "shared" / "platform" / "config.py"
+# Calls whose first argument names an environment variable: shared/platform/config.py's helpers (and a module's own).
+READERS = reader_names(ast.parse(SHARED_CONFIG.read_text()))
 # Their default is a development value: a container must set these.
 ALWAYS_REQUIRED_READERS = {"database_url", "secret"}
 LOCAL_DEFAULT = re.compile(r"127\.0\.0\.1|localhost")
 # Defaults that are safe for development and wrong in any deployment, whatever their text.
 POLICY_REQUIRED = {"DESKLINE_ENV", "EMAIL_BACKEND"}
+# Each component: the folder of its code under services/, and its config modules.
 COMPONENT_PACKAGE = {
     "tickets": "tickets", "notifier": "notifier", "chat": "chat",
-    "gateway": "tracker_gateway", "tracker_projector": "tracker_gateway",
+    "gateway": "tracker_gateway", "tracker_projector": "tracker_gateway/projector",
 }
+COMPONENT_CONFIGS = {
+    component: [ROOT / "services" / package / "config.py"] for component, package in COMPONENT_PACKAGE.items()
+}
+# The gateway reads the tracker's read model where its projector writes it: one function of projector/config.py.
+READ_MODEL_SETTINGS = (ROOT / "services" / "tracker_gateway" / "projector" / "config.py", "read_model_settings")
 COMPONENTS = set(COMPONENT_PACKAGE) | {"migrate"}
 # The migrate job runs every migrate and the gateway's bootstrap, which creates the admin.
 EXTRA_REQUIRED = {"migrate": {"ADMIN_PASSWORD"}}
@@ -53,6 +60,11 @@ class ModuleScan:
         }
         self.functions = {node.name: self._scan(node) for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
         self.reads, self.calls = self._scan(tree)
+
+    def only(self, function):
+        """This scan narrowed to one function of the module (a config module shared by two components)."""
+        self.reads, self.calls = self.functions[function]
+        return self
 
     def _default(self, node):
         if isinstance(node, ast.Constant):
@@ -79,18 +91,34 @@ class ModuleScan:
         return reads, calls
 
 
+def shared_module_path(name):
+    """shared/contracts/enums.py for 'contracts.enums'."""
+    return ROOT / "shared" / (name.replace(".", "/") + ".py")
+
+
+def shared_modules():
+    """{dotted name under shared: path} of the product's shared modules (not the test helpers)."""
+    return {".".join(path.relative_to(ROOT / "shared").with_suffix("").parts): path
+            for path in (ROOT / "shared").rglob("*.py") if path.name != "__init__.py" and "testing" not in path.parts}
+
+
 def env_modules():
-    """shared/ modules that read variables themselves (beside shared/config.py's helpers)."""
-    return {path.stem: path for path in (ROOT / "shared").glob("*.py")
-            if path.name not in ("config.py", "testing.py") and ModuleScan(path).reads}
+    """shared/ modules that read variables themselves (beside shared/platform/config.py's helpers)."""
+    return {name: path for name, path in shared_modules().items() if path != SHARED_CONFIG and ModuleScan(path).reads}
 
 
 def shared_imports(text):
-    """Names of the shared/ modules a source text imports."""
-    names = set(re.findall(r"\bfrom shared\.(\w+) import|\bimport shared\.(\w+)", text))
-    names = {a or b for a, b in names}
-    for group in re.findall(r"\bfrom shared import \(?([\w, \n]+)\)?", text):
-        names |= {name.strip() for name in group.split(",") if name.strip()}
+    """Dotted names (under shared) of the shared modules a source text imports."""
+    names = set()
+    imported_groups = re.findall(r"\bfrom shared((?:\.\w+)*) import \(([^)]*)\)", text)
+    imported_groups += re.findall(r"^\s*from shared((?:\.\w+)*) import ([\w, ]+)$", text, re.M)
+    for package, group in imported_groups:
+        package = package.lstrip(".")
+        if package:
+            names.add(package)
+        for imported in (item.split(" as ")[0].strip() for item in group.split(",") if item.strip()):
+            names.add(f"{package}.{imported}".lstrip("."))  # `from shared.platform import observability`
+    names |= set(re.findall(r"\bimport shared\.([\w.]+)", text))
     return names
 
 
@@ -100,27 +128,30 @@ def imports(package, module):
     seen = set()
     while pending:
         name = pending.pop()
-        if name in seen or not (ROOT / "shared" / f"{name}.py").exists():
+        if name in seen or not shared_module_path(name).exists():
             continue
         seen.add(name)
-        pending |= shared_imports((ROOT / "shared" / f"{name}.py").read_text())
+        pending |= shared_imports(shared_module_path(name).read_text())
     return module in seen
 
 
 @lru_cache
 def code_requirements():
     """{component: {variable: must be set in a deployment}} from the source."""
-    helpers = ModuleScan(ROOT / "shared" / "config.py").functions
+    helpers = ModuleScan(SHARED_CONFIG).functions
     result = {}
     for component, package in COMPONENT_PACKAGE.items():
-        scans = [ModuleScan(ROOT / "services" / package / "config.py")]
+        scans = [ModuleScan(path) for path in COMPONENT_CONFIGS[component]]
+        if component == "gateway":
+            path, function = READ_MODEL_SETTINGS
+            scans.append(ModuleScan(path).only(function))
         scans += [ModuleScan(path) for name, path in env_modules().items() if imports(package, name)]
         reads, pending, seen = {}, set(), set()
         for scan in scans:
             for variable, required in scan.reads.items():
                 reads[variable] = reads.get(variable, False) or required
             pending |= scan.calls
-        while pending:  # helpers of shared/config.py, and the helpers they call
+        while pending:  # helpers of shared/platform/config.py, and the helpers they call
             name = pending.pop()
             if name in seen or name not in helpers:
                 continue
@@ -175,7 +206,7 @@ def test_the_scan_finds_what_the_services_read():
     assert code["notifier"]["DESKLINE_ENV"] and code["gateway"]["DESKLINE_ENV"]
     assert code["tickets"]["AMQP_URI"] and code["tickets"]["TICKETS_DATABASE_URL"]
     assert not code["tickets"]["TICKETS_MAX_WORKERS"]
-    # Through the Settings dataclass' defaults, and shared/tracking_links.py.
+    # Through the Settings dataclass' defaults.
     assert code["notifier"]["SMTP_HOST"] and code["notifier"]["SENDER_EMAIL"] and code["notifier"]["TRACKER_LINK_SECRET"]
     assert not code["notifier"]["NOTIFIER_MAX_ATTEMPTS"] and "TRACKER_LINK_MAX_AGE_DAYS" in code["notifier"]
     assert code["gateway"]["JWT_SECRET"] and code["gateway"]["REDIS_URL"] and code["gateway"]["GATEWAY_HOST"]
@@ -186,10 +217,9 @@ def test_the_scan_finds_what_the_services_read():
 
 def test_no_variable_is_read_outside_the_scanned_modules():
     """The scan is complete only if every read goes through the config modules and shared helpers."""
-    scanned = {ROOT / "shared" / "config.py", *env_modules().values()}
-    scanned |= {ROOT / "services" / package / "config.py" for package in COMPONENT_PACKAGE.values()}
-    for path in [*(ROOT / "services").rglob("*.py"), *(ROOT / "shared").glob("*.py")]:
-        if path in scanned or path.name == "testing.py":
+    scanned = {SHARED_CONFIG, *env_modules().values(), *(path for paths in COMPONENT_CONFIGS.values() for path in paths)}
+    for path in [*(ROOT / "services").rglob("*.py"), *shared_modules().values()]:
+        if path in scanned:
             continue
         text = path.read_text()
         assert not re.search(r"os\.environ|getenv", text), f"{path} reads the environment itself"

@@ -96,10 +96,10 @@ def test_every_component_imports_without_the_excluded_packages():
                 if name.split(".")[0] in {modules!r}:
                     raise ImportError("not in the image: " + name)
         sys.meta_path.insert(0, Block())
-        import shared.platform.green
+        import shared.platform.green; shared.platform.green.patch()
         import nameko.cli.run, gunicorn.app.wsgiapp, gunicorn.workers.gthread
         import services.tickets.service, services.notifier.service, services.chat.service
-        import services.tracker_gateway.app, services.tracker_gateway.projector.service, services.tracker_gateway.cli
+        import services.tracker_gateway.app, services.tracker_gateway.projector.service, services.tracker_gateway.projector.cli, services.tracker_gateway.cli
         import services.tracker_gateway.gunicorn_conf, shared.platform.probe, shared.platform.migrations, shared.platform.queues
         print("ok")
     """)

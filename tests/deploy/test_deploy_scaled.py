@@ -56,7 +56,7 @@ def queue_consumers(amqp_uri):
 
 def test_run_scaled_starts_two_of_each_behind_one_port():
     environment, scale = run_scaled_recipe()
-    assert environment == {"GUNICORN_CMD_ARGS": "--reuse-port --no-control-socket"}
+    assert environment == {"GUNICORN_CMD_ARGS": "--reuse-port"}
     assert {name: count for name, count in scale.items() if name != "tracker_projector"} == \
         {"tickets": 2, "notifier": 2, "chat": 2, "gateway": 2}
     assert set(scale) <= set(procfile())
@@ -71,7 +71,7 @@ def test_two_of_each_under_load_lose_nothing_when_one_of_each_is_killed(
     env = {
         **make_env, **notifier_process_env(notifier_db, smtp_sink),
         "AMQP_URI": amqp_uri, "TICKETS_DATABASE_URL": tickets_db, "CHAT_DATABASE_URL": chat_db,
-        "CHAT_REQUEUE_DELAY": "0.2", "GATEWAY_DATABASE_URL": gateway_db, "REDIS_URL": TEST_REDIS_URL,
+        "CONSUMER_REQUEUE_DELAY": "0.2", "GATEWAY_DATABASE_URL": gateway_db, "REDIS_URL": TEST_REDIS_URL,
         "GATEWAY_REDIS_PREFIX": redis_prefix, "GATEWAY_PORT": str(port), "GATEWAY_WORKERS": "1",
         "GATEWAY_THREADS": "4", "GATEWAY_ACCESS_LOG": "1", "GATEWAY_READY_SERVICES": "tickets", "RPC_TIMEOUT": "10",
     }

@@ -66,7 +66,8 @@ def test_production_refuses_to_start_without_a_jwt_secret(gateway_db):
 def test_migrate_declares_the_projectors_event_queues(gateway_db, amqp_uri):
     from kombu import Connection
 
-    from services.tracker_gateway.projector.service import TrackerProjector, nameko_config
+    from services.tracker_gateway.projector.config import nameko_config
+    from services.tracker_gateway.projector.service import TrackerProjector
     from shared.platform.queues import event_queues
 
     completed = run(["migrate"], gateway_db, AMQP_URI=amqp_uri)

@@ -52,7 +52,7 @@ def test_an_event_outlasting_the_redis_retries_goes_back_to_the_queue(
 
     monkeypatch.setattr(TrackerView, "apply_event", flaky)
     projector = container_factory(
-        TrackerProjector, {**projector_config, "PROJECTOR_RETRY_SECONDS": 0.2, "PROJECTOR_REQUEUE_DELAY": 0.05})
+        TrackerProjector, {**projector_config, "CONSUMER_REQUEUE_DELAY": 0.05})
     projector.start()
     try:
         wait_for(lambda: test_redis.get(f"{redis_prefix}trk:meta:backfilled"), timeout=15, message="the backfill")

@@ -7,8 +7,7 @@ import pytest
 from itsdangerous import TimestampSigner
 
 from services.tracker_gateway.projector.read_model import TrackerView
-from shared.contracts.tracking_links import make_token
-from shared.testing import wait_for
+from shared.testing import TRACKING_LINKS, wait_for
 
 API = "/api/entities/ticket"
 TRACK = "/api/public/track"
@@ -170,7 +169,7 @@ def test_limits_are_shared_between_gateway_instances(tight_limits, http, acme, g
 def test_the_signed_link_opens_the_ticket(http, acme):
     create(http, acme)
     tracked(http, "TKT-00001")
-    response = http.get(f"/track-ticket/{make_token('TKT-00001', EMAIL)}")
+    response = http.get(f"/track-ticket/{TRACKING_LINKS.make_token('TKT-00001', EMAIL)}")
     assert response.status_code == 200
     assert b"Printer on fire" in response.data
     assert response.headers["Referrer-Policy"] == "no-referrer"
@@ -183,19 +182,19 @@ def test_guesses_at_a_number_do_not_lock_its_signed_link(tight_limits, http, acm
     for n in range(4):
         assert track(http, "TKT-00001", f"guess{n}@x.io", **{"X-Forwarded-For": f"198.51.100.{n}"}).status_code == 404
     assert track(http, "TKT-00001", EMAIL, **ip).status_code == 429  # the number's limit is tripped
-    response = http.get(f"/track-ticket/{make_token('TKT-00001', EMAIL)}", headers=ip)
+    response = http.get(f"/track-ticket/{TRACKING_LINKS.make_token('TKT-00001', EMAIL)}", headers=ip)
     assert response.status_code == 200 and b"Printer on fire" in response.data
 
 
 def test_a_tampered_or_expired_link_does_not(http, acme, monkeypatch):
     create(http, acme)
     tracked(http, "TKT-00001")
-    token = make_token("TKT-00001", EMAIL)
+    token = TRACKING_LINKS.make_token("TKT-00001", EMAIL)
     payload, rest = token.split(".", 1)
-    forged = make_token("TKT-00001", "attacker@x.io").split(".", 1)[0] + "." + rest
+    forged = TRACKING_LINKS.make_token("TKT-00001", "attacker@x.io").split(".", 1)[0] + "." + rest
     with monkeypatch.context() as patch:
         patch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 31 * 86400)
-        expired = make_token("TKT-00001", EMAIL)
+        expired = TRACKING_LINKS.make_token("TKT-00001", EMAIL)
     for bad in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), forged, expired, "x" * 40):
         response = http.get(f"/track-ticket/{bad}")
         assert response.status_code == 404, bad

@@ -7,7 +7,7 @@ import pytest
 
 from services.notifier import emails
 from services.notifier.config import ConfigurationError, Settings
-from shared.contracts.tracking_links import read_token
+from shared.testing import TRACKING_LINKS
 from tests.fixtures.notifier import FAST_RETRIES, ticket_envelope, ticket_payload
 
 SETTINGS = Settings(**FAST_RETRIES)
@@ -96,7 +96,7 @@ def test_every_email_links_to_the_tracker_with_a_token_for_this_ticket_and_custo
     mail = rendered(plan)
     prefix = "https://desk.example.com/track-ticket/"
     token = mail.text.split(prefix, 1)[1].split()[0]
-    assert read_token(token) == ("TKT-00007", "kira@example.com")
+    assert TRACKING_LINKS.read_token(token) == ("TKT-00007", "kira@example.com")
     assert f'href="{prefix}{token}"' in mail.html
 
 

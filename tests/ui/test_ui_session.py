@@ -5,8 +5,7 @@ import re
 import pytest
 import requests
 
-from shared.contracts.tracking_links import read_token
-from shared.testing import wait_for
+from shared.testing import TRACKING_LINKS, wait_for
 from tests.fixtures.ui import AgentApi, add_ui_tenant
 
 
@@ -148,7 +147,7 @@ def test_the_panel_endpoint_gives_ticket_history_and_signed_tracking_link(ui_sta
     assert [(h["action"], h["field"]) for h in panel["history"]] == [("created", None), ("updated", "status")]
     assert panel["tracker_url"] == ui_stack.url("/track-ticket")
     token = panel["tracking_url"].removeprefix(ui_stack.url("/track-ticket/"))
-    assert read_token(token) == (made["ticket_number"], "kira@example.com")
+    assert TRACKING_LINKS.read_token(token) == (made["ticket_number"], "kira@example.com")
 
     no_email = ben_api.create(title="No e-mail", customer_email=None)
     assert ben_api.get(f"/api/console/tickets/{no_email['id']}").json()["tracking_url"] is None

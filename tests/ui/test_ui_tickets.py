@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from shared.contracts.tracking_links import read_token
+from shared.testing import TRACKING_LINKS
 
 pytestmark = pytest.mark.browser
 
@@ -182,7 +182,7 @@ def test_share_copy_number_and_tracking_link(signed_in, ben_api, ui_stack):
     link = clipboard(page)
     assert link == page.locator("#p-track-url").input_value()
     prefix = ui_stack.url("/track-ticket/")
-    assert link.startswith(prefix) and read_token(link[len(prefix):]) == (number, "kiran1@gmail.com")
+    assert link.startswith(prefix) and TRACKING_LINKS.read_token(link[len(prefix):]) == (number, "kiran1@gmail.com")
 
 
 def test_a_ticket_without_customer_email_points_to_the_tracker_form(signed_in, ben_api, ui_stack):

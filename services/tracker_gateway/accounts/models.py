@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ROLES = ("admin", "agent")
-# A client's slug, as cli.slugify makes them: lower-case letters and digits in dash-separated runs.
+# A client's slug, as tenants.slugify makes them: lower-case letters and digits in dash-separated runs.
 SLUG_MAX = 64
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 

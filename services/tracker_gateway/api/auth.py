@@ -1,7 +1,8 @@
 """The agent API's authentication surface: login, refresh, logout, and who am I."""
 from flask import Blueprint, current_app, g, jsonify, request
 
-from services.tracker_gateway.accounts import auth
+from services.tracker_gateway.accounts import login as accounts_login
+from services.tracker_gateway.accounts import tokens
 from services.tracker_gateway.api import schemas
 from services.tracker_gateway.core import db
 from services.tracker_gateway.core.net import client_ip
@@ -13,30 +14,30 @@ bp = Blueprint("api_auth", __name__, url_prefix="/api/auth")
 def login():
     """E-mail and password for a token pair (throttled after repeated failures)."""
     data = schemas.load(schemas.LOGIN, request.get_json(silent=True))
-    return jsonify(auth.login(data["email"], data["password"], client_ip()))
+    return jsonify(accounts_login.login(data["email"], data["password"], client_ip()))
 
 
 @bp.post("/refresh")
 def refresh():
     """A refresh token for a new pair; the one presented stops working."""
     data = schemas.load(schemas.REFRESH, request.get_json(silent=True))
-    return jsonify(auth.rotate_refresh_token(db.session(), data["refresh_token"], current_app.config))
+    return jsonify(tokens.rotate_refresh_token(db.session(), data["refresh_token"], current_app.config))
 
 
 @bp.post("/logout")
-@auth.login_required
+@tokens.login_required
 def logout():
     """Revoke this access token and, if given, the refresh token of the same login."""
     data = request.get_json(silent=True) or {}
     token = data.get("refresh_token") if isinstance(data, dict) else None
     if isinstance(token, str) and token:
-        auth.revoke_refresh_token(db.session(), token, g.principal.agent_id)
-    auth.revoke_access_token(g.principal)
+        tokens.revoke_refresh_token(db.session(), token, g.principal.agent_id)
+    tokens.revoke_access_token(g.principal)
     return "", 204
 
 
 @bp.get("/me")
-@auth.login_required
+@tokens.login_required
 def me():
     """The agent the access token belongs to."""
     p = g.principal

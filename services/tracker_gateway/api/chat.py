@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from flask import Blueprint, g, jsonify, request
 from marshmallow import ValidationError as SchemaError
 
-from services.tracker_gateway.accounts.auth import login_required
 from services.tracker_gateway.accounts.models import Agent
+from services.tracker_gateway.accounts.tokens import login_required
 from services.tracker_gateway.api import chat_schemas, schemas
 from services.tracker_gateway.api.tickets import create_once
 from services.tracker_gateway.core import db

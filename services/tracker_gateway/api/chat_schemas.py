@@ -1,6 +1,6 @@
 """What the gateway's chat endpoints accept (marshmallow): the agent's chat API and the public chat.
 
-Each schema is the chat service's own contract (shared/chat_schemas.py) less the fields the gateway
+Each schema is the chat service's own contract (shared/contracts/chat_schemas.py) less the fields the gateway
 supplies itself: the client comes from the page's slug or the access token, the author from the
 token or the conversation, so a caller sending them gets a 422 ("Unknown field"). The gateway's check
 gives early 422s and the OpenAPI document; the service validates again and stays the authority.

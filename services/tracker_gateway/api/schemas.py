@@ -1,7 +1,7 @@
 """The gateway's request and response formats (marshmallow): the same classes validate requests
 and describe them in the OpenAPI document (openapi.py).
 
-Ticket bodies are validated with the tickets service's own contract (shared/ticket_schemas.py):
+Ticket bodies are validated with the tickets service's own contract (shared/contracts/ticket_schemas.py):
 the gateway's check gives early 422s and an accurate document, the service checks again.
 """
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate

@@ -4,7 +4,7 @@ import uuid
 
 from flask import Blueprint, g, jsonify, request
 
-from services.tracker_gateway.accounts.auth import login_required
+from services.tracker_gateway.accounts.tokens import login_required
 from services.tracker_gateway.api import schemas
 from services.tracker_gateway.core.rpc import tickets
 

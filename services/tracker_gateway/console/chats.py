@@ -1,6 +1,6 @@
 """The agent console's Chats page (`/agent/chats`): the client's conversations with unread markers,
 the thread, replies, assignment, closing and the "Create Ticket" dialog, live over the console's
-event stream, to which this module adds the chat service's events as the `chat` feed.
+event stream (its `chat` feed, console/feeds.py).
 
 The page calls the agent chat API (api_chat.py) with the console's access token, like the tickets
 page calls the ticket API.
@@ -9,26 +9,15 @@ import sqlalchemy as sa
 from flask import Blueprint, g, render_template
 
 from services.tracker_gateway.accounts.models import Agent
-from services.tracker_gateway.console import live
-from services.tracker_gateway.console.pages import agent_page, label
+from services.tracker_gateway.console.pages import label
+from services.tracker_gateway.console.session import agent_page
 from services.tracker_gateway.core import db
 from shared.contracts.enums import (
-    CHAT_CONVERSATION_ASSIGNED,
-    CHAT_CONVERSATION_CLOSED,
-    CHAT_CONVERSATION_STARTED,
-    CHAT_MESSAGE_POSTED,
     TICKET_CATEGORIES,
     TICKET_PRIORITIES,
 )
 
 bp = Blueprint("agent_chats", __name__)
-
-CHAT = live.register_feed(live.Feed(
-    name="chat", exchange="chat.events",
-    routing_keys=(CHAT_CONVERSATION_STARTED, CHAT_MESSAGE_POSTED, CHAT_CONVERSATION_ASSIGNED, CHAT_CONVERSATION_CLOSED),
-    tenant_of=lambda data: data["conversation"]["client_id"],
-))
-
 
 @bp.get("/agent/chats")
 @agent_page

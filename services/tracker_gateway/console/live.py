@@ -2,8 +2,8 @@
 events over kombu, one consumer per gateway process fanning out to that process's streams, each
 stream seeing only its own client's events.
 
-A feed names an event exchange, its routing keys and where the client id sits in an event's data
-(`register_feed`): tickets is registered here, other pages register theirs (chat) the same way.
+A feed names an event exchange, its routing keys and where the client id sits in an event's data;
+the feeds a page may follow are listed in console/feeds.py.
 The queue of each process is exclusive and auto-deleted, so nothing is kept while a process is
 away: a stream says `ready` once its process consumes (and again after any reconnection), and a
 page reloads its state on every `ready`. Events are at-least-once upstream: pages must treat
@@ -22,16 +22,14 @@ import threading
 import time
 import uuid
 import weakref
-from dataclasses import dataclass
-from typing import Callable
 
 from flask import Blueprint, Response, current_app, g, request
 from kombu import Connection, Exchange, Queue, binding
 from marshmallow import ValidationError as SchemaError
 
-from services.tracker_gateway.accounts import auth
+from services.tracker_gateway.accounts import tokens
+from services.tracker_gateway.console.feeds import FEEDS
 from services.tracker_gateway.core.rpc import ServiceUnavailable
-from shared.contracts.enums import TICKET_CREATED, TICKET_DELETED, TICKET_UPDATED
 
 log = logging.getLogger(__name__)
 
@@ -45,33 +43,6 @@ HEARTBEAT_SECONDS = 15.0
 BACKLOG = 200
 RECONNECT_MAX_SECONDS = 10.0
 
-
-@dataclass(frozen=True)
-class Feed:
-    """Events from one exchange that pages can follow: `tenant_of(data)` is the client id an event
-    belongs to (None: nobody's, dropped)."""
-
-    name: str
-    exchange: str
-    routing_keys: tuple
-    tenant_of: Callable[[dict], object]
-
-
-FEEDS = {}
-
-
-def register_feed(feed):
-    """Make a feed available to `GET /api/live?feeds=<name>`; call at import time (a process binds
-    its queue to every registered feed when its consumer connects)."""
-    FEEDS[feed.name] = feed
-    return feed
-
-
-TICKETS = register_feed(Feed(
-    name="tickets", exchange="tickets.events",
-    routing_keys=(TICKET_CREATED, TICKET_UPDATED, TICKET_DELETED),
-    tenant_of=lambda data: data["ticket"]["client_id"],
-))
 
 # Control messages from the hub to a stream.
 READY, PAUSED, STOP, OVERFLOW = "ready", "paused", "stop", "overflow"
@@ -290,7 +261,7 @@ def _requested_feeds():
 
 
 @bp.get("")
-@auth.login_required
+@tokens.login_required
 def stream():
     """Server-sent events of the agent's client: `ready` (reload your state), `paused` (events are
     not arriving for now), each event by its type, `expired` (reconnect with a fresh token)."""
@@ -301,7 +272,7 @@ def stream():
     if subscription is None:
         raise ServiceUnavailable("live", "too many live streams on this gateway process")
     redis_client = current_app.extensions["redis"]
-    revoked_key = auth._revoked_key(principal.jti)  # the key logout sets (auth.revoke_access_token)
+    revoked_key = tokens.revoked_key(principal.jti)  # the key logout sets
 
     def still_valid():
         try:

@@ -6,9 +6,8 @@ endpoints, which the console uses for everything else (list, update, delete).
 """
 from flask import Blueprint, current_app, g, jsonify
 
-from services.tracker_gateway.accounts.auth import login_required
+from services.tracker_gateway.accounts.tokens import login_required
 from services.tracker_gateway.core.rpc import RemoteService, tickets
-from shared.contracts.tracking_links import tracking_url
 
 bp = Blueprint("api_console", __name__, url_prefix="/api/console")
 
@@ -30,7 +29,7 @@ def ticket_panel(ref):
         "ticket": ticket,
         "history": history,
         # Signed, bound to the number and the e-mail: it opens the ticket without the form.
-        "tracking_url": tracking_url(base_url, ticket["ticket_number"], email) if email else None,
+        "tracking_url": current_app.extensions["tracking_links"].url(base_url, ticket["ticket_number"], email) if email else None,
         "tracker_url": f"{base_url.rstrip('/')}/track-ticket",
     })
 

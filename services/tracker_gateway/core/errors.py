@@ -14,9 +14,36 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from services.tracker_gateway.accounts.auth import Forbidden, TooManyAttempts, Unauthorized
-from services.tracker_gateway.core.rpc import ServiceUnavailable
 from shared.contracts.exceptions import Conflict, NotFound, ValidationError
+
+
+class Unauthorized(Exception):
+    """No valid credentials: 401."""
+
+
+class Forbidden(Exception):
+    """Valid credentials, not enough rights: 403."""
+
+
+class TooManyAttempts(Exception):
+    """Throttled: 429 with Retry-After."""
+
+    def __init__(self, retry_after):
+        super().__init__(f"retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(Exception):
+    """A service did not answer in time, or the broker could not be reached."""
+
+    def __init__(self, service, reason, timed_out=False):
+        super().__init__(f"{service}: {reason}")
+        self.service = service
+        self.reason = reason
+        # The request reached the service but no reply came: it may have been carried out (the
+        # tickets service commits before replying). Refused or unknown: known not to have run.
+        self.timed_out = timed_out
+
 
 log = logging.getLogger(__name__)
 

@@ -18,24 +18,13 @@ from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 
 import shared.contracts.exceptions  # noqa: F401  (registers the typed remote errors with nameko)
+from services.tracker_gateway.core.errors import ServiceUnavailable
 from shared.platform.observability import rpc_call
 
 log = logging.getLogger(__name__)
 
 # A proxy that failed in one of these ways may hold a dead connection or a stale reply: replace it.
 TRANSPORT_ERRORS = (socket.error, AMQPError, KombuError, ConnectionError)
-
-
-class ServiceUnavailable(Exception):
-    """A service did not answer in time, or the broker could not be reached."""
-
-    def __init__(self, service, reason, timed_out=False):
-        super().__init__(f"{service}: {reason}")
-        self.service = service
-        self.reason = reason
-        # The request reached the service but no reply came: it may have been carried out (the
-        # tickets service commits before replying). Refused or unknown: known not to have run.
-        self.timed_out = timed_out
 
 
 class RpcPool:

@@ -11,6 +11,8 @@ from services.tracker_gateway.projector.read_model import entries_from_history, 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 500  # the tickets service's export maximum
+# A page of 500 tickets with their history can take a while on a loaded system.
+RPC_TIMEOUT = 30
 
 
 def entries_from_snapshot(ticket):
@@ -43,10 +45,9 @@ def run_backfill(view, config, with_history=True):
     """Backfill through a standalone proxy of its own, then mark the read model filled.
 
     A standalone proxy, not nameko's RpcProxy: its reply queue exists before the first call, and
-    its calls time out (a large page can take a while, hence at least 30 s) instead of hanging.
+    its calls time out instead of hanging.
     """
-    timeout = max(config.get("RPC_TIMEOUT", 5), 30)
-    with ClusterRpcProxy({"AMQP_URI": config["AMQP_URI"]}, timeout=timeout) as rpc:
+    with ClusterRpcProxy({"AMQP_URI": config["AMQP_URI"]}, timeout=RPC_TIMEOUT) as rpc:
         count = backfill(view, rpc.tickets, with_history=with_history)
     view.mark_backfilled(datetime.now(timezone.utc).isoformat())
     return count

@@ -6,15 +6,12 @@ the `X-Chat-Token` header, never in a URL (URLs end up in logs and Referer heade
 is limited per client address with fixed windows in Redis, shared by all gateway instances
 (429 with Retry-After). Message bodies are plain text: the page renders them with textContent.
 """
-import math
-
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, make_response, render_template, request
 
-from services.tracker_gateway.accounts.auth import TooManyAttempts
 from services.tracker_gateway.accounts.models import Client, is_slug
 from services.tracker_gateway.api import chat_schemas, schemas
-from services.tracker_gateway.core import db
+from services.tracker_gateway.core import db, ratelimit
 from services.tracker_gateway.core.net import client_ip
 from services.tracker_gateway.core.rpc import chat
 from shared.contracts.exceptions import NotFound
@@ -33,16 +30,8 @@ LIMITS = {
 
 def limit(bucket):
     """Count this call against the address's window for `bucket`; TooManyAttempts past the limit."""
-    config = current_app.config
-    most, window = (config[name] for name in LIMITS[bucket])
-    key = f"{config['REDIS_PREFIX']}chat:rl:{bucket}:{client_ip()}"
-    with current_app.extensions["redis"].pipeline(transaction=False) as pipe:
-        pipe.incr(key)
-        pipe.expire(key, window, nx=True)
-        pipe.pttl(key)
-        used, _, pttl = pipe.execute()
-    if used > most:
-        raise TooManyAttempts(max(1, math.ceil(max(pttl, 0) / 1000)))
+    most, window = (current_app.config[name] for name in LIMITS[bucket])
+    ratelimit.hit(ratelimit.Limit(f"chat:rl:{bucket}:{client_ip()}", most, window))
 
 
 def client_for(slug):

@@ -12,11 +12,10 @@ the result, so a forged POST gains an attacker nothing they could not do directl
 from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request, url_for
 from marshmallow import ValidationError as SchemaError
 
-from services.tracker_gateway.accounts.auth import TooManyAttempts
 from services.tracker_gateway.api import schemas
+from services.tracker_gateway.core.errors import TooManyAttempts
 from services.tracker_gateway.core.net import client_ip
 from services.tracker_gateway.projector.read_model import normalize_number
-from shared.contracts.tracking_links import read_token
 
 bp = Blueprint("tracker", __name__)
 
@@ -85,7 +84,7 @@ def form_result():
 @bp.get("/track-ticket/<token>")
 def signed_link(token):
     """A link from a notification e-mail: signed, bound to the ticket and the address, expiring."""
-    found = read_token(token)
+    found = current_app.extensions["tracking_links"].read_token(token)
     if found is None:
         retry_after = _view().record_failure(client_ip(), _limits())
         if retry_after:

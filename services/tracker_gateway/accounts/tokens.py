@@ -1,5 +1,4 @@
-"""Agent authentication: argon2 passwords, 15-minute HS256 access tokens, rotating refresh tokens,
-revocation on logout, and throttled logins.
+"""Agents' tokens: 15-minute HS256 access tokens, rotating refresh tokens, revocation.
 
 Access tokens are JWTs (pyjwt) checked for signature, `iss`, `aud`, `exp`, `iat` and `jti`, with
 HS256 as the only accepted algorithm: `alg: none` or any other is refused. Refresh tokens are
@@ -7,7 +6,6 @@ opaque (256 random bits), stored as SHA-256, single use: each refresh returns a 
 """
 import functools
 import hashlib
-import math
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -15,34 +13,12 @@ from datetime import datetime, timedelta, timezone
 
 import jwt
 import sqlalchemy as sa
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, request
 
 from services.tracker_gateway.accounts.models import Agent, RefreshToken
-from services.tracker_gateway.core import db
+from services.tracker_gateway.core.errors import Unauthorized
 
 ALGORITHM = "HS256"
-password_hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so that an unknown address costs the same time
-# as a wrong password (no account enumeration by timing).
-_DUMMY_HASH = password_hasher.hash(secrets.token_urlsafe(16))
-
-
-class Unauthorized(Exception):
-    """No valid credentials: 401."""
-
-
-class Forbidden(Exception):
-    """Valid credentials, not enough rights: 403."""
-
-
-class TooManyAttempts(Exception):
-    """Throttled: 429 with Retry-After."""
-
-    def __init__(self, retry_after):
-        super().__init__(f"retry after {retry_after}s")
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -55,10 +31,6 @@ class Principal:
     email: str
     jti: str
     expires: int
-
-
-def hash_password(password):
-    return password_hasher.hash(password)
 
 
 def _now():
@@ -106,14 +78,15 @@ def decode_access_token(token, config):
                      claims["jti"], claims["exp"])
 
 
-def _revoked_key(jti):
+def revoked_key(jti):
+    """The Redis key that marks an access token revoked (read by every request and live stream)."""
     return f"{current_app.config['REDIS_PREFIX']}auth:revoked:{jti}"
 
 
 def revoke_access_token(principal):
     """Until it expires, this access token is refused (logout)."""
     ttl = max(1, principal.expires - int(_now().timestamp()) + 5)
-    current_app.extensions["redis"].set(_revoked_key(principal.jti), "1", ex=ttl)
+    current_app.extensions["redis"].set(revoked_key(principal.jti), "1", ex=ttl)
 
 
 def current_principal():
@@ -122,7 +95,7 @@ def current_principal():
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing bearer token")
     principal = decode_access_token(token.strip(), current_app.config)
-    if current_app.extensions["redis"].exists(_revoked_key(principal.jti)):
+    if current_app.extensions["redis"].exists(revoked_key(principal.jti)):
         raise Unauthorized("token revoked")
     return principal
 
@@ -170,21 +143,33 @@ def _revoke_family(session, family_id, reason):
     )
 
 
-def rotate_refresh_token(session, token, config):
-    """A new pair for a valid refresh token, which stops working. A reused one revokes its family."""
-    row = session.scalars(
-        sa.select(RefreshToken).where(RefreshToken.token_hash == _token_hash(token)).with_for_update()
-    ).one_or_none()
+def find_refresh_token(session, token, lock=False):
+    """The stored row of a refresh token, whatever its state, or None (the one reader of them)."""
+    if not token:
+        return None
+    query = sa.select(RefreshToken).where(RefreshToken.token_hash == _token_hash(token))
+    return session.scalars(query.with_for_update() if lock else query).one_or_none()
+
+
+def live_refresh_token(session, token, lock=False):
+    """The row if the token still counts (not expired, not revoked), else None. Presenting a token
+    that was already rotated means someone holds a copy: that ends the whole login (its family)."""
+    row = find_refresh_token(session, token, lock=lock)
     if row is None:
-        raise Unauthorized("invalid refresh token")
+        return None
     if row.revoked_at is not None:
         if row.revoked_reason == "rotated":
-            # Someone holds a copy of a token already exchanged: end that login everywhere.
             _revoke_family(session, row.family_id, "reuse")
             session.commit()
-        raise Unauthorized("invalid refresh token")
-    agent = session.get(Agent, row.agent_id)
-    if row.expires_at <= _now() or agent is None or not agent.active:
+        return None
+    return row if row.expires_at > _now() else None
+
+
+def rotate_refresh_token(session, token, config):
+    """A new pair for a valid refresh token, which stops working. A reused one revokes its family."""
+    row = live_refresh_token(session, token, lock=True)
+    agent = session.get(Agent, row.agent_id) if row is not None else None
+    if agent is None or not agent.active:
         raise Unauthorized("invalid refresh token")
     row.revoked_at, row.revoked_reason = _now(), "rotated"
     pair = token_pair(session, agent, config, family_id=row.family_id)
@@ -194,61 +179,7 @@ def rotate_refresh_token(session, token, config):
 
 def revoke_refresh_token(session, token, agent_id):
     """Logout: the refresh token (and every token rotated from the same login) stops working."""
-    row = session.scalars(sa.select(RefreshToken).where(RefreshToken.token_hash == _token_hash(token))).one_or_none()
-    if row is not None and str(row.agent_id) == agent_id:
+    row = find_refresh_token(session, token)
+    if row is not None and str(row.agent_id) == str(agent_id):
         _revoke_family(session, row.family_id, "logout")
     session.commit()
-
-
-# -- login --
-
-def _throttle_keys(email, ip):
-    prefix = current_app.config["REDIS_PREFIX"]
-    return (
-        (f"{prefix}auth:fail:email:{hashlib.sha256(email.encode()).hexdigest()}", current_app.config["LOGIN_FAILURES_PER_EMAIL"]),
-        (f"{prefix}auth:fail:ip:{ip}", current_app.config["LOGIN_FAILURES_PER_IP"]),
-    )
-
-
-def _check_throttle(keys):
-    redis_client = current_app.extensions["redis"]
-    with redis_client.pipeline(transaction=False) as pipe:
-        for key, _ in keys:
-            pipe.get(key)
-            pipe.pttl(key)
-        values = pipe.execute()
-    for (key, limit), used, pttl in zip(keys, values[0::2], values[1::2]):
-        if used is not None and int(used) >= limit:
-            raise TooManyAttempts(max(1, math.ceil(max(pttl, 0) / 1000)))
-
-
-def _count_failure(keys):
-    window = current_app.config["LOGIN_WINDOW_SECONDS"]
-    with current_app.extensions["redis"].pipeline(transaction=False) as pipe:
-        for key, _ in keys:
-            pipe.incr(key)
-            pipe.expire(key, window, nx=True)
-        pipe.execute()
-
-
-def login(email, password, ip):
-    """A token pair for the right e-mail and password; Unauthorized (same for every failure) or
-    TooManyAttempts after repeated failures for that e-mail or from that address."""
-    email = email.strip().lower()
-    keys = _throttle_keys(email, ip)
-    _check_throttle(keys)
-    session = db.session()
-    agent = session.scalars(sa.select(Agent).where(Agent.email == email)).one_or_none()
-    try:
-        password_hasher.verify(agent.password_hash if agent else _DUMMY_HASH, password)
-        ok = agent is not None and agent.active
-    except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok:
-        _count_failure(keys)
-        raise Unauthorized("wrong e-mail or password")
-    if password_hasher.check_needs_rehash(agent.password_hash):
-        agent.password_hash = hash_password(password)
-    pair = token_pair(session, agent, current_app.config)
-    session.commit()
-    return pair
