@@ -5,7 +5,7 @@ Each conversation is a customer page and an agent, as the browsers do it: the cu
 the public API (token in a header) and polls `?after=<last id>` every second; an agent page holds
 the console's event stream (`/api/live?feeds=chat`, server-sent events) and reloads its
 conversation list after each burst of events; the agent answers each message through the agent API.
-Measured: customer post -> the agent's stream carries it (the issue's aim: p95 < 500 ms), and
+Measured: customer post -> the agent's stream carries it (our aim: p95 < 500 ms), and
 agent post -> the customer's poll shows it. Every process runs as in production on this machine:
 gunicorn (gthread, 2 workers), the chat service, PostgreSQL, RabbitMQ and Redis.
 """

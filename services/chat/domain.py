@@ -128,7 +128,7 @@ def ticket_link(envelope):
 
 
 def ticket_draft(conversation, messages, excerpt_max=1500):
-    """The "Create Ticket" dialog's pre-filled fields (product guide, section 1): customer details,
+    """The "Create Ticket" dialog's pre-filled fields: customer details,
     the conversation id (read-only), a title and a description with the newest lines of the chat."""
     lines = []
     used = 0

@@ -61,7 +61,7 @@ def create_app(config=None):
         # The link secret is the digest key: one secret for the read model and the signed links.
         tracking_links=TrackingLinks(settings["TRACKER_DIGEST_KEY"], settings["TRACKER_LINK_MAX_AGE_DAYS"] * 86400),
         # THREADS proxies, not one per thread: kombu's producer pool is 10 per process and blocks when
-        # empty (field notes). A request finding none free within a second gets a 503 (rpc.py).
+        # empty (docs/decisions.md). A request finding none free within a second gets a 503 (rpc.py).
         rpc_pool=RpcPool(settings["AMQP_URI"], settings["RPC_TIMEOUT"], size=threads),
         # Probes get their own short-timeout proxies: a slow service must not hold /readyz for RPC_TIMEOUT.
         probe_pool=RpcPool(settings["AMQP_URI"], settings["READY_RPC_TIMEOUT"], size=len(health.SERVICES)),

@@ -35,7 +35,7 @@ def load(overrides=None):
         "PORT": env_int("GATEWAY_PORT", 8000),
         "HOST": env("GATEWAY_HOST", "127.0.0.1"),
         "WORKERS": env_int("GATEWAY_WORKERS", 2),
-        # kombu's producer pool holds 10 per process and blocks when empty (field notes): <= 10.
+        # kombu's producer pool holds 10 per process and blocks when empty (docs/decisions.md): <= 10.
         "THREADS": env_int("GATEWAY_THREADS", 8),
         "ACCESS_LOG": env_bool("GATEWAY_ACCESS_LOG"),
         "DATABASE_URL": gateway_database_url(),

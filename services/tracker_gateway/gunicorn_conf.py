@@ -1,6 +1,6 @@
 """gunicorn settings for the gateway: gthread workers, one RPC proxy per thread (made after the fork).
 
-Measured on 2 cores (field notes): 2 workers x 8 threads gave the best tails; gevent/eventlet
+Measured on 2 cores (docs/decisions.md): 2 workers x 8 threads gave the best tails; gevent/eventlet
 matched throughput with 2-8x worse p99, and kombu's producer pool (10 per process) caps threads.
 """
 from services.tracker_gateway import config as gateway_config

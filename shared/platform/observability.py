@@ -6,7 +6,7 @@ and Prometheus metrics (docs/operations.md says how to read them and what to ale
 - Every nameko service carries `Observability` (through `shared.platform.runtime.Pingable`): a worker takes the
   id from its context data (or makes one), so its log lines, the RPC calls and the events it makes
   carry it; a handler of such an event does the same, down to the notifier's email log line.
-- Metrics are module-level prometheus_client objects. nameko services serve them on METRICS_PORT
+- Metrics are prometheus_client objects registered by `init()`, which every entry point calls. nameko services serve them on METRICS_PORT
   (unset: not served); the gateway on GET /metrics, summed over gunicorn's workers when
   PROMETHEUS_MULTIPROC_DIR is set (`python -m services.tracker_gateway run` sets it).
 """
@@ -44,22 +44,72 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 # Per thread under gunicorn, per greenlet under nameko (eventlet patches threading.local).
 _local = threading.local()
 
-RPC_HANDLED = Counter("deskline_rpc_handled_total", "RPC calls a service handled",
-                      ["service", "method", "outcome"])
-RPC_HANDLED_SECONDS = Histogram("deskline_rpc_handled_seconds", "Time a service spent on an RPC call",
-                                ["service", "method"])
-EVENTS_CONSUMED = Counter("deskline_events_consumed_total", "Events a service's handlers processed",
-                          ["service", "event_type", "outcome"])
-EVENTS_PUBLISHED = Counter("deskline_events_published_total", "Events a service published (outbox fast path and relay)",
-                           ["service", "event_type", "outcome"])
-EMAIL_DELIVERIES = Counter("deskline_email_deliveries_total", "Email delivery attempts by the status they left",
-                           ["status"])
-HTTP_REQUESTS = Counter("deskline_http_requests_total", "HTTP requests the gateway answered",
-                        ["method", "endpoint", "status"])
-HTTP_SECONDS = Histogram("deskline_http_request_seconds", "Time the gateway took to answer",
-                         ["method", "endpoint"])
-RPC_CALLS = Counter("deskline_rpc_calls_total", "RPC calls the gateway made", ["service", "method", "outcome"])
-RPC_CALL_SECONDS = Histogram("deskline_rpc_call_seconds", "RPC round trips from the gateway", ["service", "method"])
+
+
+# ------------------------------------------------------------------ metrics
+
+class _OutboxBacklog:
+    """Collector: each running service's unpublished outbox rows, counted when scraped (a partial index
+    on `published_at IS NULL` keeps the count cheap)."""
+
+    def __init__(self):
+        self.sources = {}
+
+    def collect(self):
+        family = GaugeMetricFamily("deskline_outbox_backlog", "Events committed but not yet published", labels=["service"])
+        for service, count in list(self.sources.items()):
+            try:
+                family.add_metric([service], count())
+            except Exception as exc:  # the database is away: no sample rather than a failed scrape
+                log.warning("metrics: outbox backlog of %s unavailable: %r", service, exc)
+        yield family
+
+
+class Metrics:
+    """The Prometheus metrics of a Deskline process, registered once by `init()`."""
+
+    def __init__(self, registry):
+        self.rpc_handled = Counter("deskline_rpc_handled_total", "RPC calls a service handled",
+                                   ["service", "method", "outcome"], registry=registry)
+        self.rpc_handled_seconds = Histogram("deskline_rpc_handled_seconds", "Time a service spent on an RPC call",
+                                             ["service", "method"], registry=registry)
+        self.events_consumed = Counter("deskline_events_consumed_total", "Events a service's handlers processed",
+                                       ["service", "event_type", "outcome"], registry=registry)
+        self.events_published = Counter("deskline_events_published_total",
+                                        "Events a service published (outbox fast path and relay)",
+                                        ["service", "event_type", "outcome"], registry=registry)
+        self.email_deliveries = Counter("deskline_email_deliveries_total", "Email delivery attempts by the status they left",
+                                        ["status"], registry=registry)
+        self.http_requests = Counter("deskline_http_requests_total", "HTTP requests the gateway answered",
+                                     ["method", "endpoint", "status"], registry=registry)
+        self.http_seconds = Histogram("deskline_http_request_seconds", "Time the gateway took to answer",
+                                      ["method", "endpoint"], registry=registry)
+        self.rpc_calls = Counter("deskline_rpc_calls_total", "RPC calls the gateway made",
+                                 ["service", "method", "outcome"], registry=registry)
+        self.rpc_call_seconds = Histogram("deskline_rpc_call_seconds", "RPC round trips from the gateway",
+                                          ["service", "method"], registry=registry)
+        self.outbox_backlog = _OutboxBacklog()
+        registry.register(self.outbox_backlog)
+
+
+_metrics = None
+_init_lock = threading.Lock()
+
+
+def init(registry=REGISTRY):
+    """Register this process's metrics (idempotent). Every entry point calls it, through
+    `shared.platform.runtime.init()` (nameko services) or `init_flask` (the gateway)."""
+    global _metrics
+    with _init_lock:
+        if _metrics is None:
+            _metrics = Metrics(registry)
+    return _metrics
+
+
+def current_metrics():
+    if _metrics is None:
+        raise RuntimeError("shared.platform.observability.init() was not called in this process")
+    return _metrics
 
 
 # ------------------------------------------------------------------ correlation id and logs
@@ -109,25 +159,6 @@ class JsonFormatter(logging.Formatter):
 
 # ------------------------------------------------------------------ nameko services
 
-class _OutboxBacklog:
-    """Collector: each running service's unpublished outbox rows, counted when scraped (a partial index
-    on `published_at IS NULL` keeps the count cheap)."""
-
-    def __init__(self):
-        self.sources = {}
-
-    def collect(self):
-        family = GaugeMetricFamily("deskline_outbox_backlog", "Events committed but not yet published", labels=["service"])
-        for service, count in list(self.sources.items()):
-            try:
-                family.add_metric([service], count())
-            except Exception as exc:  # the database is away: no sample rather than a failed scrape
-                log.warning("metrics: outbox backlog of %s unavailable: %r", service, exc)
-        yield family
-
-
-_backlog = _OutboxBacklog()
-REGISTRY.register(_backlog)
 _server_lock = threading.Lock()
 _served_ports = set()
 
@@ -162,6 +193,7 @@ class Observability(DependencyProvider):
     metrics endpoint (METRICS_PORT) and the outbox backlog of a service that has one."""
 
     def setup(self):
+        init()
         port = env_int("METRICS_PORT", 0)
         if port:
             serve_metrics(port)
@@ -178,10 +210,10 @@ class Observability(DependencyProvider):
             def count():
                 with Session(bind=database.engine) as session:
                     return unpublished_count(session, model)
-            _backlog.sources[self.service_name] = count
+            current_metrics().outbox_backlog.sources[self.service_name] = count
 
     def stop(self):
-        _backlog.sources.pop(self.service_name, None)
+        current_metrics().outbox_backlog.sources.pop(self.service_name, None)
 
     def kill(self):
         self.stop()
@@ -206,9 +238,9 @@ class Observability(DependencyProvider):
             try:
                 dispatch(event_type, event_data)
             except Exception:
-                EVENTS_PUBLISHED.labels(service, event_type, "error").inc()
+                current_metrics().events_published.labels(service, event_type, "error").inc()
                 raise
-            EVENTS_PUBLISHED.labels(service, event_type, "ok").inc()
+            current_metrics().events_published.labels(service, event_type, "ok").inc()
         return counted_dispatch
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):
@@ -216,13 +248,13 @@ class Observability(DependencyProvider):
             elapsed = time.perf_counter() - self.started.pop(worker_ctx, time.perf_counter())
             entrypoint, outcome = worker_ctx.entrypoint, _outcome(worker_ctx, exc_info)
             if isinstance(entrypoint, Rpc):
-                RPC_HANDLED.labels(self.service_name, entrypoint.method_name, outcome).inc()
-                RPC_HANDLED_SECONDS.labels(self.service_name, entrypoint.method_name).observe(elapsed)
+                current_metrics().rpc_handled.labels(self.service_name, entrypoint.method_name, outcome).inc()
+                current_metrics().rpc_handled_seconds.labels(self.service_name, entrypoint.method_name).observe(elapsed)
                 log.info("rpc %s.%s %s in %.1f ms", self.service_name, entrypoint.method_name, outcome, elapsed * 1000,
                          extra={"fields": {"rpc": f"{self.service_name}.{entrypoint.method_name}", "outcome": outcome,
                                            "duration_ms": round(elapsed * 1000, 1)}})
             elif isinstance(entrypoint, EventHandler):
-                EVENTS_CONSUMED.labels(self.service_name, entrypoint.event_type, outcome).inc()
+                current_metrics().events_consumed.labels(self.service_name, entrypoint.event_type, outcome).inc()
                 log.info("event %s handled by %s.%s: %s in %.1f ms", entrypoint.event_type, self.service_name,
                          entrypoint.method_name, outcome, elapsed * 1000,
                          extra={"fields": {"event_type": entrypoint.event_type, "outcome": outcome,
@@ -237,7 +269,7 @@ class Observability(DependencyProvider):
 
 def record_email_delivery(status, delivery_id):
     """The notifier, after each attempt: count it by the status it left, log it with the correlation id."""
-    EMAIL_DELIVERIES.labels(status).inc()
+    current_metrics().email_deliveries.labels(status).inc()
     log.info("email delivery %s: %s", delivery_id, status, extra={"fields": {"delivery_id": delivery_id, "status": status}})
 
 
@@ -254,8 +286,8 @@ def rpc_call(standalone, service, method, call, *args, **kwargs):
         outcome = type(exc).__name__
         raise
     finally:
-        RPC_CALLS.labels(service, method, outcome).inc()
-        RPC_CALL_SECONDS.labels(service, method).observe(time.perf_counter() - started)
+        current_metrics().rpc_calls.labels(service, method, outcome).inc()
+        current_metrics().rpc_call_seconds.labels(service, method).observe(time.perf_counter() - started)
 
 
 QUIET_PATHS = {"/healthz", "/readyz", "/metrics"}
@@ -265,6 +297,7 @@ def init_flask(app):
     """Request ids, one JSON log line and metrics per request, and GET /metrics for Prometheus."""
     from flask import Response, abort, g, request
 
+    init()
     access = logging.getLogger("deskline.access")
 
     @app.before_request
@@ -278,8 +311,8 @@ def init_flask(app):
         response.headers[HEADER] = g.get("correlation_id", "")
         elapsed = time.perf_counter() - g.get("request_started", time.perf_counter())
         endpoint = request.endpoint or "unmatched"
-        HTTP_REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
-        HTTP_SECONDS.labels(request.method, endpoint).observe(elapsed)
+        current_metrics().http_requests.labels(request.method, endpoint, str(response.status_code)).inc()
+        current_metrics().http_seconds.labels(request.method, endpoint).observe(elapsed)
         if request.path not in QUIET_PATHS:
             access.info("%s %s %s in %.1f ms", request.method, request.path, response.status_code, elapsed * 1000,
                         extra={"fields": {"method": request.method, "path": request.path, "endpoint": endpoint,

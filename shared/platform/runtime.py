@@ -7,6 +7,7 @@ from nameko.amqp.publish import Publisher
 from nameko.constants import NON_PERSISTENT
 from nameko.rpc import rpc
 
+from shared.platform import observability
 from shared.platform.observability import Observability
 
 
@@ -23,6 +24,7 @@ def init():
     tests that run services in-process call it too). nameko has no setting for the reply publisher:
     its Responder publishes every reply with this class."""
     nameko.rpc.Responder.publisher_cls = ReplyPublisher
+    observability.init()
 
 
 class Pingable:

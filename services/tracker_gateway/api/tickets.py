@@ -1,4 +1,4 @@
-"""The agent API's ticket surface (paths from the product guide): thin views over the tickets
+"""The agent API's ticket surface (its paths are the published contract: docs/gateway.md): thin views over the tickets
 service, always scoped to the agent's client from the access token."""
 import uuid
 
