@@ -15,6 +15,7 @@ from services.tracker_gateway.console import live
 from services.tracker_gateway.console import pages as console_pages
 from services.tracker_gateway.console import reads as console_reads
 from services.tracker_gateway.core import db, errors, health
+from services.tracker_gateway.core.json_body import StrictJSONProvider
 from services.tracker_gateway.core.rpc import RpcPool, release_lease
 from services.tracker_gateway.core.security import add_security_headers
 from services.tracker_gateway.projector.read_model import TrackerView, parse_time
@@ -41,6 +42,7 @@ def create_app(config=None):
     if not settings.get("TESTING"):
         logging.config.dictConfig(settings["LOGGING"])
     app = Flask(__name__)
+    app.json = StrictJSONProvider(app)
     app.config.update(settings)
     app.json.sort_keys = False
     app.add_template_filter(format_time, "when")

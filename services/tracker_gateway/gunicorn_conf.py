@@ -22,6 +22,9 @@ graceful_timeout = 20
 control_socket_disable = True
 keepalive = 5
 accesslog = "-" if _settings["ACCESS_LOG"] else None
+# No request line: a path can carry a secret (/track-ticket/<token>). The app logs each request with
+# its route and request id (shared/platform/observability.py); this line has the id to match it.
+access_log_format = '%(h)s "%(m)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
 errorlog = "-"
 # Headers and request line limits stay at gunicorn's defaults; bodies are capped by MAX_CONTENT_LENGTH.
 

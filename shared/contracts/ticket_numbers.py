@@ -4,8 +4,8 @@ import uuid
 
 PREFIX = "TKT-"
 _EXACT = re.compile(r"^\s*TKT-(\d{5,})\s*$", re.IGNORECASE)
-# As customers type them: any case, with or without the dash or the leading zeros.
-_TYPED = re.compile(r"^\s*(?:TKT-?)?0*(\d{1,12})\s*$", re.IGNORECASE)
+# As customers type them: any case, a dash, a space or nothing after TKT, with or without leading zeros.
+_TYPED = re.compile(r"^\s*(?:TKT[-\s]?)?0*(\d{1,12})\s*$", re.IGNORECASE)
 
 
 def format_ticket_number(number):
@@ -31,6 +31,6 @@ def parse_ref(ref):
 
 
 def parse_typed(text):
-    """The number a customer typed ('tkt-42', ' TKT-00042 ', '42') in its canonical form, or None."""
+    """The number a customer typed ('tkt-42', ' TKT-00042 ', 'TKT 42', '42') in its canonical form, or None."""
     match = _TYPED.match(text) if isinstance(text, str) else None
     return format_ticket_number(int(match.group(1))) if match else None

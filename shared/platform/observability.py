@@ -314,8 +314,10 @@ def init_flask(app):
         current_metrics().http_requests.labels(request.method, endpoint, str(response.status_code)).inc()
         current_metrics().http_seconds.labels(request.method, endpoint).observe(elapsed)
         if request.path not in QUIET_PATHS:
-            access.info("%s %s %s in %.1f ms", request.method, request.path, response.status_code, elapsed * 1000,
-                        extra={"fields": {"method": request.method, "path": request.path, "endpoint": endpoint,
+            # The route, not the path: a path can carry a secret (/track-ticket/<token>).
+            route = request.url_rule.rule if request.url_rule is not None else request.path[:200]
+            access.info("%s %s %s in %.1f ms", request.method, route, response.status_code, elapsed * 1000,
+                        extra={"fields": {"method": request.method, "path": route, "endpoint": endpoint,
                                           "status": response.status_code, "duration_ms": round(elapsed * 1000, 1)}})
         return response
 

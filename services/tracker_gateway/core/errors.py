@@ -68,6 +68,13 @@ def error_response(status, code, message, errors=None, headers=None):
     return response
 
 
+def _store_unavailable(log_message, answer):
+    def handler(exc):
+        log.warning("%s: %r", log_message, getattr(exc, "orig", None) or exc)
+        return error_response(503, "service_unavailable", answer, headers={"Retry-After": "5"})
+    return handler
+
+
 def register(app):
     @app.errorhandler(ValidationError)
     def remote_validation(exc):
@@ -112,25 +119,17 @@ def register(app):
                               f"A service this request needs is unavailable ({exc.service}); try again shortly.",
                               headers={"Retry-After": "5"})
 
-    @app.errorhandler(redis.RedisError)
-    def redis_down(exc):
-        log.warning("redis unavailable: %r", exc)
-        return error_response(503, "service_unavailable", "A store this request needs is unavailable; try again shortly.",
-                              headers={"Retry-After": "5"})
-
-    # psycopg2 reports a database it cannot reach (down, restarting, out of connections) this way.
-    @app.errorhandler(OperationalError)
-    def database_down(exc):
-        log.warning("database unavailable: %r", exc.orig)
-        return error_response(503, "service_unavailable", "The database is unavailable; try again shortly.",
-                              headers={"Retry-After": "5"})
-
-    # Every pooled connection busy for pool_timeout: overloaded, not broken.
-    @app.errorhandler(PoolTimeout)
-    def database_pool_exhausted(exc):
-        log.warning("database pool exhausted: %s", exc)
-        return error_response(503, "service_unavailable", "The service is busy; try again shortly.",
-                              headers={"Retry-After": "5"})
+    # What is briefly away or saturated answers 503 with Retry-After, and a log line naming it.
+    unavailable_stores = (
+        # Redis away (rate limits, the tracker's read model, revoked tokens).
+        (redis.RedisError, "redis unavailable", "A store this request needs is unavailable; try again shortly."),
+        # psycopg2 reports a database it cannot reach (down, restarting, out of connections) this way.
+        (OperationalError, "database unavailable", "The database is unavailable; try again shortly."),
+        # Every pooled connection busy for pool_timeout: overloaded, not broken.
+        (PoolTimeout, "database pool exhausted", "The service is busy; try again shortly."),
+    )
+    for exc_class, log_message, answer in unavailable_stores:
+        app.register_error_handler(exc_class, _store_unavailable(log_message, answer))
 
     @app.errorhandler(HTTPException)
     def http_error(exc):

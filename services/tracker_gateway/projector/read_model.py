@@ -28,8 +28,8 @@ PUBLIC_FIELDS = (
 # The fields whose changes make the customer's timeline.
 TIMELINE_FIELDS = ("status", "priority")
 
-# Malformed input reads this key, which never exists: the same work as an unknown number.
-MALFORMED_NUMBER = "TKT-malformed"
+# Malformed input reads a key of this form, which never exists: the same work as an unknown number.
+MALFORMED_PREFIX = "TKT-malformed-"
 
 _APPLY = """
 -- KEYS: doc hash, timeline zset. ARGV: mode, version, doc json, email digest, then score/member pairs.
@@ -83,8 +83,14 @@ return 0
 
 
 def normalize_number(text):
-    """TKT-00042 from 'tkt-42', ' TKT-00042 ', '42'...; MALFORMED_NUMBER for anything else."""
-    return parse_typed(text) or MALFORMED_NUMBER
+    """TKT-00042 from 'tkt-42', ' TKT-00042 ', '42'...; for anything else a key of its own that no
+    ticket has, so that each malformed input is counted apart, as each unknown number is (one shared
+    counter would make malformed input answer 429 once it filled, while unknown numbers answer 404)."""
+    typed = parse_typed(text)
+    if typed:
+        return typed
+    raw = text if isinstance(text, str) else repr(text)
+    return MALFORMED_PREFIX + hashlib.sha256(raw.strip().lower().encode("utf-8", "replace")).hexdigest()[:24]
 
 
 def normalize_email(email):
