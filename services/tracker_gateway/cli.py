@@ -7,7 +7,13 @@ import sys
 
 from services.tracker_gateway import config as gateway_config
 from services.tracker_gateway.accounts.models import ROLES
-from services.tracker_gateway.accounts.tenants import TenantError, bootstrap, create_agent, create_client
+from services.tracker_gateway.accounts.tenants import (
+    TenantError,
+    bootstrap,
+    create_agent,
+    create_client,
+    deactivate_agent,
+)
 
 log = logging.getLogger("tracker_gateway")
 
@@ -58,6 +64,8 @@ def parser():
     a.add_argument("--name", required=True)
     a.add_argument("--role", default="agent", choices=ROLES)
     a.add_argument("--password", help="default: generated and printed once (prefer it: argv is visible to ps)")
+    d = sub.add_parser("deactivate-agent", help="an agent can no longer sign in; its tokens and sessions stop at once")
+    d.add_argument("--email", required=True)
     r = sub.add_parser("rebuild-tracker", help="fill the tracker's read model from the tickets service")
     r.add_argument("--without-history", action="store_true", help="timeline from the ticket alone (faster)")
     return p
@@ -89,6 +97,11 @@ def main(argv=None):
         with _sessions(config)() as session:
             if command == "bootstrap":
                 bootstrap(session, config)
+            elif command == "deactivate-agent":
+                import redis
+
+                agent = deactivate_agent(session, redis.Redis.from_url(config["REDIS_URL"]), config, args.email)
+                print(f"agent {agent.email} deactivated: its sessions and tokens no longer work")
             elif command == "create-client":
                 client = create_client(session, args.name, args.slug)
                 session.commit()

@@ -1,12 +1,15 @@
 """The console's session and its own reads over plain HTTP: sign-in, the cookie, CSRF, access tokens
 for the page, signing out, the panel and e-mail endpoints, and pages' headers."""
 import re
+import subprocess
+import sys
 
 import pytest
 import requests
 
-from shared.testing import TRACKING_LINKS, wait_for
+from shared.testing import ROOT, TRACKING_LINKS, wait_for
 from tests.fixtures.ui import AgentApi, add_ui_tenant
+from tests.ui.test_ui_live import EventStream
 
 
 def csrf_of(page):
@@ -172,3 +175,26 @@ def test_console_reads_stay_within_the_agents_client(ui_stack, ui_password_hash,
     for path in (f"/api/console/tickets/{made['id']}", f"/api/console/tickets/{made['ticket_number']}/emails"):
         assert other.get(path).status_code == 404
         assert requests.get(ui_stack.url(path), timeout=10).status_code == 401
+
+
+def test_a_deactivated_agent_loses_every_token_session_and_stream_at_once(ui_stack, ui_tenant, console, ben_api):
+    console.sign_in(ui_tenant.ben)
+    refresh = requests.post(ui_stack.url("/api/auth/login"), json={"email": ui_tenant.ben.email,
+                                                                   "password": ui_tenant.ben.password}, timeout=10)
+    stream = EventStream(ui_stack.base_url, ben_api.token)
+    try:
+        assert stream.next_event()[0] == "ready"
+        deactivated = subprocess.run(
+            [sys.executable, "-m", "services.tracker_gateway", "deactivate-agent", "--email", ui_tenant.ben.email],
+            cwd=ROOT, env=ui_stack.gateway_env, capture_output=True, text=True, timeout=60)
+        assert deactivated.returncode == 0, deactivated.stderr
+        assert ben_api.get("/api/auth/me").status_code == 401  # the access token, on its next request
+        AgentApi(ui_stack, ui_tenant.ann).create(title="Ann goes on working")
+        assert stream.until(lambda kind, data: kind == "expired")  # the stream ends at its next event
+    finally:
+        stream.close()
+    again = requests.post(ui_stack.url("/api/auth/refresh"), json={"refresh_token": refresh.json()["refresh_token"]},
+                          timeout=10)
+    assert again.status_code == 401
+    assert console.session().status_code == 401  # the console's cookie
+    assert console.sign_in(ui_tenant.ben).status_code == 401

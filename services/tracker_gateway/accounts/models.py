@@ -63,5 +63,5 @@ class RefreshToken(Base):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    # "rotated", "logout" or "reuse": why it stopped working (for audits).
+    # "rotated", "logout", "reuse" or "deactivated": why it stopped working (for audits).
     revoked_reason: Mapped[str | None] = mapped_column(sa.String(20))

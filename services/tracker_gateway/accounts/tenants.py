@@ -66,3 +66,19 @@ def bootstrap(session, config, out=sys.stdout):
         else:
             print(f"bootstrap: created admin {email}; its password, shown only now: {password}", file=out)
     session.commit()
+
+
+def deactivate_agent(session, redis_client, config, email):
+    """The agent can no longer sign in, and everything it holds stops working at once: its refresh
+    tokens are revoked, its access tokens void (refused on their next request, live streams ended),
+    and the console's cookie (a refresh token) with them. Its tickets stay as they are."""
+    from services.tracker_gateway.accounts.tokens import revoke_all_refresh_tokens, void_agent_tokens
+
+    agent = session.scalars(sa.select(Agent).where(Agent.email == email.strip().lower())).first()
+    if agent is None:
+        raise TenantError(f"no agent with e-mail {email!r}")
+    agent.active = False
+    revoke_all_refresh_tokens(session, agent.id, "deactivated")
+    session.commit()
+    void_agent_tokens(agent.id, redis_client, config)
+    return agent

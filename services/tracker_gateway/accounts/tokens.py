@@ -31,6 +31,7 @@ class Principal:
     email: str
     jti: str
     expires: int
+    issued_at: int = 0
 
 
 def _now():
@@ -75,7 +76,7 @@ def decode_access_token(token, config):
     if not isinstance(claims.get("cid"), str) or not claims["cid"]:
         raise Unauthorized("invalid or expired token")
     return Principal(claims["sub"], claims["cid"], claims.get("role", "agent"), claims.get("email", ""),
-                     claims["jti"], claims["exp"])
+                     claims["jti"], claims["exp"], claims["iat"])
 
 
 def revoked_key(jti):
@@ -89,13 +90,42 @@ def revoke_access_token(principal):
     current_app.extensions["redis"].set(revoked_key(principal.jti), "1", ex=ttl)
 
 
+def void_key(agent_id):
+    """The Redis key holding the time before which every access token of an agent is void."""
+    return f"{current_app.config['REDIS_PREFIX']}auth:void:{agent_id}"
+
+
+def void_agent_tokens(agent_id, redis_client=None, config=None):
+    """Every access token this agent holds stops working now (deactivation): they are refused on their
+    next request and their live streams end. Kept as long as a token can live."""
+    config = config or current_app.config
+    redis_client = redis_client or current_app.extensions["redis"]
+    key = f"{config['REDIS_PREFIX']}auth:void:{agent_id}"
+    redis_client.set(key, int(_now().timestamp()), ex=config["ACCESS_TOKEN_SECONDS"] + 60)
+
+
+def revocation_check(principal):
+    """A function that tells whether this token has been revoked: logged out (its id revoked), or
+    issued before its agent was deactivated. Made in the request; callable after it (a live stream)."""
+    redis_client = current_app.extensions["redis"]
+    revoked, void = revoked_key(principal.jti), void_key(principal.agent_id)
+
+    def is_revoked():
+        with redis_client.pipeline(transaction=False) as pipe:
+            pipe.exists(revoked)
+            pipe.get(void)
+            logged_out, void_before = pipe.execute()
+        return bool(logged_out) or (void_before is not None and principal.issued_at <= int(void_before))
+    return is_revoked
+
+
 def current_principal():
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing bearer token")
     principal = decode_access_token(token.strip(), current_app.config)
-    if current_app.extensions["redis"].exists(revoked_key(principal.jti)):
+    if revocation_check(principal)():
         raise Unauthorized("token revoked")
     return principal
 
@@ -135,12 +165,20 @@ def token_pair(session, agent, config, family_id=None):
     }
 
 
-def _revoke_family(session, family_id, reason):
+def _revoke(session, which, reason):
     session.execute(
-        sa.update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        sa.update(RefreshToken).where(which, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=_now(), revoked_reason=reason)
     )
+
+
+def _revoke_family(session, family_id, reason):
+    _revoke(session, RefreshToken.family_id == family_id, reason)
+
+
+def revoke_all_refresh_tokens(session, agent_id, reason):
+    """Every login of this agent stops working (deactivation); the caller commits."""
+    _revoke(session, RefreshToken.agent_id == agent_id, reason)
 
 
 def find_refresh_token(session, token, lock=False):

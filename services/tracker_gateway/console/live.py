@@ -244,6 +244,9 @@ def _events(subscription, still_valid, expires_at):
             continue
         if item == STOP:
             return
+        if not still_valid():  # logged out or deactivated since the last heartbeat: no more events
+            yield _frame("expired", {})
+            return
         if item in (READY, OVERFLOW):
             yield _frame("ready", {"feeds": sorted(subscription.feeds)})
         elif item == PAUSED:
@@ -271,12 +274,12 @@ def stream():
     subscription = live_hub.subscribe(principal.client_id, feeds)
     if subscription is None:
         raise ServiceUnavailable("live", "too many live streams on this gateway process")
-    redis_client = current_app.extensions["redis"]
-    revoked_key = tokens.revoked_key(principal.jti)  # the key logout sets
+    is_revoked = tokens.revocation_check(principal)
 
     def still_valid():
+        """Not logged out, and its agent not deactivated (checked at each event and heartbeat)."""
         try:
-            return not redis_client.exists(revoked_key)
+            return not is_revoked()
         except Exception:  # Redis away: keep streaming until the token expires, as the page would
             return True
 
