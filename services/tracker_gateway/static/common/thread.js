@@ -1,39 +1,29 @@
 // A chat thread's messages as DOM nodes, the same on the customer's page and the agent's Chats page.
-// A body is plain text: it only ever goes in through textContent, so markup in it is shown, never run.
+// A body is plain text: it only ever goes in through textContent (el()), so markup in it is shown, never run.
+import { el } from "./dom.js";
+import { formatDateTime, formatTime } from "./time.js";
 
 const AUTHORS = new Set(["customer", "agent", "system"]);
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-const dayFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-
-// "14:03" today, "29 Nov 2025, 14:03" before.
-export function formatTime(iso) {
-  const moment = new Date(iso);
-  if (Number.isNaN(moment.getTime())) return "";
-  return (new Date().toDateString() === moment.toDateString() ? timeFormat : dayFormat).format(moment);
-}
 
 // One <li> for a message. `reader` ("customer" or "agent") is whose page this is: the customer's own
 // messages are signed "You" on theirs.
 export function messageNode(message, reader) {
   const author = AUTHORS.has(message.author) ? message.author : "system";
-  const item = document.createElement("li");
-  item.className = `msg msg-${author}`;
-  item.dataset.id = String(message.id);
-  if (author !== "system") {
-    const who = document.createElement("span");
-    who.className = "who";
-    who.textContent = author === "customer" && reader === "customer" ? "You" : message.author_name;
-    item.append(who);
-  }
-  const text = document.createElement("p");
-  text.className = "body";
-  text.textContent = message.body;
-  const when = document.createElement("time");
-  when.dateTime = message.created_at;
-  when.textContent = formatTime(message.created_at);
-  when.title = dayFormat.format(new Date(message.created_at));
-  item.append(text, when);
-  return item;
+  const who = author === "customer" && reader === "customer" ? "You" : message.author_name;
+  return el("li", { class: `msg msg-${author}`, dataset: { id: String(message.id) } },
+    author === "system" ? null : el("span", { class: "who" }, who),
+    el("p", { class: "body" }, message.body),
+    el("time", { datetime: message.created_at, title: formatDateTime(message.created_at) }, formatTime(message.created_at)));
+}
+
+// A reply box: Enter sends, Shift+Enter is a new line (and Enter that ends an IME composition is not a send).
+export function sendOnEnter(textarea, send) {
+  textarea.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      send();
+    }
+  });
 }
 
 // Keeps a thread's <ol> in message-id order without duplicates (a post's answer and the next poll

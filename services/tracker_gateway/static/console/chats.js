@@ -2,19 +2,19 @@
 // open thread with its reply box, assignment and closing, and the "Create Ticket" dialog. Live: the
 // console's event stream (feed "chat") brings each message as it is posted, both ways.
 
+import { $, EMAIL_SHAPE, el, setFieldError as markField } from "../common/dom.js";
+import { Thread, sendOnEnter } from "../common/thread.js";
+import { formatTime } from "../common/time.js";
 import { api } from "./session.js";
 import { openLive } from "./live.js";
-import { chip, el, hideBanner, label, showBanner, showRetrying, toast } from "./ui.js";
-import { Thread, formatTime } from "../common/thread.js";
+import { chip, hideBanner, label, showBanner, showQuery, showRetrying, toast } from "./ui.js";
 
 const API = "/api/chat/conversations";
 const PER_PAGE = 20;
 const TITLE_MAX = 200;
 const TEXT_MAX = 20000;
 const NAME_MAX = 200;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-const $ = (id) => document.getElementById(id);
 const layout = $("chats-layout");
 const list = $("c-list");
 const pane = $("t-pane");
@@ -40,9 +40,7 @@ function writeUrl({ replace = false } = {}) {
   if (view.status !== "open") params.set("status", view.status);
   if (view.page > 1) params.set("page", String(view.page));
   if (view.conversation) params.set("c", view.conversation);
-  const query = params.toString();
-  const url = location.pathname + (query ? `?${query}` : "");
-  if (url !== location.pathname + location.search) history[replace ? "replaceState" : "pushState"](null, "", url);
+  showQuery(params, { replace });
 }
 
 let view = readUrl();
@@ -254,9 +252,7 @@ function setReplyEnabled(enabled) {
 }
 
 function setReplyError(text) {
-  $("t-reply-error").textContent = text || "";
-  $("t-reply-error").hidden = !text;
-  $("t-body").setAttribute("aria-invalid", text ? "true" : "false");
+  markField($("t-body"), $("t-reply-error"), text);
 }
 
 async function sendReply() {
@@ -317,17 +313,13 @@ async function closeChat() {
   }
 }
 
-// -- "Create Ticket": the guide's dialog, pre-filled from the conversation --
+// -- "Create Ticket": a dialog pre-filled from the conversation --
 
 const FIELDS = ["customer_name", "customer_email", "title", "description", "priority", "category"];
 const input = (name) => $(name === "title" ? "td-title-input" : `td-${name}`);
 
 function setFieldError(name, message) {
-  const control = input(name);
-  const slot = $(`td-e-${name}`);
-  control.setAttribute("aria-invalid", message ? "true" : "false");
-  slot.textContent = message || "";
-  slot.hidden = !message;
+  markField(input(name), $(`td-e-${name}`), message);
 }
 
 function countDescription() {
@@ -344,7 +336,7 @@ function validateTicket(values) {
   if (!values.description) errors.description = "Describe the issue.";
   else if (values.description.length > TEXT_MAX) errors.description = `At most ${TEXT_MAX.toLocaleString()} characters.`;
   if (values.customer_name && values.customer_name.length > NAME_MAX) errors.customer_name = `At most ${NAME_MAX} characters.`;
-  if (values.customer_email && !EMAIL.test(values.customer_email)) errors.customer_email = "This does not look like an e-mail address.";
+  if (values.customer_email && !EMAIL_SHAPE.test(values.customer_email)) errors.customer_email = "This does not look like an e-mail address.";
   return errors;
 }
 
@@ -459,9 +451,7 @@ function showStatusButtons() {
 $("c-prev").addEventListener("click", () => { view.page = Math.max(1, view.page - 1); writeUrl(); loadList(); });
 $("c-next").addEventListener("click", () => { view.page += 1; writeUrl(); loadList(); });
 $("t-reply").addEventListener("submit", (event) => { event.preventDefault(); sendReply(); });
-$("t-body").addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); sendReply(); }
-});
+sendOnEnter($("t-body"), sendReply);
 $("t-body").addEventListener("input", () => { if (!$("t-reply-error").hidden) setReplyError(""); });
 $("t-assign").addEventListener("change", (event) => assign(event.target.value));
 $("t-close").addEventListener("click", closeChat);

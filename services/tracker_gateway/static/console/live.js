@@ -11,7 +11,7 @@ import { accessToken, forgetToken } from "./session.js";
 
 const STATE_TEXT = { live: "Live", connecting: "Connecting…", paused: "Reconnecting…", off: "Offline" };
 
-// The header's indicator (agent/base.html), for whichever page owns the stream.
+// The header's indicator (templates/console/base.html), for whichever page owns the stream.
 export function showLiveState(state) {
   const node = document.getElementById("live-state");
   if (!node) return;

@@ -1,15 +1,12 @@
 // The sign-in page first tries the login this browser already holds: arriving from another site
 // (a shared link), the SameSite=Strict cookie was not sent with the page, but it is with this call.
+import { openSession } from "./session.js";
+
 const form = document.getElementById("login-form");
-const csrf = document.querySelector('meta[name="csrf-token"]').content;
 const next = form.elements.next.value;
 const quiet = !document.getElementById("login-error") && !new URLSearchParams(location.search).has("signed_out");
 
-if (quiet) {
-  fetch("/agent/session", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf } })
-    .then((response) => { if (response.ok) location.replace(next); })
-    .catch(() => {});
-}
+if (quiet) openSession().then(() => location.replace(next), () => {});
 
 form.addEventListener("submit", () => {
   const button = document.getElementById("login-submit");

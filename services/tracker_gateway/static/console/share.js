@@ -1,5 +1,5 @@
-// "Share with customer": the professional message of the product guide (section 6), as plain text
-// for an e-mail or a chat (its **bold** reads well in both). The same words as the notifier's e-mails.
+// "Share with customer": the ticket's reference, state and what happens next, as plain text for an
+// e-mail or a chat (its **bold** reads well in both). The same words as the notifier's e-mails.
 
 const RULE = "━".repeat(29);
 

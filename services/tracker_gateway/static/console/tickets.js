@@ -1,12 +1,12 @@
 // The tickets dashboard: filters and paging in the URL, the list, the detail panel beside it, and
 // live updates that refresh both without touching what the agent is typing.
 
+import { $, el, setFieldError } from "../common/dom.js";
+import { formatDate, formatDateTime, timeOf } from "../common/time.js";
 import { api } from "./session.js";
 import { openLive } from "./live.js";
 import { shareMessage } from "./share.js";
-import {
-  chip, copyText, el, formatDate, formatDateTime, hideBanner, label, showBanner, showRetrying, timeOf, toast,
-} from "./ui.js";
+import { chip, copyText, hideBanner, label, showBanner, showQuery, showRetrying, toast } from "./ui.js";
 
 const FILTERS = ["q", "status", "priority", "category", "assigned_to", "sort"];
 const DEFAULT_SORT = "-created_at";
@@ -16,7 +16,6 @@ const PER_PAGE = 20;
 const NOTES_MAX = 20000;
 const SAVE_ATTEMPTS = 5;
 
-const $ = (id) => document.getElementById(id);
 const layout = $("tickets-layout");
 const list = $("ticket-list");
 const filtersForm = $("filters");
@@ -50,9 +49,7 @@ function writeUrl({ replace = false } = {}) {
   }
   if (view.page > 1) params.set("page", String(view.page));
   if (view.ticket) params.set("ticket", view.ticket);
-  const query = params.toString();
-  const url = location.pathname + (query ? `?${query}` : "");
-  if (url !== location.pathname + location.search) history[replace ? "replaceState" : "pushState"](null, "", url);
+  showQuery(params, { replace });
 }
 
 function showFiltersOf(current) {
@@ -256,11 +253,11 @@ function showDirty() {
 function setFieldMessage(kind, field, text) {
   const node = $(`p-${kind}-${field}`);
   if (!node) return false;
-  node.textContent = text || "";
-  node.hidden = !text;
   if (kind === "e") {
-    if (text) control(field).setAttribute("aria-invalid", "true");
-    else control(field).removeAttribute("aria-invalid");
+    setFieldError(control(field), node, text);
+  } else {
+    node.textContent = text || "";
+    node.hidden = !text;
   }
   return true;
 }

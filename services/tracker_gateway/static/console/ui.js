@@ -1,20 +1,6 @@
-// Small helpers every console page shares: building DOM safely, labels, chips, dates, toasts, copying.
-// Text always goes in as textContent, never as HTML: whatever a ticket says is shown, never run.
-
-export function el(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (name === "class") node.className = value;
-    else if (name === "dataset") Object.assign(node.dataset, value);
-    else node.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
+// What console pages show alike: labels, chips, toasts, banners in place, copying. Elements are built
+// with the one DOM helper (common/dom.js), so text only ever goes in as textContent.
+import { el } from "../common/dom.js";
 
 // "in_progress" -> "In progress"
 export function label(value) {
@@ -27,18 +13,6 @@ export function label(value) {
 export function chip(kind, value) {
   return el("span", { class: `chip chip-${kind} ${kind}-${value}`, title: `${label(kind)}: ${label(value)}` }, label(value));
 }
-
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
-const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-
-function parse(iso) {
-  const moment = iso ? new Date(iso) : null;
-  return moment && !Number.isNaN(moment.getTime()) ? moment : null;
-}
-
-export function formatDate(iso) { const moment = parse(iso); return moment ? dateFormat.format(moment) : ""; }
-export function formatDateTime(iso) { const moment = parse(iso); return moment ? dateTimeFormat.format(moment) : ""; }
-export function timeOf(iso) { return parse(iso)?.getTime() ?? 0; }
 
 export function toast(message, tone = "info") {
   const box = document.getElementById("toasts");
@@ -86,4 +60,11 @@ export function hideBanner(node) {
   clearInterval(node._countdown);
   node.hidden = true;
   node.textContent = "";
+}
+
+// The page's view as its URL's query (bookmarkable, Back/Forward): a new history entry unless `replace`.
+export function showQuery(params, { replace = false } = {}) {
+  const query = params.toString();
+  const url = location.pathname + (query ? `?${query}` : "");
+  if (url !== location.pathname + location.search) history[replace ? "replaceState" : "pushState"](null, "", url);
 }

@@ -1,22 +1,23 @@
 // The customer's chat page: starts or resumes the conversation whose token this browser keeps,
 // sends messages, and polls for replies with the newest message id as the cursor (docs/chat.md
 // says why polling here and a pushed stream on the agent's page).
-import { Thread } from "../common/thread.js";
+import { $, EMAIL_SHAPE, setFieldError as markField } from "../common/dom.js";
+import { HttpError, request } from "../common/http.js";
+import { Thread, sendOnEnter } from "../common/thread.js";
 
-const root = document.getElementById("chat");
+const root = $("chat");
 if (root) {
 
   const slug = root.dataset.slug;
   const api = "/api/public/chat/" + encodeURIComponent(slug);
   // One conversation per client page: the token is stored under the client's slug.
   const storageKey = "deskline.chat." + slug;
-  // Within the 2 s the issue asks for while the page is in view; rarely when nobody looks.
+  // Replies show within 2 s while the page is in view; polls are rare when nobody looks.
   const POLL_MS = 1000;
   const POLL_HIDDEN_MS = 5000;
   const POLL_CLOSED_MS = 10000;
   const MAX_BACKOFF_MS = 15000;
 
-  const $ = (id) => document.getElementById(id);
   const startForm = $("start-form");
   const threadView = $("thread");
   const list = $("messages");
@@ -45,37 +46,15 @@ if (root) {
     } catch (e) { /* private mode: the chat works until the page is closed */ }
   }
 
-  class HttpError extends Error {
-    constructor(status, body, retryAfter) {
-      super("HTTP " + status);
-      this.status = status;
-      this.body = body || {};
-      this.retryAfter = retryAfter;
-    }
-  }
-
-  async function call(method, path, body) {
-    const headers = { "Accept": "application/json" };
-    if (token) { headers["X-Chat-Token"] = token; }
-    if (body !== undefined) { headers["Content-Type"] = "application/json"; }
-    const response = await fetch(api + path, {
-      method: method, headers: headers, cache: "no-store", credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      throw new HttpError(response.status, data, parseInt(response.headers.get("Retry-After") || "0", 10));
-    }
-    return data;
+  function call(method, path, body) {
+    return request(api + path, { method, body, headers: token ? { "X-Chat-Token": token } : {} });
   }
 
   // ------------------------------------------------------------------ rendering
 
-  function show(node, visible) { node.hidden = !visible; }
-
   function showBanner(text) {
     banner.textContent = text || "";
-    show(banner, Boolean(text));
+    banner.hidden = !text;
   }
 
   function addMessages(messages, older) {
@@ -88,7 +67,7 @@ if (root) {
     status = conversation.status;
     stateBadge.textContent = status === "open" ? "Open" : "Closed";
     stateBadge.className = "badge chat-state " + (status === "open" ? "status-open" : "status-closed");
-    show(stateBadge, true);
+    stateBadge.hidden = false;
     const tickets = $("chat-tickets");
     tickets.replaceChildren(...(conversation.ticket_numbers || []).map((number) => {
       const chip = document.createElement("span");
@@ -98,26 +77,26 @@ if (root) {
       return chip;
     }));
     const closed = status !== "open";
-    show(replyForm, !closed);
-    show($("end-chat"), !closed);
-    show($("closed-note"), closed);
+    replyForm.hidden = closed;
+    $("end-chat").hidden = closed;
+    $("closed-note").hidden = !closed;
   }
 
   // `page` is "newest" (a start or resume), "poll" (after the cursor) or "older" (before the oldest shown).
   function showThread(data, page) {
-    show(startForm, false);
-    show(threadView, true);
+    startForm.hidden = true;
+    threadView.hidden = false;
     showConversation(data.conversation);
     addMessages(data.messages, page === "older");
     // A poll's has_older is always true (everything up to the cursor): only the other two say.
-    if (page !== "poll") { show($("load-older"), Boolean(data.has_older)); }
+    if (page !== "poll") { $("load-older").hidden = !data.has_older; }
     markRead();
   }
 
   function resetThread() {
     thread.reset();
     readUpTo = 0; unseen = 0; status = null;
-    show($("load-older"), false);
+    $("load-older").hidden = true;
     document.title = baseTitle;
   }
 
@@ -126,9 +105,9 @@ if (root) {
     token = null;
     storeToken(null);
     resetThread();
-    show(threadView, false);
-    show(stateBadge, false);
-    show(startForm, true);
+    threadView.hidden = true;
+    stateBadge.hidden = true;
+    startForm.hidden = false;
     $("start-message").value = "";
     $("start-submit").disabled = false;
   }
@@ -197,14 +176,10 @@ if (root) {
 
   // ------------------------------------------------------------------ forms
 
+  // Each field's message goes in the <p> whose id is the field's plus "-error".
   function setFieldError(input, message) {
-    const slot = $(input.id + "-error");
-    input.setAttribute("aria-invalid", message ? "true" : "false");
-    slot.textContent = message || "";
-    show(slot, Boolean(message));
+    markField(input, $(input.id + "-error"), message);
   }
-
-  const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
   function validateStart() {
     const name = $("start-name");
@@ -213,7 +188,7 @@ if (root) {
     const problems = [
       [name, name.value.trim() ? "" : "Please tell us your name."],
       [email, !email.value.trim() ? "Please give your e-mail address." :
-        (EMAIL.test(email.value.trim()) ? "" : "This does not look like an e-mail address.")],
+        (EMAIL_SHAPE.test(email.value.trim()) ? "" : "This does not look like an e-mail address.")],
       [message, message.value.trim() ? "" : "Please write your question."],
     ];
     problems.forEach(([input, text]) => setFieldError(input, text));
@@ -226,7 +201,7 @@ if (root) {
 
   startForm.addEventListener("submit", async (event) => {
     event.preventDefault();
-    show($("start-error"), false);
+    $("start-error").hidden = true;
     if (!validateStart()) { return; }
     const button = $("start-submit");
     button.disabled = true;
@@ -244,8 +219,8 @@ if (root) {
       schedule(POLL_MS);
     } catch (error) {
       button.disabled = false;
-      if (error instanceof HttpError && error.status === 422 && error.body.errors) {
-        Object.entries(error.body.errors).forEach(([field, reasons]) => {
+      if (error instanceof HttpError && error.status === 422) {
+        Object.entries(error.fieldErrors).forEach(([field, reasons]) => {
           if (START_FIELDS[field]) { setFieldError($(START_FIELDS[field]), reasons.join(" ")); }
         });
       }
@@ -254,13 +229,12 @@ if (root) {
         : (error instanceof HttpError && error.status === 422 ? "Please check the fields above."
           : "We could not start the chat just now; please try again.");
       $("start-error").textContent = text;
-      show($("start-error"), true);
+      $("start-error").hidden = false;
     }
   });
 
   function setReplyError(text) {
-    $("reply-error").textContent = text || "";
-    show($("reply-error"), Boolean(text));
+    markField(replyBody, $("reply-error"), text);
   }
 
   replyForm.addEventListener("submit", async (event) => {
@@ -279,7 +253,7 @@ if (root) {
         poll();  // closed meanwhile: the next answer shows it
         setReplyError("This conversation has been closed.");
       } else if (error instanceof HttpError && error.status === 422) {
-        setReplyError(((error.body.errors || {}).body || ["This message cannot be sent."]).join(" "));
+        setReplyError((error.fieldErrors.body || ["This message cannot be sent."]).join(" "));
       } else if (error instanceof HttpError && error.status === 429) {
         setReplyError("You are sending messages too fast; please wait " + (error.retryAfter || 5) + " seconds.");
       } else if (error instanceof HttpError && error.status === 404) {
@@ -293,12 +267,7 @@ if (root) {
     }
   });
 
-  replyBody.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      replyForm.requestSubmit();
-    }
-  });
+  sendOnEnter(replyBody, () => replyForm.requestSubmit());
 
   $("end-chat").addEventListener("click", async () => {
     try {
@@ -342,7 +311,7 @@ if (root) {
     }).catch((error) => {
       const delay = handleFailure(error);
       if (delay !== null) {
-        show(threadView, true);
+        threadView.hidden = false;
         schedule(delay);
       }
     });

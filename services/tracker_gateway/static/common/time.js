@@ -1,0 +1,30 @@
+// Dates and times in the reader's own locale and time zone (the server sends and renders UTC).
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const clockFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+
+function parse(iso) {
+  const moment = iso ? new Date(iso) : null;
+  return moment && !Number.isNaN(moment.getTime()) ? moment : null;
+}
+
+export function formatDate(iso) { const moment = parse(iso); return moment ? dateFormat.format(moment) : ""; }
+export function formatDateTime(iso) { const moment = parse(iso); return moment ? dateTimeFormat.format(moment) : ""; }
+export function timeOf(iso) { return parse(iso)?.getTime() ?? 0; }
+
+// "14:03" today, "29 Nov 2025, 14:03" before.
+export function formatTime(iso) {
+  const moment = parse(iso);
+  if (!moment) return "";
+  return (new Date().toDateString() === moment.toDateString() ? clockFormat : dateTimeFormat).format(moment);
+}
+
+// Every server-rendered <time datetime> below `root`, in the reader's time zone (without
+// JavaScript the server's UTC text stays).
+export function localizeTimes(root = document) {
+  for (const node of root.querySelectorAll("time[datetime]")) {
+    const text = formatDateTime(node.getAttribute("datetime"));
+    if (text) node.textContent = text;
+  }
+}
