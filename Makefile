@@ -7,7 +7,7 @@ export PYTHONPATH := $(CURDIR)
 # Services with a database of their own (migrated by `make migrate`); later issues add theirs.
 DB_SERVICES := tickets notifier tracker_gateway chat
 
-.PHONY: install run run-scaled migrate run-tickets run-notifier run-gateway run-tracker-projector run-chat bootstrap test browser bench lock infra clean
+.PHONY: install run run-scaled migrate run-tickets run-notifier run-gateway run-tracker-projector run-chat bootstrap test test-fast browser bench lock infra clean
 
 install: $(VENV)/.installed
 
@@ -66,10 +66,17 @@ browser:
 	@test -x /usr/bin/chromium && dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >/dev/null; }
 
+# The fast tier: every test that needs no PostgreSQL, RabbitMQ or Redis (tests/unit), in seconds, run
+# where those are out of reach (tests/unit/offline.sh: a network namespace with only loopback).
+UNIT_TEST_DIR := tests/unit
+test-fast: install
+	tests/unit/offline.sh $(PY) -m pytest $(UNIT_TEST_DIR) -q $(FAST_PYTEST_ARGS)
+
+# The fast tier first (a broken rule fails in seconds), then the integration and end-to-end tests.
 # Browser tests run in a process of their own, without eventlet's patching (BROWSER_TESTS in conftest.py).
 BROWSER_TEST_DIRS := tests/ui tests/chat_web/browser
-test: install infra browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: test-fast infra browser
+	$(PY) -m pytest --ignore=$(UNIT_TEST_DIR) $(PYTEST_ARGS)
 	$(PY) -m pytest $(BROWSER_TEST_DIRS) $(BROWSER_PYTEST_ARGS)
 
 bench: migrate

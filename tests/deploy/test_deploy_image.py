@@ -51,7 +51,7 @@ def test_image_runs_as_a_non_root_user_and_carries_no_secret():
     assert ".env" not in copied and "tests" not in copied
     assert "deploy/.env" in (DEPLOY / "Dockerfile.dockerignore").read_text()
     # Every variable the image sets is one the code reads, or Python's own.
-    from tests.deploy.test_deploy_config import code_variables
+    from tests.unit.deploy.test_deploy_config import code_variables
     known = set().union(*code_variables().values()) | {"PATH", "PYTHONPATH", "PYTHONUNBUFFERED",
                                                        "PYTHONDONTWRITEBYTECODE", "PIP_DISABLE_PIP_VERSION_CHECK",
                                                        "PIP_NO_CACHE_DIR"}

@@ -224,11 +224,3 @@ def test_a_dead_delivery_can_be_requeued_once_fixed(notifier_sessions):
             deliveries.requeue(session, 999)
     (again,) = claim(notifier_sessions)
     assert again.number == 1 and attempt(notifier_sessions, backend, again) == "sent"
-
-
-@pytest.mark.parametrize("attempts, lowest, highest", [(1, 5, 10), (2, 10, 20), (3, 20, 40), (12, 30, 60)])
-def test_back_off_doubles_with_jitter_and_a_cap(attempts, lowest, highest):
-    settings = Settings(retry_base_seconds=10, retry_max_seconds=60)
-    assert deliveries.retry_delay(attempts, settings, rand=lambda: 0.0) == lowest
-    assert deliveries.retry_delay(attempts, settings, rand=lambda: 1.0) == highest
-    assert deliveries.retry_delay(attempts, settings, retry_after=500, rand=lambda: 1.0) == 500

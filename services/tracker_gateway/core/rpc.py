@@ -37,9 +37,11 @@ class RpcPool:
     # Proxies are held ~4 ms per call: a second without one free means the pool is saturated.
     DEFAULT_WAIT = 1.0
 
-    def __init__(self, amqp_uri, timeout, size, wait=None):
+    def __init__(self, amqp_uri, timeout, size, wait=None, connect=None):
         self.config = {"AMQP_URI": amqp_uri}
         self.timeout = timeout
+        # How a new proxy is made and started (the unit tests pass a fake instead of a broker).
+        self.connect = connect or self._connect
         self.wait = min(timeout, self.DEFAULT_WAIT) if wait is None else wait
         self.size = size
         self._idle = []
@@ -60,12 +62,16 @@ class RpcPool:
             standalone = self._idle.pop() if self._idle else None
         if standalone is None:
             try:
-                standalone = ClusterRpcProxy(self.config, timeout=self.timeout)
-                standalone.start()
+                standalone = self.connect()
             except TRANSPORT_ERRORS + (OSError,) as exc:
                 self._slots.release()
                 log.warning("rpc: cannot connect to the broker: %r", exc)
                 raise ServiceUnavailable("broker", "message broker unreachable") from None
+        return standalone
+
+    def _connect(self):
+        standalone = ClusterRpcProxy(self.config, timeout=self.timeout)
+        standalone.start()
         return standalone
 
     def checkin(self, standalone, broken=False):

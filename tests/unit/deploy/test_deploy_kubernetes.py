@@ -10,7 +10,7 @@ import pytest
 
 from services.tracker_gateway import gunicorn_conf
 from shared.testing import ROOT
-from tests.deploy.test_deploy_config import manifests, of_kind, workloads
+from tests.unit.deploy.test_deploy_config import manifests, of_kind, workloads
 
 # The oldest minor version still served by the big providers, and the newest the library knows.
 VERSIONS = ["1.30.0", kubernetes_validate.latest_version()]
