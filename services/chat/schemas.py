@@ -1,17 +1,20 @@
-"""The chat service's wire formats: the shared input contract's schemas, built once, and what it returns.
+"""The chat service's wire formats: the shared contract's schemas, built once.
 
-What it accepts lives in shared/contracts/chat_schemas.py (the gateway validates with it too). Two views of a
-conversation: the agent's (everything but the token hash) and the customer's (no tenant, assignee
-or agent ids).
+What it accepts and what it returns live in shared/contracts/chat_schemas.py (the gateway validates
+and documents with them too). Two views of a conversation: the agent's (everything but the token
+hash) and the customer's (no tenant, assignee or agent ids).
 """
-from marshmallow import Schema, fields
+from marshmallow import fields
 
+from shared.contracts import chat_schemas as contract
 from shared.contracts.chat_schemas import (
     ActorSchema,
     AssignSchema,
     BodySchema,
+    CustomerMessageSchema,
     ListFiltersSchema,
     MessagePageSchema,
+    MessageSchema,
     PostSchema,
     ReadSchema,
     StartSchema,
@@ -30,48 +33,13 @@ def _last_message(conversation):
     }
 
 
-class ConversationSchema(Schema):
-    """A conversation as agents (and events) see it."""
-
-    id = fields.UUID()
-    client_id = fields.String()
-    customer_name = fields.String()
-    customer_email = fields.String()
-    status = fields.String()
-    assigned_to = fields.String()
-    created_at = fields.DateTime()
-    last_message_at = fields.DateTime()
-    closed_at = fields.DateTime()
-    closed_by = fields.String()
-    ticket_numbers = fields.List(fields.String())
-    agent_read_up_to = fields.Integer()
-    customer_read_up_to = fields.Integer()
+# The row keeps the newest message in last_message_* columns: the contract's nested object is made from them.
+class ConversationSchema(contract.ConversationSchema):
     last_message = fields.Function(_last_message)
 
 
-class CustomerConversationSchema(Schema):
-    """A conversation as its customer sees it: no tenant, assignee or agent read marker."""
-
-    id = fields.UUID()
-    customer_name = fields.String()
-    customer_email = fields.String()
-    status = fields.String()
-    created_at = fields.DateTime()
-    last_message_at = fields.DateTime()
-    closed_at = fields.DateTime()
-    ticket_numbers = fields.List(fields.String())
-    customer_read_up_to = fields.Integer()
+class CustomerConversationSchema(contract.CustomerConversationSchema):
     last_message = fields.Function(_last_message)
-
-
-class MessageSchema(Schema):
-    id = fields.Integer()
-    conversation_id = fields.UUID()
-    author = fields.String()
-    author_name = fields.String()
-    author_id = fields.String()
-    body = fields.String()
-    created_at = fields.DateTime()
 
 
 # Built once: a marshmallow schema costs more to construct than to use.
@@ -79,8 +47,8 @@ CONVERSATION = ConversationSchema()
 CUSTOMER_CONVERSATION = CustomerConversationSchema()
 MESSAGE = MessageSchema()
 MESSAGES = MessageSchema(many=True)
-CUSTOMER_MESSAGE = MessageSchema(exclude=("author_id",))
-CUSTOMER_MESSAGES = MessageSchema(many=True, exclude=("author_id",))
+CUSTOMER_MESSAGE = CustomerMessageSchema()
+CUSTOMER_MESSAGES = CustomerMessageSchema(many=True)
 START = StartSchema()
 POST = PostSchema()
 BODY = BodySchema()

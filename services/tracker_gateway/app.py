@@ -67,7 +67,6 @@ def create_app(config=None):
         rpc_pool=RpcPool(settings["AMQP_URI"], settings["RPC_TIMEOUT"], size=threads),
         # Probes get their own short-timeout proxies: a slow service must not hold /readyz for RPC_TIMEOUT.
         probe_pool=RpcPool(settings["AMQP_URI"], settings["READY_RPC_TIMEOUT"], size=len(health.SERVICES)),
-        openapi=build_spec(settings["PUBLIC_BASE_URL"]),
     )
 
     for blueprint in (
@@ -77,6 +76,7 @@ def create_app(config=None):
         tracker.bp, public_chat.bp,  # public/: what customers reach without logging in
     ):
         app.register_blueprint(blueprint)
+    app.extensions["openapi"] = build_spec(app)  # from the routes just registered, once
     errors.register(app)
     observability.init_flask(app)  # request ids into logs and RPC context, /metrics
     app.after_request(add_security_headers)

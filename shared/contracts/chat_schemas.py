@@ -1,14 +1,18 @@
-"""The chat service's RPC input contract as marshmallow schemas: what it accepts, and the limits.
+"""The chat service's RPC contract as marshmallow schemas: what it accepts (and the limits), and
+what it returns.
 
-The chat service validates with them; the gateway validates request bodies and query strings with
-the same classes (minus the fields the slug or the access token supplies) for early 422s and its
-OpenAPI document. One copy, so the two cannot drift apart; the service checks again.
+The chat service validates with the input schemas; the gateway validates request bodies and query
+strings with the same classes (minus the fields the slug or the access token supplies) for early
+422s and its OpenAPI document. One copy, so the two cannot drift apart; the service checks again.
+
+The service dumps conversations and messages with the reply schemas (services/chat/schemas.py);
+the gateway passes its replies on unchanged and documents its chat responses with them.
 """
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
-from shared.contracts.enums import CONVERSATION_STATUSES
-from shared.contracts.schemas import Text, email, optional_text, required_text
+from shared.contracts.enums import CONVERSATION_STATUSES, MESSAGE_AUTHORS
+from shared.contracts.schemas import PageSchema, Text, email, optional_text, required_text
 
 MESSAGE_MAX = 5000
 NAME_MAX = 200
@@ -107,3 +111,114 @@ class ActorSchema(Schema):
 class ReadSchema(Schema):
     up_to = fields.Integer(required=True, validate=validate.Range(min=0),
                            metadata={"description": "the newest message id the reader has seen"})
+
+
+# -- what it returns --
+# Conversations and messages are dumped with these; the rest (counts, threads, pages, the draft)
+# are dicts built in services/chat/operations.py, described here field by field. The gateway's tests
+# compare every chat response with its schema, keys and types, so a drift fails there.
+
+class LastMessageSchema(Schema):
+    """The newest message in short, kept on the conversation so that a list needs no join."""
+
+    id = fields.Integer()
+    author = fields.String(validate=validate.OneOf(MESSAGE_AUTHORS))
+    author_name = fields.String()
+    preview = fields.String(metadata={"description": "the start of its body"})
+    created_at = fields.DateTime()
+
+
+class ConversationSchema(Schema):
+    """A conversation as agents (and chat.* events) see it."""
+
+    id = fields.UUID()
+    client_id = fields.String()
+    customer_name = fields.String()
+    customer_email = fields.String()
+    status = fields.String(validate=validate.OneOf(CONVERSATION_STATUSES))
+    assigned_to = fields.String(allow_none=True, metadata={"description": "the assigned agent's e-mail"})
+    created_at = fields.DateTime()
+    last_message_at = fields.DateTime(metadata={"description": "newest activity (the start until a message)"})
+    closed_at = fields.DateTime(allow_none=True)
+    closed_by = fields.String(allow_none=True, metadata={"description": "an agent's e-mail, or customer"})
+    ticket_numbers = fields.List(fields.String(), metadata={"description": "tickets made from it, in order"})
+    agent_read_up_to = fields.Integer(metadata={"description": "the newest message id the agents have seen"})
+    customer_read_up_to = fields.Integer(metadata={"description": "the newest message id the customer has seen"})
+    last_message = fields.Nested(LastMessageSchema, allow_none=True)
+
+
+class CustomerConversationSchema(ConversationSchema):
+    """A conversation as its customer sees it: no tenant, assignee or agents' read marker."""
+
+    class Meta:
+        exclude = ("client_id", "assigned_to", "closed_by", "agent_read_up_to")
+
+
+class MessageSchema(Schema):
+    id = fields.Integer(metadata={"description": "grows in posting order within a conversation: a cursor"})
+    conversation_id = fields.UUID()
+    author = fields.String(validate=validate.OneOf(MESSAGE_AUTHORS))
+    author_name = fields.String()
+    author_id = fields.String(allow_none=True, metadata={"description": "an agent's e-mail"})
+    body = fields.String(metadata={"description": "plain text: render it as text, never as HTML"})
+    created_at = fields.DateTime()
+
+
+class CustomerMessageSchema(MessageSchema):
+    """A message as the customer sees it: no agent's e-mail."""
+
+    class Meta:
+        exclude = ("author_id",)
+
+
+class AgentConversationViewSchema(ConversationSchema):
+    """A conversation and its unread counts, as agents see it."""
+
+    agent_unread = fields.Integer(metadata={"description": "customer messages above the agents' read marker"})
+    customer_unread = fields.Integer(metadata={"description": "agent and system messages above the customer's"})
+
+
+class CustomerConversationViewSchema(CustomerConversationSchema):
+    """A conversation and the customer's unread count, as the customer sees it."""
+
+    customer_unread = fields.Integer(metadata={"description": "agent and system messages above the customer's marker"})
+
+
+class _ThreadPageSchema(Schema):
+    has_older = fields.Boolean(metadata={"description": "older messages exist (ask with before=)"})
+    has_newer = fields.Boolean(metadata={"description": "newer messages exist (ask with after=)"})
+
+
+class AgentThreadSchema(_ThreadPageSchema):
+    """A conversation with one page of its messages, as agents see it."""
+
+    conversation = fields.Nested(AgentConversationViewSchema)
+    messages = fields.List(fields.Nested(MessageSchema), metadata={"description": "oldest first"})
+
+
+class CustomerThreadSchema(_ThreadPageSchema):
+    """A conversation with one page of its messages, as its customer sees it."""
+
+    conversation = fields.Nested(CustomerConversationViewSchema)
+    messages = fields.List(fields.Nested(CustomerMessageSchema), metadata={"description": "oldest first"})
+
+
+class StartedConversationSchema(CustomerThreadSchema):
+    """A new conversation, its first page and the token that opens it (returned this once)."""
+
+    token = fields.String(metadata={"description": "send it as X-Chat-Token; it is not shown again"})
+
+
+class ConversationPageSchema(PageSchema):
+    items = fields.List(fields.Nested(AgentConversationViewSchema))
+
+
+class TicketDraftSchema(Schema):
+    """The "Create Ticket" dialog's pre-filled fields for a conversation."""
+
+    conversation_id = fields.UUID()
+    client_id = fields.String()
+    customer_name = fields.String()
+    customer_email = fields.String()
+    title = fields.String()
+    description = fields.String(metadata={"description": "the newest lines of the chat, \"name: text\" each"})

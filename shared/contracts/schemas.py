@@ -1,6 +1,7 @@
-"""marshmallow building blocks every service validates input with, and the one way to load."""
+"""marshmallow building blocks every service validates input with (and describes a listing's page
+with), and the one way to load."""
+from marshmallow import Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
-from marshmallow import fields, validate
 
 from shared.contracts.exceptions import ValidationError
 
@@ -55,3 +56,11 @@ def load(schema, data, **kwargs):
         return schema.load(data, **kwargs)
     except SchemaError as exc:
         raise ValidationError(exc.messages) from None
+
+
+class PageSchema(Schema):
+    """A listing's envelope: one page of `items` (declared by each listing), the count of all, which page, its size."""
+
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()

@@ -1,6 +1,38 @@
-"""The OpenAPI document and the API reference page."""
+"""The OpenAPI document, built from the route table, and the API reference page.
+
+The document's own checks use an app with nothing behind it (`bare_app`): building the document
+opens no connection. openapi-3.0-schema.json is the OpenAPI Initiative's JSON Schema for OpenAPI
+3.0 documents (https://spec.openapis.org/oas/3.0/schema/2021-09-28, Apache 2.0), kept here so
+the check runs offline.
+"""
+import copy
 import json
 import re
+import uuid
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from services.tracker_gateway.api.openapi import openapi_path
+from services.tracker_gateway.app import close_app, create_app
+from shared.testing import wait_for
+from tests.fixtures.openapi import DocumentedCalls
+
+# The /api/ routes deliberately left out of the document, by Flask rule, and why. Every other
+# route under /api/ must be in it with each of its methods (test_every_api_route_is_documented).
+NOT_DOCUMENTED = {
+    "/api/openapi.json": "the document itself",
+    "/api/docs": "an HTML page rendering the document",
+    "/api/console/tickets/<ref>": "the agent console's own read for its ticket panel (console/reads.py): "
+                                  "it changes with the page and is not offered to API clients",
+    "/api/console/tickets/<ref>/emails": "the agent console's own read of the notifier's deliveries, as above",
+    "/api/live": "the agent console's server-sent event stream (console/live.py): a text/event-stream of "
+                 "typed events that OpenAPI 3.0 cannot describe, for the console's pages",
+}
+OPENAPI_3_0_SCHEMA = Path(__file__).with_name("openapi-3.0-schema.json")
+# A value for each path parameter, to call every documented path.
+PATH_VALUES = {"ref": "TKT-00001", "conversation_id": str(uuid.uuid4()), "slug": "acme"}
 
 EXPECTED = {
     "/api/auth/login": {"post"}, "/api/auth/refresh": {"post"}, "/api/auth/logout": {"post"}, "/api/auth/me": {"get"},
@@ -89,6 +121,167 @@ def test_the_docs_page_lists_paths_and_schemas(http, gateway_db):
         assert f"<code>{path}</code>" in page
     assert 'id="schema-TicketCreate"' in page and "<script>" not in page
 
+
+# Addresses where nothing listens: the document's own checks must not need a service.
+NOTHING_BEHIND = {"TESTING": True, "DATABASE_URL": "postgresql+psycopg2://nobody@127.0.0.1:9/none",
+                  "AMQP_URI": "amqp://nobody:nobody@127.0.0.1:9/", "REDIS_URL": "redis://127.0.0.1:9/0"}
+
+
+@pytest.fixture(scope="module")
+def bare_app():
+    """A gateway app with no database, broker or Redis behind it (connections open on first use)."""
+    app = create_app(NOTHING_BEHIND)
+    yield app
+    close_app(app)
+
+
+def api_routes(app):
+    """{(OpenAPI path, method)} of every rule under /api/ in the app's url_map, less NOT_DOCUMENTED."""
+    return {
+        (openapi_path(rule.rule), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/") and rule.rule not in NOT_DOCUMENTED
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def documented(spec):
+    return {(path, method) for path, operations in spec["paths"].items() for method in operations}
+
+
+def test_every_api_route_is_documented_and_every_operation_is_a_route(bare_app):
+    routes, spec = api_routes(bare_app), bare_app.extensions["openapi"]
+    assert routes - documented(spec) == set(), "routes under /api/ missing from the document"
+    assert documented(spec) - routes == set(), "documented operations with no route"
+    # Each exclusion names a route that exists, and stays out of the document.
+    rules = {rule.rule for rule in bare_app.url_map.iter_rules()}
+    assert set(NOT_DOCUMENTED) <= rules
+    assert not {openapi_path(rule) for rule in NOT_DOCUMENTED} & set(spec["paths"])
+
+
+def test_a_route_or_method_missing_from_the_document_is_caught():
+    app = create_app(NOTHING_BEHIND)
+    try:
+        # Routes added after the document was built are routes nobody documented.
+        app.add_url_rule("/api/entities/widget/<int:widget_id>", "widget", lambda widget_id: "", methods=["GET"])
+        app.add_url_rule("/api/auth/me", "me_again", lambda: "", methods=["POST", "DELETE"])
+        missing = api_routes(app) - documented(app.extensions["openapi"])
+        assert missing == {("/api/entities/widget/{widget_id}", "get"), ("/api/auth/me", "post"),
+                           ("/api/auth/me", "delete")}
+    finally:
+        close_app(app)
+
+
+def test_the_document_is_valid_openapi_3_0(bare_app):
+    validator = jsonschema.Draft4Validator(json.loads(OPENAPI_3_0_SCHEMA.read_text()))
+    spec = json.loads(json.dumps(bare_app.extensions["openapi"]))  # as served: JSON types only
+    assert [error.message for error in validator.iter_errors(spec)] == []
+    # The check has teeth: an operation without responses, or a parameter without `in`, is refused.
+    broken = copy.deepcopy(spec)
+    del broken["paths"]["/api/auth/me"]["get"]["responses"]
+    del broken["paths"]["/api/entities/ticket/{ref}"]["get"]["parameters"][0]["in"]
+    assert len(list(validator.iter_errors(broken))) >= 2
+
+
+def test_operations_say_what_their_views_say(bare_app):
+    spec = bare_app.extensions["openapi"]
+    operation = spec["paths"]["/api/public/chat/{slug}/conversations"]["post"]
+    # Summary: the docstring's first clause; the whole docstring when it says more.
+    assert operation["summary"] == "Open a conversation"
+    assert operation["description"].startswith("Open a conversation: {customer_name, customer_email, message?}")
+    close = spec["paths"]["/api/chat/conversations/{conversation_id}/close"]["post"]
+    assert close["summary"] == "Close the conversation (the thread says so; closing twice changes nothing)"
+    assert "description" not in close and close["tags"] == ["chat"]
+    # One view serving PUT and PATCH: two operations, each with its own id.
+    ticket = spec["paths"]["/api/entities/ticket/{ref}"]
+    assert (ticket["put"]["operationId"], ticket["patch"]["operationId"]) == (
+        "api_tickets.update_ticket.put", "api_tickets.update_ticket.patch")
+    ids = [op["operationId"] for operations in spec["paths"].values() for op in operations.values()]
+    assert len(ids) == len(set(ids))
+    # Throttled and unavailable answers tell when to come back.
+    for status in ("429", "503"):
+        assert "Retry-After" in spec["paths"]["/api/auth/login"]["post"]["responses"][status]["headers"]
+
+
+def test_the_bearer_requirement_is_the_views_own(bare_app):
+    """An operation documented with a bearer token refuses a call without one; the others are the
+    views without login_required (the document reads it from the view, it is not declared twice)."""
+    client, spec = bare_app.test_client(), bare_app.extensions["openapi"]
+    secured = 0
+    for path, operations in spec["paths"].items():
+        url = path.format(**PATH_VALUES)
+        for method, operation in operations.items():
+            view = next(bare_app.view_functions[rule.endpoint] for rule in bare_app.url_map.iter_rules()
+                        if openapi_path(rule.rule) == path and method.upper() in rule.methods)
+            assert ("security" in operation) == getattr(view, "requires_login", False), (method, path)
+            if "security" in operation:
+                response = client.open(url, method=method.upper(), json={})
+                assert response.status_code == 401 and "WWW-Authenticate" in response.headers, (method, path)
+                secured += 1
+    assert secured == 17  # auth 2, tickets 7, chat 8
+
+
+def test_every_answer_with_a_body_has_a_schema(bare_app):
+    spec = bare_app.extensions["openapi"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if status == "204":
+                    assert "content" not in response
+                    continue
+                schema = response["content"]["application/json"]["schema"]
+                assert "$ref" in schema, (method, path, status)
+    # The chat answers: the chat service's replies, described by its contract.
+    chat = {(path, method): op["responses"] for path, operations in spec["paths"].items()
+            if "/chat/" in path for method, op in operations.items()}
+    assert len(chat) == 13
+    assert chat[("/api/chat/conversations", "get")]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ConversationPage"}
+    components = spec["components"]["schemas"]
+    assert {"AgentThread", "CustomerThread", "StartedConversation", "AgentConversationView",
+            "CustomerConversationView", "Message", "CustomerMessage", "TicketDraft"} <= set(components)
+    # The customer's views hold nothing of the tenant, the assignee or the agents.
+    assert {"client_id", "assigned_to", "agent_read_up_to", "agent_unread"}.isdisjoint(
+        components["CustomerConversationView"]["properties"])
+    assert "author_id" not in components["CustomerMessage"]["properties"]
+    assert components["AgentConversationView"]["properties"]["assigned_to"]["nullable"] is True
+
+
+def test_every_auth_ticket_and_tracker_answer_matches_its_documented_schema(
+        http, gateway_app, tenants, tickets_service, tracker_projector, auth_headers):
+    """The agent API and the tracker against the real tickets service and projector: each status is
+    documented for its operation, each body matches that status's schema exactly."""
+    call = DocumentedCalls(http, gateway_app.extensions["openapi"])
+
+    acme = tenants[0]
+    pair = call("POST", "/api/auth/login", 200, json={"email": acme.email, "password": acme.password})
+    call("POST", "/api/auth/login", 401, json={"email": acme.email, "password": "wrong"})
+    call("POST", "/api/auth/login", 422, json={"email": acme.email})
+    pair = call("POST", "/api/auth/refresh", 200, json={"refresh_token": pair["refresh_token"]})
+    headers = {"Authorization": f"Bearer {pair['access_token']}"}
+    call("GET", "/api/auth/me", 200, headers=headers)
+
+    api = "/api/entities/ticket"
+    ticket = call("POST", api, 201, headers=headers, json={
+        "title": "Printer on fire", "description": "It is on fire.", "customer_email": "kira@example.com"})
+    call("POST", api, 422, headers=headers, json={"title": ""})
+    call("GET", api, 200, headers=headers, query_string={"sort": "-created_at"})
+    number = ticket["ticket_number"]
+    call("GET", f"{api}/{number}", 200, headers=headers)
+    call("PUT", f"{api}/{number}", 200, headers=headers, json={"status": "in_progress"})
+    call("PATCH", f"{api}/{number}", 200, headers=headers, json={"priority": "urgent", "resolution_notes": None})
+    call("GET", f"{api}/{number}/history", 200, headers=headers)
+    wait_for(lambda: http.get("/api/public/track", query_string={"ticket": number, "email": "kira@example.com"})
+             .get_json().get("priority") == "urgent", timeout=10, message="the tracker to catch up")
+    call("GET", "/api/public/track", 200, query_string={"ticket": number, "email": "kira@example.com"})
+    call("GET", "/api/public/track", 404, query_string={"ticket": number, "email": "someone@example.com"})
+    call("GET", "/api/public/track", 422, query_string={"ticket": number})
+    call("DELETE", f"{api}/{number}", 204, headers=headers)
+    call("GET", f"{api}/{number}", 404, headers=headers)
+    call("POST", "/api/auth/logout", 204, headers=headers, json={"refresh_token": pair["refresh_token"]})
+    call("GET", "/api/auth/me", 401, headers=headers)
+
+    assert call.seen == call.operations(lambda path: "/chat/" not in path)
 
 def _refs(node):
     if isinstance(node, dict):

@@ -138,6 +138,7 @@ def login_required(view):
         g.principal = current_principal()
         return view(*args, **kwargs)
 
+    wrapper.requires_login = True  # the OpenAPI document's bearer requirement (api/openapi.py)
     return wrapper
 
 

@@ -4,6 +4,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from services.tracker_gateway.accounts import login as accounts_login
 from services.tracker_gateway.accounts import tokens
 from services.tracker_gateway.api import schemas
+from services.tracker_gateway.api.openapi import documented
 from services.tracker_gateway.core import db
 from services.tracker_gateway.core.net import client_ip
 
@@ -11,6 +12,9 @@ bp = Blueprint("api_auth", __name__, url_prefix="/api/auth")
 
 
 @bp.post("/login")
+@documented("auth", body=schemas.LoginSchema, responses={
+    200: ("Token pair", schemas.TokenPairSchema), 401: ("Wrong e-mail or password", None),
+    429: ("Too many failed logins", None)})
 def login():
     """E-mail and password for a token pair (throttled after repeated failures)."""
     data = schemas.load(schemas.LOGIN, request.get_json(silent=True))
@@ -18,6 +22,8 @@ def login():
 
 
 @bp.post("/refresh")
+@documented("auth", body=schemas.RefreshSchema, responses={
+    200: ("Token pair", schemas.TokenPairSchema), 401: ("Invalid, used or revoked refresh token", None)})
 def refresh():
     """A refresh token for a new pair; the one presented stops working."""
     data = schemas.load(schemas.REFRESH, request.get_json(silent=True))
@@ -25,6 +31,7 @@ def refresh():
 
 
 @bp.post("/logout")
+@documented("auth", body=schemas.RefreshSchema, body_required=False, responses={204: ("Logged out", None)})
 @tokens.login_required
 def logout():
     """Revoke this access token and, if given, the refresh token of the same login."""
@@ -37,6 +44,7 @@ def logout():
 
 
 @bp.get("/me")
+@documented("auth", responses={200: ("The agent", schemas.AgentSchema)})
 @tokens.login_required
 def me():
     """The agent the access token belongs to."""

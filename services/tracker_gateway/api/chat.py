@@ -10,6 +10,7 @@ from marshmallow import ValidationError as SchemaError
 from services.tracker_gateway.accounts.models import Agent
 from services.tracker_gateway.accounts.tokens import login_required
 from services.tracker_gateway.api import chat_schemas, schemas
+from services.tracker_gateway.api.openapi import CLOSED, documented
 from services.tracker_gateway.api.tickets import create_once
 from services.tracker_gateway.core import db
 from services.tracker_gateway.core.rpc import chat
@@ -32,6 +33,8 @@ def _agent_name():
 
 
 @bp.get("")
+@documented("chat", query=chat_schemas.ChatListQuerySchema, responses={
+    200: ("One page", chat_schemas.ConversationPageSchema)})
 @login_required
 def list_conversations():
     """One page of the client's conversations, newest activity first, with unread counts."""
@@ -40,6 +43,8 @@ def list_conversations():
 
 
 @bp.get("/<conversation_id>")
+@documented("chat", query=chat_schemas.MessagePageSchema, responses={
+    200: ("The conversation and one page of messages", chat_schemas.AgentThreadSchema)})
 @login_required
 def get_conversation(conversation_id):
     """A conversation with one page of messages (?before= older, ?after= newer, by message id)."""
@@ -48,6 +53,8 @@ def get_conversation(conversation_id):
 
 
 @bp.post("/<conversation_id>/messages")
+@documented("chat", body=chat_schemas.ChatMessageSchema, responses={
+    201: ("The message", chat_schemas.MessageSchema), **CLOSED})
 @login_required
 def post_message(conversation_id):
     """The agent's reply, signed with the agent's name."""
@@ -61,6 +68,8 @@ def post_message(conversation_id):
 
 
 @bp.post("/<conversation_id>/read")
+@documented("chat", body=chat_schemas.ReadSchema, responses={
+    200: ("The conversation", chat_schemas.AgentConversationViewSchema)})
 @login_required
 def mark_read(conversation_id):
     """The agents have seen the thread up to a message id (markers only move forward)."""
@@ -69,6 +78,8 @@ def mark_read(conversation_id):
 
 
 @bp.post("/<conversation_id>/assign")
+@documented("chat", body=chat_schemas.ChatAssignSchema, responses={
+    200: ("The conversation", chat_schemas.AgentConversationViewSchema), **CLOSED})
 @login_required
 def assign(conversation_id):
     """Give the conversation to an agent of the same client (by e-mail), or to nobody (null)."""
@@ -83,6 +94,7 @@ def assign(conversation_id):
 
 
 @bp.post("/<conversation_id>/close")
+@documented("chat", responses={200: ("The conversation", chat_schemas.AgentConversationViewSchema)})
 @login_required
 def close(conversation_id):
     """Close the conversation (the thread says so; closing twice changes nothing)."""
@@ -90,6 +102,7 @@ def close(conversation_id):
 
 
 @bp.get("/<conversation_id>/ticket-draft")
+@documented("chat", responses={200: ("The pre-filled fields", chat_schemas.TicketDraftSchema)})
 @login_required
 def ticket_draft(conversation_id):
     """The "Create Ticket" dialog's pre-filled fields: customer, title, transcript excerpt."""
@@ -97,6 +110,8 @@ def ticket_draft(conversation_id):
 
 
 @bp.post("/<conversation_id>/ticket")
+@documented("chat", body=chat_schemas.ChatTicketSchema, responses={
+    201: ("Created; the thread links it", schemas.TicketSchema)})
 @login_required
 def create_ticket(conversation_id):
     """A ticket from this conversation, created by the agent; the chat service then links it and

@@ -1,19 +1,30 @@
-"""What the gateway's chat endpoints accept (marshmallow): the agent's chat API and the public chat.
+"""What the gateway's chat endpoints accept and answer (marshmallow): the agent's chat API and the public chat.
 
-Each schema is the chat service's own contract (shared/contracts/chat_schemas.py) less the fields the gateway
+Each input schema is the chat service's own contract (shared/contracts/chat_schemas.py) less the fields the gateway
 supplies itself: the client comes from the page's slug or the access token, the author from the
 token or the conversation, so a caller sending them gets a 422 ("Unknown field"). The gateway's check
 gives early 422s and the OpenAPI document; the service validates again and stays the authority.
+The answers are the chat service's replies, passed on unchanged: the contract's reply schemas
+describe them in the document.
 """
 from services.tracker_gateway.api.schemas import TicketInputSchema
-from shared.contracts.chat_schemas import (
+from shared.contracts.chat_schemas import (  # noqa: F401  (the reply schemas: re-exported for the views' documentation)
     AUTHOR_FIELDS,
+    AgentConversationViewSchema,
+    AgentThreadSchema,
     AssignSchema,
+    ConversationPageSchema,
+    CustomerConversationViewSchema,
+    CustomerMessageSchema,
+    CustomerThreadSchema,
     ListFiltersSchema,
     MessagePageSchema,
+    MessageSchema,
     PostSchema,
     ReadSchema,
+    StartedConversationSchema,
     StartSchema,
+    TicketDraftSchema,
 )
 
 

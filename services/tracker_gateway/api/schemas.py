@@ -6,7 +6,7 @@ the gateway's check gives early 422s and an accurate document, the service check
 """
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from shared.contracts.schemas import Text
+from shared.contracts.schemas import PageSchema, Text
 from shared.contracts.ticket_schemas import (  # noqa: F401  (TicketSchema, HistoryEntrySchema: re-exported for openapi.py)
     IMMUTABLE_FIELDS,
     HistoryEntrySchema,
@@ -71,11 +71,8 @@ class TicketUpdatedSchema(TicketSchema):
                           metadata={"description": "what this update changed"})
 
 
-class TicketPageSchema(Schema):
+class TicketPageSchema(PageSchema):
     items = fields.List(fields.Nested(TicketSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 class HistorySchema(Schema):

@@ -6,6 +6,7 @@ from flask import Blueprint, g, jsonify, request
 
 from services.tracker_gateway.accounts.tokens import login_required
 from services.tracker_gateway.api import schemas
+from services.tracker_gateway.api.openapi import documented
 from services.tracker_gateway.core.rpc import tickets
 
 bp = Blueprint("api_tickets", __name__, url_prefix="/api/entities/ticket")
@@ -16,6 +17,7 @@ def _body(schema):
 
 
 @bp.get("")
+@documented("tickets", query=schemas.TicketListQuerySchema, responses={200: ("One page", schemas.TicketPageSchema)})
 @login_required
 def list_tickets():
     """One page of the client's tickets, filtered and sorted."""
@@ -24,6 +26,8 @@ def list_tickets():
 
 
 @bp.post("")
+@documented("tickets", body=schemas.TicketCreateSchema, responses={
+    201: ("Created, with its ticket_number", schemas.TicketSchema)})
 @login_required
 def create_ticket():
     """A new ticket in the agent's client, created by the agent."""
@@ -44,6 +48,7 @@ def create_once(data):
 
 
 @bp.get("/<ref>")
+@documented("tickets", responses={200: ("The ticket", schemas.TicketSchema)})
 @login_required
 def get_ticket(ref):
     """One ticket, by id or number."""
@@ -51,6 +56,8 @@ def get_ticket(ref):
 
 
 @bp.route("/<ref>", methods=["PUT", "PATCH"])
+@documented("tickets", body=schemas.TicketUpdateSchema, responses={
+    200: ("The ticket and its changes", schemas.TicketUpdatedSchema)})
 @login_required
 def update_ticket(ref):
     """Change some fields (PUT accepts a partial body, as PATCH does)."""
@@ -59,6 +66,7 @@ def update_ticket(ref):
 
 
 @bp.delete("/<ref>")
+@documented("tickets", responses={204: ("Deleted", None)})
 @login_required
 def delete_ticket(ref):
     """Delete a ticket: it disappears from every read."""
@@ -67,6 +75,7 @@ def delete_ticket(ref):
 
 
 @bp.get("/<ref>/history")
+@documented("tickets", responses={200: ("History", schemas.HistorySchema)})
 @login_required
 def history(ref):
     """The ticket's timeline of changes, oldest first."""

@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, jsonify, make_response, render_templat
 
 from services.tracker_gateway.accounts.models import Client, is_slug
 from services.tracker_gateway.api import chat_schemas, schemas
+from services.tracker_gateway.api.openapi import CHAT_TOKEN, CLOSED, PUBLIC_CHAT_ERRORS, documented
 from services.tracker_gateway.core import db, ratelimit
 from services.tracker_gateway.core.net import client_ip
 from services.tracker_gateway.core.rpc import chat
@@ -62,6 +63,9 @@ def page(slug):
 
 
 @bp.post(f"{API}/conversations")
+@documented("public chat", body=chat_schemas.ChatStartSchema, responses={
+    201: ("The conversation, its first page and its token", chat_schemas.StartedConversationSchema),
+    **PUBLIC_CHAT_ERRORS})
 def start(slug):
     """Open a conversation: {customer_name, customer_email, message?} -> 201 {token, conversation,
     messages, has_older, has_newer}. The token is shown this once."""
@@ -72,6 +76,8 @@ def start(slug):
 
 
 @bp.get(f"{API}/conversation")
+@documented("public chat", query=chat_schemas.MessagePageSchema, headers=[CHAT_TOKEN], responses={
+    200: ("The conversation and one page of messages", chat_schemas.CustomerThreadSchema), **PUBLIC_CHAT_ERRORS})
 def resume(slug):
     """The token's conversation with one page of messages; ?after=<id> for what is new since."""
     limit("read")
@@ -81,6 +87,8 @@ def resume(slug):
 
 
 @bp.post(f"{API}/conversation/messages")
+@documented("public chat", body=chat_schemas.ChatMessageSchema, headers=[CHAT_TOKEN], responses={
+    201: ("The message", chat_schemas.CustomerMessageSchema), **CLOSED, **PUBLIC_CHAT_ERRORS})
 def post(slug):
     """The customer's message: {body} -> 201 message (409 once the conversation is closed)."""
     limit("post")
@@ -90,6 +98,8 @@ def post(slug):
 
 
 @bp.post(f"{API}/conversation/read")
+@documented("public chat", body=chat_schemas.ReadSchema, headers=[CHAT_TOKEN], responses={
+    200: ("The conversation", chat_schemas.CustomerConversationViewSchema), **PUBLIC_CHAT_ERRORS})
 def mark_read(slug):
     """The customer has seen the thread up to {up_to} (the agents' view shows it)."""
     limit("read")
@@ -99,6 +109,8 @@ def mark_read(slug):
 
 
 @bp.post(f"{API}/conversation/close")
+@documented("public chat", headers=[CHAT_TOKEN], responses={
+    200: ("The conversation", chat_schemas.CustomerConversationViewSchema), **PUBLIC_CHAT_ERRORS})
 def close(slug):
     """The customer ends the chat."""
     limit("post")

@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, jsonify, make_response, redirect, rend
 from marshmallow import ValidationError as SchemaError
 
 from services.tracker_gateway.api import schemas
+from services.tracker_gateway.api.openapi import documented
 from services.tracker_gateway.core.errors import TooManyAttempts
 from services.tracker_gateway.core.net import client_ip
 from services.tracker_gateway.projector.read_model import normalize_number
@@ -97,8 +98,13 @@ def signed_link(token):
 
 
 @bp.get("/api/public/track")
+@documented("public", query=schemas.TrackQuerySchema, responses={
+    200: ("What the customer may see", schemas.PublicTicketSchema),
+    404: ("No ticket matches (the same answer for a wrong e-mail, unknown or malformed number)", None),
+    429: ("Too many failed lookups from this address or for this ticket", None)})
 def api_track():
-    """The same lookup as JSON: ?ticket=TKT-00001&email=you@example.com."""
+    """Track a ticket by number and customer e-mail, as JSON (the form's lookup):
+    ?ticket=TKT-00001&email=you@example.com."""
     query = schemas.load(schemas.TRACK_QUERY, request.args.to_dict())
     ticket = lookup(query["ticket"], query["email"])
     if ticket is None:
