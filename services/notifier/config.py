@@ -43,6 +43,8 @@ class Settings:
     in_flight_lease_seconds: float = 120.0
     # The pause before handing an event back to the broker when it cannot be recorded (database down).
     requeue_delay: float = 1.0
+    # Customer-visible updates to one ticket within this many seconds of the first make one email.
+    update_coalesce_seconds: float = 60.0
 
     @classmethod
     def from_config(cls, config):
@@ -60,6 +62,8 @@ class Settings:
         if self.in_flight_lease_seconds <= 2 * self.send_timeout:
             # A slow but live attempt must not be taken for a lost one and sent again beside it.
             raise ConfigurationError("NOTIFIER_IN_FLIGHT_LEASE_SECONDS must exceed twice NOTIFIER_SEND_TIMEOUT")
+        if self.update_coalesce_seconds < 0:
+            raise ConfigurationError("NOTIFIER_UPDATE_COALESCE_SECONDS must not be negative")
         if self.max_attempts < 1:
             raise ConfigurationError("NOTIFIER_MAX_ATTEMPTS must be at least 1")
         return self
@@ -90,6 +94,7 @@ def settings_from_env():
         retry_concurrency=env_int("NOTIFIER_RETRY_CONCURRENCY", defaults.retry_concurrency),
         in_flight_lease_seconds=env_float("NOTIFIER_IN_FLIGHT_LEASE_SECONDS", defaults.in_flight_lease_seconds),
         requeue_delay=env_float("NOTIFIER_REQUEUE_DELAY", defaults.requeue_delay),
+        update_coalesce_seconds=env_float("NOTIFIER_UPDATE_COALESCE_SECONDS", defaults.update_coalesce_seconds),
     ).check()
 
 
