@@ -66,8 +66,9 @@ def test_a_stop_signal_with_open_live_streams_stops_the_gateway_within_its_grace
         took = time.monotonic() - started
         output = log_path.read_text()
         assert status == 0, output
-        # Well within graceful_timeout (the arbiter SIGKILLs its workers at its end): streams end at once.
-        assert took < 5, f"took {took:.1f}s\n{output}"
+        # Well within graceful_timeout (20 s; before the fix Ctrl-C took all of it, then SIGKILL): the
+        # streams end at once; what remains is gunicorn's own stop (about 1-3 s here).
+        assert took < gunicorn_conf.graceful_timeout / 2, f"took {took:.1f}s\n{output}"
         wait_for(lambda: all(seen[-1] == "ended" for seen in streams), timeout=5, message="the streams to end")
         assert "Traceback" not in output and "SIGKILL" not in output, output
     finally:
