@@ -23,15 +23,17 @@ infra:
 migrate: install infra
 	@for s in $(DB_SERVICES); do $(PY) -m services.$$s migrate || exit 1; done
 
+# Every deploy/Procfile process under supervisord (deploy/run.sh): one log stream, a process that dies
+# is restarted (with back-off if it keeps dying) while the others serve; Ctrl-C stops them all.
 run: migrate bootstrap
-	$(VENV)/bin/honcho -f deploy/Procfile -d $(CURDIR) start
+	deploy/run.sh
 
 # Several instances of each service at once (SCALE=name=count,...). The gateways share one port
 # (GATEWAY_PORT): gunicorn's --reuse-port lets each instance bind it and the kernel spreads
-# connections over them. honcho stops them all when one exits; tests/deploy kills single instances.
+# connections over them. Supervised like `make run`: a killed instance is restarted.
 SCALE ?= tickets=2,notifier=2,chat=2,gateway=2,tracker_projector=1
 run-scaled: migrate bootstrap
-	GUNICORN_CMD_ARGS="--reuse-port" $(VENV)/bin/honcho -f deploy/Procfile -d $(CURDIR) start -c $(SCALE)
+	GUNICORN_CMD_ARGS="--reuse-port" SCALE="$(SCALE)" deploy/run.sh
 
 # The gateway's client "Demo" and admin (ADMIN_EMAIL/ADMIN_PASSWORD) on a fresh install; idempotent.
 bootstrap: migrate

@@ -54,6 +54,8 @@ class Settings:
     retry_concurrency: int = 10
     # An attempt still 'sending' this long after it started is presumed lost with its process.
     in_flight_lease_seconds: float = 120.0
+    # Customer-visible updates to one ticket within this many seconds of the first make one email.
+    update_coalesce_seconds: float = 60.0
     # Signs the tracking links in e-mails; the gateway checks them with the same secret.
     tracker_link_secret: str = DEV_SECRET
     tracker_link_max_age_days: int = DEFAULT_MAX_AGE_DAYS
@@ -78,6 +80,8 @@ class Settings:
         if self.in_flight_lease_seconds <= 2 * self.send_timeout:
             # A slow but live attempt must not be taken for a lost one and sent again beside it.
             raise ConfigurationError("NOTIFIER_IN_FLIGHT_LEASE_SECONDS must exceed twice NOTIFIER_SEND_TIMEOUT")
+        if self.update_coalesce_seconds < 0:
+            raise ConfigurationError("NOTIFIER_UPDATE_COALESCE_SECONDS must not be negative")
         if self.max_attempts < 1:
             raise ConfigurationError("NOTIFIER_MAX_ATTEMPTS must be at least 1")
         if is_production() and self.tracker_link_secret == DEV_SECRET:
@@ -111,6 +115,7 @@ def settings_from_env():
         in_flight_lease_seconds=env_float("NOTIFIER_IN_FLIGHT_LEASE_SECONDS", defaults.in_flight_lease_seconds),
         tracker_link_secret=secret("TRACKER_LINK_SECRET", DEV_SECRET),
         tracker_link_max_age_days=env_int("TRACKER_LINK_MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS),
+        update_coalesce_seconds=env_float("NOTIFIER_UPDATE_COALESCE_SECONDS", defaults.update_coalesce_seconds),
     ).check()
 
 

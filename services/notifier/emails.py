@@ -20,25 +20,26 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
+from shared.contracts.customer_view import CUSTOMER_FIELDS, NOTIFIED_FIELDS, customer_changes, customer_ticket
 from shared.contracts.enums import RESOLVED_STATUSES, TICKET_CREATED, TICKET_UPDATED
 from shared.contracts.events import MalformedEvent, parse_envelope
 
 CREATED, UPDATED, RESOLVED = "created", "updated", "resolved"
 EMAIL_KINDS = (CREATED, UPDATED, RESOLVED)
 
-# The fields whose change the customer hears about, in the order the email lists them.
-CUSTOMER_VISIBLE_FIELDS = ("status", "priority", "category", "title", "assigned_to")
-FIELD_LABELS = {
-    "status": "Status", "priority": "Priority", "category": "Category",
-    "title": "Issue title", "assigned_to": "Assigned to",
-}
-# What an email may show of a ticket. Resolution notes only reach the resolution email:
-# before that they are an agent's draft.
+# Which changes an email tells, and what it may show of a ticket: shared.contracts.customer_view decides
+# (never the assignee or other agents' addresses). Resolution notes reach only the email that
+# tells of the resolution: before that they are an agent's draft.
+FIELD_LABELS = {"status": "Status", "priority": "Priority", "category": "Category", "title": "Issue title"}
 SNAPSHOT_FIELDS = (
     "ticket_number", "title", "status", "priority", "category",
-    "customer_name", "customer_email", "assigned_to", "created_at",
+    "customer_name", "customer_email", "created_at", "updated_at",
 )
+assert set(SNAPSHOT_FIELDS) <= set(CUSTOMER_FIELDS) and set(FIELD_LABELS) == set(NOTIFIED_FIELDS)
 SUBJECT_TITLE_MAX = 120
+# The product's colour, as the web pages' design tokens have it (--brand-a, --brand-b in the
+# gateway's CSS): the email's button is a solid --brand-a where a mail client draws no gradient.
+BRAND_COLOR, BRAND_COLOR_END = "#4f46e5", "#9333ea"
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -98,6 +99,7 @@ class _TicketSchema(Schema):
     assigned_to = fields.String(allow_none=True, load_default=None)
     resolution_notes = fields.String(allow_none=True, load_default=None)
     created_at = fields.String(allow_none=True, load_default=None)
+    updated_at = fields.String(allow_none=True, load_default=None)
 
 
 class _ChangeSchema(Schema):
@@ -115,21 +117,13 @@ def email_kind(event_type, ticket, changes):
         return CREATED
     if event_type != TICKET_UPDATED:
         return None  # ticket.deleted and anything newer: nothing to tell the customer
-    if not any(field in changes for field in CUSTOMER_VISIBLE_FIELDS):
-        return None
+    if not customer_changes(changes):
+        return None  # e.g. an assignment alone: internal, no email
     status = changes.get("status")
     # Entering resolved/closed from an open status; resolved -> closed is a plain status update.
     if status and status["to"] in RESOLVED_STATUSES and status["from"] not in RESOLVED_STATUSES:
         return RESOLVED
     return UPDATED
-
-
-def visible_changes(changes):
-    """The customer-visible changes, in display order, as {field: {"from", "to"}}."""
-    return {
-        field: {"from": changes[field]["from"], "to": changes[field]["to"]}
-        for field in CUSTOMER_VISIBLE_FIELDS if field in changes
-    }
 
 
 def normalize_address(address):
@@ -168,11 +162,10 @@ def plan(payload):
     kind = email_kind(envelope["event_type"], ticket, changes)
     if kind is None:
         return None
-    snapshot = {field: ticket[field] for field in SNAPSHOT_FIELDS}
-    context = {"ticket": snapshot}
-    if kind == UPDATED:
-        context["changes"] = visible_changes(changes)
-    if kind == RESOLVED:
+    context = {"ticket": customer_ticket(ticket, SNAPSHOT_FIELDS)}
+    if kind in (UPDATED, RESOLVED):
+        context["changes"] = customer_changes(changes)
+    if kind == RESOLVED or (kind == CREATED and ticket["status"] in RESOLVED_STATUSES):
         notes = (ticket["resolution_notes"] or "").strip()
         context["resolution_notes"] = notes or None
     return Plan(
@@ -188,15 +181,33 @@ def plan(payload):
 
 
 def display_value(field, value):
-    """A field's value as the customer reads it: OPEN, IN PROGRESS, feature request, unassigned."""
+    """A field's value as the customer reads it: OPEN, IN PROGRESS, feature request."""
     if value is None or value == "":
-        return "unassigned" if field == "assigned_to" else "none"
+        return "none"
     text = str(value)
     if field in ("status", "priority"):
         return text.replace("_", " ").upper()
     if field == "category":
         return text.replace("_", " ")
     return text
+
+
+def display_time(value):
+    """An ISO time as the customer reads it, with the time and not only the date:
+    '30 Nov 2026, 19:49 UTC' (the customer's time zone is unknown: UTC, said so)."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%-d %b %Y, %H:%M UTC")
+
+
+def is_resolved(ticket):
+    return ticket.get("status") in RESOLVED_STATUSES
 
 
 def _one_line(text, limit):
@@ -208,10 +219,13 @@ def _one_line(text, limit):
 def subject_for(kind, ticket):
     title = _one_line(ticket["title"], SUBJECT_TITLE_MAX)
     number = ticket["ticket_number"]
+    verb = "closed" if ticket["status"] == "closed" else "resolved"
+    if kind == CREATED and is_resolved(ticket):
+        # Answered while it was being written down (e.g. in a chat): no "we will get back to you".
+        return f"[{number}] Your request has been {verb}: {title}"
     if kind == CREATED:
         return f"[{number}] We received your request: {title}"
     if kind == RESOLVED:
-        verb = "closed" if ticket["status"] == "closed" else "resolved"
         return f"[{number}] Your ticket has been {verb}: {title}"
     return f"[{number}] Your ticket has been updated: {title}"
 
@@ -244,9 +258,14 @@ def compose(kind, context, recipient, event_id, settings):
                 "to": display_value(field, change["to"]),
             }
             for field, change in context.get("changes", {}).items()
+            if not (kind == RESOLVED and field == "status")  # the resolution email says so itself
         ],
         "resolution_notes": context.get("resolution_notes"),
+        "resolved": is_resolved(ticket),
         "shown": {field: display_value(field, ticket.get(field)) for field in SNAPSHOT_FIELDS},
+        "times": {field: display_time(ticket.get(field)) for field in ("created_at", "updated_at")},
+        "brand_color": BRAND_COLOR,
+        "brand_color_end": BRAND_COLOR_END,
         "tracking_url": link,
         "tracker_url": f"{settings.public_base_url.rstrip('/')}/track-ticket",
         "sender_name": settings.sender_name,

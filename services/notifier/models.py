@@ -1,4 +1,5 @@
-"""The notifier's table: the delivery log, one row per email owed for an event."""
+"""The notifier's tables: the delivery log (one row per email owed for an event), and the
+customer-visible updates waiting out their coalescing window (coalescing.py)."""
 import uuid
 from datetime import datetime
 
@@ -51,3 +52,39 @@ sa.Index(
     "ix_deliveries_due", Delivery.next_attempt_at,
     postgresql_where=Delivery.status.in_(OPEN_STATUSES),
 )
+
+
+class PendingUpdate(Base):
+    """One ticket's customer-visible changes not emailed yet: merged until `due_at`, then one email.
+
+    `changes` is {field: {"from", "from_at", "to", "to_at"}}: the value before the earliest change
+    merged and after the latest, each with its ticket version (updated_at), so that events merged
+    in any order, or twice, give the same result.
+    """
+
+    __tablename__ = "pending_updates"
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    ticket_number: Mapped[str] = mapped_column(sa.String(20))
+    # The first merged event: its id names the email's delivery (and so its Message-ID).
+    event_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
+    recipient: Mapped[str | None] = mapped_column(sa.String(254))
+    # The newest customer view of the ticket merged, and its version.
+    ticket: Mapped[dict] = mapped_column(JSONB)
+    version: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    changes: Mapped[dict] = mapped_column(JSONB)
+    occurred_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class MergedEvent(Base):
+    """A ticket.updated event already merged (or folded into a resolution email): a redelivery of
+    it adds nothing, even after its pending email went out."""
+
+    __tablename__ = "merged_events"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
+    merged_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)

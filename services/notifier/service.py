@@ -16,7 +16,7 @@ from shared.platform.consumers import EventPolicy
 from shared.platform.observability import record_email_delivery
 from shared.platform.runtime import Pingable
 
-from . import deliveries, emails
+from . import coalescing, deliveries, emails
 from .backends import build_backend
 from .config import Settings
 from .models import DEAD, Base
@@ -104,20 +104,33 @@ class NotifierService(Pingable):
 
     @RetryTimer.decorator
     def retry_due(self):
-        """Attempt what is due: back-offs that ended, and attempts lost with a crashed process."""
+        """Attempt what is due: updates whose coalescing window ended, back-offs that ended, and
+        attempts lost with a crashed process."""
         settings = self.mail.settings
         with self._session() as session:
             if deliveries.expire_abandoned(session, settings):
                 log.error("notifier: deliveries abandoned mid-send on their last attempt marked dead")
+            coalescing.forget_old_events(session)
+        while True:
+            # The pending rows go and their deliveries are recorded in one transaction.
+            with self._session() as session:
+                taken, plans = coalescing.claim_due(session, settings.retry_batch)
+                attempts = [deliveries.record(session, plan, settings) for plan in plans]
+            self._attempt_all([attempt for attempt in attempts if attempt is not None])
+            if taken < settings.retry_batch:
+                break
         while True:
             with self._session() as session:
                 claimed = deliveries.claim_due(session, settings, settings.retry_batch)
-            pool = eventlet.GreenPool(settings.retry_concurrency)
-            for attempt in claimed:
-                pool.spawn_n(self._attempt, attempt)
-            pool.waitall()
+            self._attempt_all(claimed)
             if len(claimed) < settings.retry_batch:
                 return
+
+    def _attempt_all(self, attempts):
+        pool = eventlet.GreenPool(self.mail.settings.retry_concurrency)
+        for attempt in attempts:
+            pool.spawn_n(self._attempt, attempt)
+        pool.waitall()
 
     def _notify(self, payload):
         return self.policy.run(self._record_and_send, payload)
@@ -127,7 +140,7 @@ class NotifierService(Pingable):
         if plan is None:
             return
         with self._session() as session:
-            attempt = deliveries.record(session, plan, self.mail.settings)
+            attempt = coalescing.record(session, plan, self.mail.settings)
         if attempt is not None:
             self._attempt(attempt)
 

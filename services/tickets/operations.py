@@ -13,8 +13,8 @@ from shared.contracts.exceptions import NotFound, ValidationError
 from shared.contracts.schemas import load
 from shared.platform import outbox
 
-from . import domain, schemas
-from .models import SEARCH_DOCUMENT, Counter, OutboxEvent, Ticket, TicketChange
+from . import domain, schemas, search
+from .models import Counter, OutboxEvent, Ticket, TicketChange
 
 TICKET_COUNTER = "ticket_number"
 
@@ -105,10 +105,6 @@ SORT_COLUMNS = {
 }
 
 
-def _escape_like(text):
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def list_tickets(session, filters):
     """One page of a client's tickets: {items, total, page, per_page}."""
     f = load(schemas.LIST_FILTERS, filters)
@@ -117,10 +113,12 @@ def list_tickets(session, filters):
         if f.get(field):
             where.append(getattr(Ticket, field) == f[field])
     if f.get("q"):
-        where.append(SEARCH_DOCUMENT.ilike(f"%{_escape_like(f['q'])}%", escape="\\"))
+        where.append(search.matches(f["q"]))
     column = SORT_COLUMNS[f["sort"].lstrip("-")]
     descending = f["sort"].startswith("-")
     order = [column.desc() if descending else column.asc(), Ticket.number.desc() if descending else Ticket.number.asc()]
+    if f.get("q") and "sort" not in filters:
+        order.insert(0, search.relevance(f["q"]).desc())  # a search without a chosen order: best first
     total = session.scalar(sa.select(sa.func.count()).select_from(Ticket).where(*where))
     items = session.scalars(
         sa.select(Ticket).where(*where).order_by(*order)

@@ -30,5 +30,5 @@ errorlog = "-"
 
 
 def post_worker_init(worker):
-    # Open live streams would otherwise hold a graceful stop for the whole graceful_timeout.
-    live.stop_streams_on_sigterm(worker)
+    # Open live streams would otherwise hold a stop until graceful_timeout ends, then SIGKILL.
+    live.stop_streams_on_stop_signals(worker)

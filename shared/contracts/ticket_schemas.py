@@ -79,7 +79,7 @@ class ListFiltersSchema(Schema):
     category = fields.String(validate=validate.OneOf(TICKET_CATEGORIES))
     assigned_to = Text(validate=validate.Length(max=255))
     q = Text(validate=validate.Length(max=SEARCH_MAX),
-             metadata={"description": "text in number, title, description, customer"})
+             metadata={"description": "words in any order in number, customer, title, description (web-search syntax: \"a phrase\", or, -word); a ticket number also matches by prefix (12, TKT-12)"})
     sort = fields.String(load_default="-created_at", validate=validate.OneOf(SORTS),
                          metadata={"description": "a field, '-' first for descending"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))

@@ -40,8 +40,8 @@ def run_scaled_recipe():
     makefile = (ROOT / "Makefile").read_text()
     scale = re.search(r"^SCALE \?= (.+)$", makefile, re.M).group(1)
     recipe = re.search(r"^run-scaled:.*\n\t(.+)$", makefile, re.M).group(1)
-    assert "honcho -f deploy/Procfile" in recipe and "-c $(SCALE)" in recipe
-    environment = dict(re.findall(r'(\w+)="([^"]*)"', recipe.split("honcho")[0]))
+    assert recipe.endswith("deploy/run.sh") and 'SCALE="$(SCALE)"' in recipe  # supervisord over the Procfile
+    environment = {name: value for name, value in re.findall(r'(\w+)="([^"]*)"', recipe) if name != "SCALE"}
     return environment, {name: int(count) for name, count in (item.split("=") for item in scale.split(","))}
 
 

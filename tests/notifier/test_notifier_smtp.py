@@ -50,8 +50,8 @@ def test_created_updated_and_resolved_emails_arrive_with_their_content(tickets_r
         assert TRACKING_LINKS.read_token(token) == (number, "kira@example.com")
     assert "✅ Status: OPEN" in created.part("plain") and "HIGH" in created.part("html")
     changes = [line.strip() for line in updated.part("plain").splitlines() if "->" in line]
-    assert changes == ["• Status: OPEN -> IN PROGRESS", "• Priority: HIGH -> URGENT",
-                       "• Assigned to: unassigned -> Sam"]
+    assert changes == ["• Status: OPEN -> IN PROGRESS", "• Priority: HIGH -> URGENT"]  # not the assignment
+    assert "Sam" not in updated.part("plain") + updated.part("html")
     assert "blame the toner" not in updated.part("plain") + updated.part("html")
     for part in (resolved.part("plain"), resolved.part("html")):
         assert "Replaced the toner cartridge." in part and "reply to this email" in part
@@ -225,3 +225,11 @@ def test_in_production_the_notifier_will_not_start_without_the_tracker_link_secr
     container = container_factory(NotifierService, notifier_config)
     with pytest.raises(MissingSecret, match="TRACKER_LINK_SECRET"):
         container.start()
+
+
+def test_a_ticket_created_already_resolved_gets_one_fitting_email(tickets_rpc, notifier_rpc, smtp_sink):
+    ticket = tickets_rpc.create_ticket({**NEW, "status": "resolved", "resolution_notes": "Answered in the chat."})
+    (received,) = smtp_sink.wait_for_count(1)
+    assert received.subject == f"[{ticket['ticket_number']}] Your request has been resolved: Printer on fire"
+    assert "Answered in the chat." in received.part("plain") and "get back to you" not in received.part("plain")
+    assert [d["kind"] for d in notifier_rpc.get_deliveries(ticket["ticket_number"])] == ["created"]

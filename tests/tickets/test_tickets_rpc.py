@@ -44,7 +44,7 @@ def test_errors_cross_rpc_as_typed_exceptions(tickets_rpc):
 def test_list_update_delete_history_round_trip(tickets_rpc):
     for title in ("one", "two", "three"):
         tickets_rpc.create_ticket({**NEW, "title": title})
-    page = tickets_rpc.list_tickets({"client_id": "acme", "q": "tw"})
+    page = tickets_rpc.list_tickets({"client_id": "acme", "q": "two"})
     assert [t["title"] for t in page["items"]] == ["two"] and page["total"] == 1
     updated = tickets_rpc.update_ticket("TKT-00002", {"status": "closed"}, "agent-9", client_id="acme")
     assert updated["status"] == "closed" and updated["closed_at"] is not None

@@ -188,18 +188,26 @@ class LiveHub:
 _HUBS = weakref.WeakSet()
 
 
-def stop_streams_on_sigterm(worker):
-    """gunicorn's post_worker_init: on SIGTERM end open streams at once, then stop as gunicorn does
-    (otherwise each open stream holds a graceful stop for the whole graceful_timeout)."""
-    previous = signal.getsignal(signal.SIGTERM)
+# The signals that stop a gunicorn worker: SIGTERM (graceful), SIGQUIT (the arbiter's quick stop) and
+# SIGINT (Ctrl-C reaches the workers too, as the terminal signals the whole process group).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGQUIT, signal.SIGINT)
 
-    def on_sigterm(signum, frame):
-        for hub in list(_HUBS):
-            hub.stop()
-        if callable(previous):
-            previous(signum, frame)
 
-    signal.signal(signal.SIGTERM, on_sigterm)
+def stop_streams_on_stop_signals(worker):
+    """gunicorn's post_worker_init: on any stop signal end open streams at once, then stop as
+    gunicorn does. A stream's thread otherwise never ends (its heartbeats keep it alive): a
+    graceful stop waits the whole graceful_timeout, and a quick one (SIGQUIT, SIGINT: Ctrl-C under
+    `make run`) hangs at interpreter exit, which joins the thread pool, until SIGKILL."""
+    for signum in STOP_SIGNALS:
+        previous = signal.getsignal(signum)
+
+        def on_stop(signum, frame, previous=previous):
+            for hub in list(_HUBS):
+                hub.stop()
+            if callable(previous):
+                previous(signum, frame)
+
+        signal.signal(signum, on_stop)
 
 
 def hub():

@@ -17,16 +17,15 @@ import json
 import math
 from datetime import datetime, timezone
 
+from shared.contracts.customer_view import CUSTOMER_FIELDS, NOTIFIED_FIELDS, customer_ticket
 from shared.contracts.enums import RESOLVED_STATUSES
 from shared.contracts.ticket_numbers import parse_typed
 
-# What a customer sees of a ticket: never notes, agents, ids, client or e-mail addresses.
-PUBLIC_FIELDS = (
-    "ticket_number", "title", "description", "status", "priority", "category",
-    "created_at", "updated_at", "resolved_at", "closed_at",
-)
-# The fields whose changes make the customer's timeline.
-TIMELINE_FIELDS = ("status", "priority")
+# What a customer sees of a ticket (shared.contracts.customer_view, the rule the emails follow too), less
+# their name and address: the read model keeps no personal data, only a digest of the address.
+PUBLIC_FIELDS = tuple(field for field in CUSTOMER_FIELDS if field not in ("customer_name", "customer_email"))
+# The changes the customer is told about make their timeline.
+TIMELINE_FIELDS = NOTIFIED_FIELDS
 
 # Malformed input reads a key of this form, which never exists: the same work as an unknown number.
 MALFORMED_PREFIX = "TKT-malformed-"
@@ -115,7 +114,7 @@ def micros(value):
 
 
 def public_doc(ticket):
-    doc = {field: ticket.get(field) for field in PUBLIC_FIELDS}
+    doc = customer_ticket(ticket, PUBLIC_FIELDS)
     for field in ("created_at", "updated_at", "resolved_at", "closed_at"):
         doc[field] = canonical_time(doc[field])
     return doc
@@ -151,9 +150,9 @@ def describe(entry):
         return "Ticket created"
     if kind == "status" and new in RESOLVED_STATUSES:
         return "Ticket resolved" if new == "resolved" else "Ticket closed"
-    if kind == "status":
-        return f"Status changed to {str(new).replace('_', ' ')}"
-    return f"Priority changed to {new}"
+    if kind == "title":
+        return f"Title changed to “{new}”"
+    return f"{kind.capitalize()} changed to {str(new).replace('_', ' ')}"
 
 
 def _outcome(result):

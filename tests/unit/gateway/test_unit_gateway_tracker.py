@@ -5,7 +5,7 @@ The read model's Lua scripts are the one thing not run here (tests/gateway runs 
 client of our own records each script call and answers what the test sets, in the scripts' reply format.
 """
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 

@@ -1,13 +1,14 @@
 """The notifier's rules without broker or database: which email an event calls for, and its content."""
 import email
 import email.policy
+import re
 import uuid
 
 import pytest
 
 from services.notifier import emails
 from services.notifier.config import ConfigurationError, Settings
-from shared.testing import TRACKING_LINKS
+from shared.testing import ROOT, TRACKING_LINKS
 from tests.fixtures.notifier import FAST_RETRIES, ticket_envelope, ticket_payload
 
 SETTINGS = Settings(**FAST_RETRIES)
@@ -37,7 +38,8 @@ def test_created_event_plans_the_created_email():
         ({"priority": change("low", "urgent")}, "updated"),
         ({"category": change("general", "billing")}, "updated"),
         ({"title": change("Old", "New")}, "updated"),
-        ({"assigned_to": change(None, "agent-7")}, "updated"),
+        ({"assigned_to": change(None, "admin@example.com")}, None),  # internal: no email
+        ({"status": change("open", "open")}, None),  # set to what it was: no change
         ({"status": change("open", "resolved")}, "resolved"),
         ({"status": change("in_progress", "closed"), "priority": change("low", "high")}, "resolved"),
         ({"status": change("resolved", "closed")}, "updated"),  # already told it was resolved
@@ -107,21 +109,23 @@ def test_update_email_lists_each_change_once_with_a_status_snapshot_and_no_inter
             "resolution_notes": change(None, "SECRET DRAFT"),
             "priority": change("low", "high"),
             "status": change("open", "in_progress"),
-            "assigned_to": change(None, "Sam"),
+            "assigned_to": change(None, "sam@desk.example"),
         },
-        ticket_number="TKT-00009", status="in_progress", priority="high", assigned_to="Sam",
+        ticket_number="TKT-00009", status="in_progress", priority="high", assigned_to="sam@desk.example",
         resolution_notes="SECRET DRAFT", client_id="acme-internal", conversation_id="conv-123",
     )
     mail = rendered(plan)
     assert mail.subject == "[TKT-00009] Your ticket has been updated: Printer on fire"
     lines = [line.strip() for line in mail.text.splitlines() if "->" in line]
-    assert lines == ["• Status: OPEN -> IN PROGRESS", "• Priority: LOW -> HIGH", "• Assigned to: unassigned -> Sam"]
+    assert lines == ["• Status: OPEN -> IN PROGRESS", "• Priority: LOW -> HIGH"]  # not the assignment
     assert "<li>Status: OPEN -&gt; IN PROGRESS</li>" in mail.html
     assert "✅ Status: IN PROGRESS" in mail.text
     for text in (mail.text, mail.html):
-        for internal in ("SECRET DRAFT", "acme-internal", "conv-123", plan.ticket_id.hex, str(plan.ticket_id), "agent-1"):
+        assert "Assigned" not in text
+        for internal in ("SECRET DRAFT", "sam@desk.example", "acme-internal", "conv-123", plan.ticket_id.hex, str(plan.ticket_id), "agent-1"):
             assert internal not in text
     assert "resolution_notes" not in str(plan.context) and "id" not in plan.context["ticket"]
+    assert "assigned_to" not in str(plan.context)
 
 
 def test_resolution_email_carries_notes_and_an_invitation_to_reply():
@@ -186,7 +190,7 @@ def test_addresses_are_checked_before_anything_is_sent(address, expected):
 def test_display_values():
     assert emails.display_value("status", "in_progress") == "IN PROGRESS"
     assert emails.display_value("category", "feature_request") == "feature request"
-    assert emails.display_value("assigned_to", None) == "unassigned"
+    assert emails.display_value("category", None) == "none"
 
 
 @pytest.mark.parametrize(
@@ -225,3 +229,38 @@ def test_message_ids_differ_per_event_and_kind():
     event = uuid.uuid4()
     ids = {emails.message_id_for(event, kind, "a@b.io") for kind in emails.EMAIL_KINDS}
     assert len(ids) == 3 and emails.message_id_for(uuid.uuid4(), "created", "a@b.io") not in ids
+
+
+def test_the_button_has_the_products_colour_from_the_gateways_design_tokens():
+    css = (ROOT / "services/tracker_gateway/static/agent/agent.css").read_text()
+    tokens = dict(re.findall(r"--(brand-[ab]):\s*(#[0-9a-fA-F]{6})", css))
+    assert (emails.BRAND_COLOR, emails.BRAND_COLOR_END) == (tokens["brand-a"], tokens["brand-b"])
+    html = rendered(planned("ticket.created")).html
+    button = re.search(r'<a href="[^"]*track-ticket/[^"]*" style="([^"]*)"', html).group(1)
+    assert f"background-color:{tokens['brand-a']}" in button and "#2563eb" not in html
+
+
+@pytest.mark.parametrize("status, verb", [("resolved", "resolved"), ("closed", "closed")])
+def test_a_ticket_created_already_resolved_gets_a_fitting_first_email(status, verb):
+    plan = planned("ticket.created", ticket_number="TKT-00012", status=status,
+                   resolution_notes="Reset the password in the chat.")
+    mail = rendered(plan)
+    assert mail.subject == f"[TKT-00012] Your request has been {verb}: Printer on fire"
+    for text in (mail.text, mail.html):
+        assert f"already been {verb}" in text and "Reset the password in the chat." in text
+        assert "reply to this email" in text
+        assert "get back to you" not in text and "We received" not in text
+    # An open ticket's notes are an agent's draft: the first email of an open ticket leaves them out.
+    assert "resolution_notes" not in planned("ticket.created", resolution_notes="draft").context
+
+
+def test_times_in_emails_carry_the_time_not_only_the_date():
+    created = rendered(planned("ticket.created", created_at="2026-11-30T19:49:05.123+00:00"))
+    assert "🕒 Opened: 30 Nov 2026, 19:49 UTC" in created.text
+    assert "30 Nov 2026, 19:49 UTC" in created.html
+    updated = rendered(planned(
+        "ticket.updated", changes={"priority": change("low", "high")},
+        created_at="2026-11-30T19:49:05+00:00", updated_at="2026-12-01T08:05:00+01:00",
+    ))
+    assert "Last updated: 1 Dec 2026, 07:05 UTC" in updated.text  # shown in UTC, and said so
+    assert emails.display_time(None) is None and emails.display_time("not a time") is None
