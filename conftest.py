@@ -19,6 +19,9 @@ def _browser_run(args):
 BROWSER_RUN = _browser_run(sys.argv[1:])
 if not BROWSER_RUN:
     import shared.green  # noqa: F401
+    from shared import resilience
+
+    resilience.apply()  # the services' containers in tests ride out outages as they do in production
 
     collect_ignore = [str(folder) for folder in BROWSER_TESTS]
 

@@ -7,6 +7,7 @@ from nameko.amqp.publish import Publisher
 from nameko.constants import NON_PERSISTENT
 from nameko.rpc import rpc
 
+from shared import resilience
 from shared.observability import Observability
 
 
@@ -16,6 +17,9 @@ class ReplyPublisher(Publisher):
 
     use_confirms = False
     delivery_mode = NON_PERSISTENT
+    # Broker away: one quick retry, then the reply is dropped (shared/resilience.py) rather than
+    # holding the worker for kombu's default 3 retries while the caller times out anyway.
+    retry_policy = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 0.2}
 
 
 # nameko has no setting for this: its Responder publishes every reply with this class. Every
@@ -42,6 +46,7 @@ def main(service_cls, nameko_config, migrations_dir, database_url, argv=None):
     args = parser.parse_args(argv)
     config = nameko_config()
     logging.config.dictConfig(config["LOGGING"])
+    resilience.apply()
     log = logging.getLogger(service_cls.name)
     if args.command == "migrate":
         from shared.migrations import upgrade

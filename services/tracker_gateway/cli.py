@@ -101,8 +101,11 @@ def run_gateway(argv_tail):
 def run_projector():
     from nameko.cli.run import run
 
+    from shared import resilience
+
     from .projector import TrackerProjector, nameko_config
 
+    resilience.apply()
     run([TrackerProjector], nameko_config())
 
 

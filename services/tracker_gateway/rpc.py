@@ -18,6 +18,7 @@ from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 
 import shared.exceptions  # noqa: F401  (registers the typed remote errors with nameko)
+from shared.exceptions import Unavailable
 from shared.observability import rpc_call
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,8 @@ class Lease:
             raise ServiceUnavailable(service, f"no answer within {self.pool.timeout:g}s", timed_out=True) from None
         except UnknownService:
             raise ServiceUnavailable(service, "service not running") from None
+        except Unavailable:
+            raise ServiceUnavailable(service, "a store it needs is unreachable") from None
         except TRANSPORT_ERRORS + (RuntimeError,) as exc:
             # RuntimeError: nameko's "consumer has been disconnected" (the broker went away).
             self.broken = True
