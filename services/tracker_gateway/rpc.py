@@ -13,6 +13,7 @@ import threading
 
 from amqp.exceptions import AMQPError
 from flask import current_app, g
+from kombu import Connection
 from kombu.exceptions import KombuError
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 # A proxy that failed in one of these ways may hold a dead connection or a stale reply: replace it.
 TRANSPORT_ERRORS = (socket.error, AMQPError, KombuError, ConnectionError)
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 0.2}
 
 
 class ServiceUnavailable(Exception):
@@ -72,6 +74,7 @@ class RpcPool:
             standalone = self._idle.pop() if self._idle else None
         if standalone is None:
             try:
+                self._refuse_fast_if_broker_down()
                 standalone = ClusterRpcProxy(self.config, timeout=self.timeout)
                 standalone.start()
             except TRANSPORT_ERRORS + (OSError,) as exc:
@@ -79,6 +82,13 @@ class RpcPool:
                 log.warning("rpc: cannot connect to the broker: %r", exc)
                 raise ServiceUnavailable("broker", "message broker unreachable") from None
         return standalone
+
+    def _refuse_fast_if_broker_down(self):
+        # kombu waits 2 s and tries again when the broker refuses the connection a new proxy opens:
+        # while the broker is down every request would wait that long for its 503. A plain TCP connect
+        # tells it in a millisecond (only when a proxy is made: rare outside an outage).
+        url = Connection(self.config["AMQP_URI"])
+        socket.create_connection((url.hostname, url.port or 5672), timeout=self.wait).close()
 
     def checkin(self, standalone, broken=False):
         try:
@@ -123,9 +133,11 @@ class Lease:
     def call(self, service, method, *args, **kwargs):
         if self.standalone is None:
             self.standalone = self.pool.checkout()
-        cluster = self.standalone._proxy
+        method_proxy = getattr(getattr(self.standalone._proxy, service), method)
+        # Broker away: one quick retry, then a 503, not kombu's default three retries (seconds per request).
+        method_proxy.publisher.retry_policy = PUBLISH_RETRY_POLICY
         try:
-            return rpc_call(self.standalone, service, method, getattr(getattr(cluster, service), method), *args, **kwargs)
+            return rpc_call(self.standalone, service, method, method_proxy, *args, **kwargs)
         except RpcTimeout:
             # The late reply would land in this proxy's reply buffer forever: start afresh.
             self.broken = True
