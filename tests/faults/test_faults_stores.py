@@ -1,20 +1,27 @@
 """PostgreSQL and Redis going away for a while: RPC handlers fail fast with a typed Unavailable (the
-gateway's 503) and leave nothing half-written; the services, the gateway's rate limits and the
-tracker's read model recover on their own."""
+gateway's 503) and leave nothing half-written; the notifier records an email it sent once the database
+is back instead of sending it again; the services, the gateway's rate limits and the tracker's read
+model recover on their own."""
+import asyncio
 import itertools
 import subprocess
 import time
 from contextlib import contextmanager
+from dataclasses import asdict
 
 import pytest
 import redis
 import sqlalchemy as sa
 
+from services.notifier.config import Settings
+from services.notifier.models import Delivery
+from services.notifier.service import NotifierService
 from services.tickets.models import OutboxEvent, Ticket
 from services.tracker_gateway.tracker_view import TrackerView
 from shared.exceptions import Unavailable
-from shared.testing import database_away, free_port, wait_for
+from shared.testing import allow_connections, database_away, free_port, wait_for
 from tests.faults.test_faults_broker import NEW
+from tests.fixtures.notifier import FAST_RETRIES, SmtpSink, ticket_envelope, ticket_payload
 
 API = "/api/entities/ticket"
 TRACK = "/api/public/track"
@@ -127,3 +134,48 @@ def test_a_redis_restart_empties_the_read_model_and_the_projector_refills_it(
         assert http.get(TRACK, query_string={"ticket": junk, "email": "x@example.com"}, headers=ip).status_code == 404
     limited = http.get(TRACK, query_string={"ticket": numbers[0], "email": "kira@example.com"}, headers=ip)
     assert limited.status_code == 429
+
+
+class SinkThatTakesTheDatabaseAway(SmtpSink):
+    """Accepts the first email only once the notifier's database is closed (by `take_the_database_away`):
+    the sender cannot record the 250 it gets."""
+
+    data_seen = database_closed = False
+
+    async def handle_DATA(self, server, session, envelope):
+        self.data_seen = True
+        while not self.database_closed:
+            await asyncio.sleep(0.01)
+        return await super().handle_DATA(server, session, envelope)
+
+    def take_the_database_away(self, url, seconds):
+        wait_for(lambda: self.data_seen, timeout=10, message="the email to arrive")
+        allow_connections(url, False)
+        self.database_closed = True
+        time.sleep(seconds)
+        allow_connections(url, True)
+
+
+def test_a_sent_email_is_recorded_after_a_database_outage_not_sent_again(
+        container_factory, amqp_uri, notifier_db, notifier_engine, publish_ticket_event):
+    sink = SinkThatTakesTheDatabaseAway().start()  # instead of smtp_sink: one aiosmtpd loop per process
+    settings = asdict(Settings(email_backend="smtp", smtp_host="127.0.0.1", smtp_port=sink.port, **FAST_RETRIES))
+    try:
+        container = container_factory(NotifierService, {
+            "AMQP_URI": amqp_uri, "DB_URIS": {"notifier:Base": notifier_db}, "NOTIFIER": settings})
+        container.start()
+        publish_ticket_event(ticket_envelope("ticket.created", ticket_payload(ticket_number="TKT-00042")))
+        sink.take_the_database_away(notifier_db, seconds=1.5)
+
+        def sent():
+            notifier_engine.dispose()  # its connections were cut with the database
+            with notifier_engine.connect() as conn:
+                return conn.execute(sa.select(Delivery.status, Delivery.attempts)).all() == [("sent", 1)]
+        wait_for(sent, timeout=15, interval=0.3, message="the delivery recorded as sent")
+        # Past the lease the retry timer would have sent it again had it stayed 'sending'.
+        time.sleep(settings["in_flight_lease_seconds"] + 1)
+        assert len(sink.received) == 1 and not container._died.ready()
+    finally:
+        sink.stop()
+        allow_connections(notifier_db, True)
+        notifier_engine.dispose()

@@ -67,7 +67,7 @@ class Supervisor:
     def __init__(self, commands, env, log_dir):
         self.commands, self.env, self.log_dir = commands, env, log_dir
         self.procs, self.planned, self.unplanned = {}, set(), []
-        self.kill_times = []  # wall-clock, as the SMTP server stamps what it accepts
+        self.kill_times = collections.defaultdict(list)  # wall-clock, as the SMTP server stamps what it accepts
         self._stop = threading.Event()
 
     def start(self, name, kind):
@@ -76,7 +76,7 @@ class Supervisor:
     def kill_and_restart(self, name):
         self.planned.add(name)
         proc = self.procs[name]
-        self.kill_times.append(time.time())
+        self.kill_times[name].append(time.time())
         proc.signal(signal.SIGKILL)
         proc.process.wait()
         proc.log.close()
@@ -117,6 +117,9 @@ def test_1000_creates_ride_out_a_broker_restart_a_postgresql_restart_and_kills(
         **notifier_process_env(notifier_db, smtp),
         # 30% refusals: enough attempts that no delivery runs out of them (0.3 ** 12).
         "NOTIFIER_MAX_ATTEMPTS": "12",
+        # A lease long enough that a send whose outcome cannot be recorded during the PostgreSQL restart is
+        # recorded after it (docs/notifier.md), not sent again.
+        "NOTIFIER_IN_FLIGHT_LEASE_SECONDS": "20",
         "AMQP_URI": amqp_uri, "TICKETS_DATABASE_URL": tickets_db, "CHAT_DATABASE_URL": chat_db,
         "CHAT_REQUEUE_DELAY": "0.2", "GATEWAY_DATABASE_URL": gateway_db, "REDIS_URL": TEST_REDIS_URL,
         "GATEWAY_REDIS_PREFIX": redis_prefix, "GATEWAY_PORT": str(port), "GATEWAY_WORKERS": "2",
@@ -256,15 +259,6 @@ def run_load_under_faults(base, token, supervisor, smtp, tickets_db, notifier_db
         per_customer[email.rcpt_tos[0]].append(email)
     assert set(per_customer) == {f"customer{n}@example.com" for n in range(1, TOTAL + 1)}
     duplicates = [emails for emails in per_customer.values() if len(emails) > 1]
-    for emails in duplicates:
-        # The same delivery sent again (one Message-ID), first accepted just before a notifier was killed.
-        assert len(emails) == 2 and len({email.message["Message-ID"] for email in emails}) == 1
-        assert any(0 <= kill - emails[0].received_at < KILL_WINDOW for kill in supervisor.kill_times), \
-            (emails[0].rcpt_tos, emails[0].received_at, supervisor.kill_times)
-
-    # No process exited on its own.
-    assert supervisor.unplanned == [], supervisor.unplanned[0]
-    assert recoveries[next(label for label in recoveries if label.startswith("restart broker"))] < RECOVERY_BOUND
 
     retries = collections.Counter(count - 1 for count in attempts.values())
     print(f"\nfault test: {TOTAL} tickets in {load_seconds:.0f}s with faults; total {time.monotonic() - started_at:.0f}s")
@@ -274,3 +268,19 @@ def run_load_under_faults(base, token, supervisor, smtp, tickets_db, notifier_db
     print(f"  retries per ticket: {dict(sorted(retries.items()))} (mean {sum(attempts.values()) / TOTAL - 1:.2f})")
     print(f"  emails: {len(smtp.received)} accepted, {smtp.refused} refused with 451, {len(duplicates)} duplicates "
           f"for {kills['notifier']} notifier kills; unplanned exits: {len(supervisor.unplanned)}")
+
+    logs = "".join(proc.output() for proc in supervisor.procs.values())
+    print(f"  logs: {logs.count('reply to')} RPC replies dropped, {logs.count('Connection to broker lost')} consumer "
+          f"reconnections, {logs.count('thread exited with error')} containers killed")
+    assert "thread exited with error" not in logs
+
+    kills_of_notifier = supervisor.kill_times["notifier-a"]
+    for emails in duplicates:
+        # The same delivery sent again (one Message-ID), first accepted around the moment a notifier was
+        # killed (the server stamps it in its own thread, so possibly a moment after the signal).
+        assert len(emails) == 2 and len({email.message["Message-ID"] for email in emails}) == 1
+        assert any(-1 < kill - emails[0].received_at < KILL_WINDOW for kill in kills_of_notifier), \
+            (emails[0].rcpt_tos, emails[0].received_at, kills_of_notifier)
+    # No process exited on its own.
+    assert supervisor.unplanned == [], supervisor.unplanned[0]
+    assert recoveries[next(label for label in recoveries if label.startswith("restart broker"))] < RECOVERY_BOUND
