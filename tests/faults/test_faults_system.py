@@ -210,7 +210,8 @@ def run_load_under_faults(base, token, supervisor, smtp, tickets_db, notifier_db
                     pg_ctlcluster("restart")
                 except subprocess.CalledProcessError:
                     pg_ctlcluster("start")
-            recovered_after(label, time.monotonic())
+            # From its return (start_app, restart), and how long the fault took from its start.
+            recovered_after(f"{label} (away {time.monotonic() - fault_started:.1f}s)", time.monotonic())
 
     load_started = time.monotonic()
     work = iter(range(1, TOTAL + 1))
