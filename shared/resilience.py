@@ -30,6 +30,7 @@ import logging
 import time
 
 import eventlet
+import redis
 from amqp.exceptions import AMQPError
 from eventlet import Timeout
 from kombu.exceptions import KombuError
@@ -64,10 +65,13 @@ def apply():
 
 
 def is_connection_error(exc):
-    """A broker, database or Redis connection that failed: retrying later may succeed."""
-    import redis
+    """A broker, database or Redis connection that failed: retrying later may succeed.
 
-    return isinstance(exc, BROKER_ERRORS + (redis.ConnectionError, redis.TimeoutError)) or is_transient(exc)
+    Not every OSError: a missing file is a bug. amqp reports a closed socket as a plain OSError.
+    """
+    return (type(exc) is OSError or is_transient(exc)
+            or isinstance(exc, (ConnectionError, TimeoutError, AMQPError, KombuError, redis.ConnectionError,
+                                redis.TimeoutError)))
 
 
 # ------------------------------------------------------------------ RPC replies

@@ -4,11 +4,17 @@
 RabbitMQ (`rabbitmqctl stop_app`) or a restarted server gives it: its connections drop and new
 ones are refused (ECONNREFUSED). `restore()` listens again on the same port. Only the processes
 pointed at the proxy see the outage: the real server and everyone else's tests are untouched.
+
+It runs on OS threads with unpatched sockets, outside eventlet's hub: closing a socket that another
+green thread waits on leaves the hub watching a file descriptor number that the next connection
+(psycopg2's, say) reuses, and eventlet then fails it with "Second simultaneous read".
 """
-import socket
-import threading
+from eventlet.patcher import original
 
 from shared.testing import free_port
+
+socket = original("socket")
+threading = original("threading")
 
 
 class FaultProxy:
