@@ -6,9 +6,9 @@ import threading
 import time
 
 import eventlet
-import pytest
 import sqlalchemy as sa
 from nameko.extensions import DependencyProvider
+from nameko.messaging import QueueConsumer
 from nameko.rpc import rpc
 from nameko.timer import timer
 
@@ -144,3 +144,22 @@ def test_a_service_started_while_the_broker_is_away_comes_up_when_it_returns(con
     broker_proxy.restore()
     starting.wait()
     wait_for(lambda: answers(amqp_uri, "tickets"), timeout=RECOVERY_SECONDS, message="tickets to answer")
+
+
+def test_a_consumer_that_fails_unexpectedly_after_start_consumes_again(container_factory, amqp_uri, caplog):
+    container = container_factory(SlowService, {"AMQP_URI": amqp_uri})
+    container.start()
+    consumer = next(ext for ext in container.extensions if isinstance(ext, QueueConsumer))
+    on_iteration = consumer.on_iteration
+    failures = []
+
+    def fail_once():
+        if not failures:
+            failures.append(True)
+            raise RuntimeError("a surprise in the consume loop")
+        on_iteration()
+
+    consumer.on_iteration = fail_once  # the consume loop calls it on every iteration
+    wait_for(lambda: failures, timeout=5, message="the surprise")
+    wait_for(lambda: answers(amqp_uri, "slow"), timeout=RECOVERY_SECONDS, message="the service to answer again")
+    assert "connecting again" in caplog.text and not container._died.ready()

@@ -102,7 +102,7 @@ def rabbitmqctl(command):
 
 
 def pg_ctlcluster(command):
-    version = sorted(path.name for path in Path("/etc/postgresql").iterdir())[-1]
+    version = max(path.name for path in Path("/etc/postgresql").iterdir())
     subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", command], check=True,
                    capture_output=True, timeout=120)
 
@@ -183,7 +183,7 @@ def run_load_under_faults(base, token, supervisor, smtp, tickets_db, notifier_db
 
     def faults():
         for threshold, fault in SCHEDULE:
-            wait_for(lambda: len(created) >= threshold, timeout=240, interval=0.1, message=f"{threshold} tickets")
+            wait_for(lambda threshold=threshold: len(created) >= threshold, timeout=240, interval=0.1, message=f"{threshold} tickets")
             label = f"{fault} at {len(created)}"
             fault_started = time.monotonic()
             if fault == "kill notifier":
@@ -191,7 +191,7 @@ def run_load_under_faults(base, token, supervisor, smtp, tickets_db, notifier_db
                 kills["notifier"] += 1
                 sent_before = len(smtp.received)
                 lifted = time.monotonic()
-                wait_for(lambda: len(smtp.received) > sent_before, timeout=60, message="emails after the kill")
+                wait_for(lambda sent_before=sent_before: len(smtp.received) > sent_before, timeout=60, message="emails after the kill")
                 recoveries[label] = time.monotonic() - lifted
                 continue
             if fault == "kill tickets":
