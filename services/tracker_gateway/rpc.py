@@ -1,7 +1,7 @@
 """Calling nameko services from Flask: a pool of standalone RPC proxies, and the translation of
 every transport failure into one typed local error (`ServiceUnavailable`).
 
-A standalone ClusterRpcProxy is not safe between concurrent threads (field notes), and making
+A standalone ClusterRpcProxy is not safe between concurrent threads (they crash in drain_events), and making
 one costs ~14 ms and a reply queue: the pool hands each concurrent request its own, created on
 first need in the worker process (after gunicorn's fork) and reused. Typed remote errors
 (shared.exceptions) pass through unchanged; errors.py maps all of them to HTTP.
