@@ -23,7 +23,7 @@ if not BROWSER_RUN:
     patch()
     from shared.platform import runtime
 
-    runtime.init()  # services run in-process reply as they do in their own processes
+    runtime.init()  # in-process services reply, and ride out outages, as they do in their own processes
 
     collect_ignore = [str(folder) for folder in BROWSER_TESTS]
 

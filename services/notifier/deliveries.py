@@ -6,6 +6,7 @@ mail server is talked to).
 """
 import logging
 import random
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -15,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from shared.contracts.exceptions import Conflict, NotFound
 from shared.contracts.ticket_numbers import format_ticket_number, parse_ref
+from shared.platform.consumers import is_transient
 
 from . import emails
 from .backends import DeliveryError, PermanentError, TransientError
@@ -24,6 +26,7 @@ from .schemas import dump_deliveries, dump_delivery
 log = logging.getLogger(__name__)
 
 ERROR_MAX = 2000
+RECORD_RETRY_SECONDS = 0.5  # between attempts to record an outcome while the database is away
 
 
 @dataclass(frozen=True)
@@ -214,11 +217,28 @@ def attempt_delivery(session_scope, backend, settings, attempt):
         except Exception as exc:  # unforeseen: retry, bounded by max_attempts
             log.exception("notifier: unexpected error sending delivery %s", attempt.delivery_id)
             error = TransientError(f"unexpected error: {exc!r}")
-    with session_scope() as session:
+    def record(session):
         if error is None:
             record_sent(session, attempt, provider_message_id)
             return SENT
-        status = record_failure(session, attempt, error, settings)
+        return record_failure(session, attempt, error, settings)
+
+    # The outcome is known: keep it through a short database outage rather than leave the row 'sending'
+    # (a sent email would go out again after the lease). Within the lease, so no other attempt is running.
+    deadline = time.monotonic() + settings.in_flight_lease_seconds - settings.send_timeout
+    while True:
+        try:
+            with session_scope() as session:
+                status = record(session)
+            break
+        except Exception as exc:
+            if not is_transient(exc) or time.monotonic() > deadline:
+                raise
+            log.warning("notifier: recording delivery %s attempt %s failed, retrying: %r",
+                        attempt.delivery_id, attempt.number, exc)
+            time.sleep(RECORD_RETRY_SECONDS)
+    if status == SENT:
+        return SENT
     log.warning(
         "notifier: delivery %s attempt %s failed (%s): %s",
         attempt.delivery_id, attempt.number, status or "superseded", error,

@@ -23,3 +23,8 @@ class NotFound(Exception):
 @deserialize_to_instance
 class Conflict(Exception):
     """The request contradicts the current state of the object."""
+
+
+@deserialize_to_instance
+class Unavailable(Exception):
+    """A store or the broker the service needs could not be reached; retry later (same idempotency key)."""

@@ -27,18 +27,20 @@ DEFAULT_REQUEUE_DELAY = 1.0
 
 
 def is_transient(exc):
-    """Whether retrying later may succeed: a store or the broker was away or overloaded."""
+    """Whether retrying later may succeed: the database, Redis or the broker was away or overloaded.
+
+    Not every OSError: a missing file is a bug. amqp reports a closed socket as a plain OSError.
+    """
+    import redis
+    from amqp.exceptions import AMQPError
+    from kombu.exceptions import KombuError
     from sqlalchemy import exc as sa_exc
 
-    transient = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
-                 ConnectionError, TimeoutError)
-    try:
-        import redis
-
-        transient += (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
-    except ImportError:  # pragma: no cover - redis is installed wherever Deskline runs
-        pass
-    return isinstance(exc, transient)
+    return type(exc) is OSError or isinstance(exc, (
+        sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
+        ConnectionError, TimeoutError, AMQPError, KombuError,
+        redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError,
+    ))
 
 
 def dead_letter(amqp_uri, service, payload, exc):

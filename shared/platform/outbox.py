@@ -127,8 +127,10 @@ class OutboxPublisher:
 
     outbox_model = None
     config = Config()
-    # Not mandatory: an event nobody listens to yet is not an error for the publisher.
-    dispatch = EventDispatcher()
+    # Not mandatory: an event nobody listens to yet is not an error for the publisher. One quick
+    # retry when the broker is away: the relay publishes the row later, the worker must not hang.
+    dispatch = EventDispatcher(retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2,
+                                             "interval_max": 0.2})
 
     @rpc
     def outbox_backlog(self):

@@ -7,7 +7,7 @@ from nameko.amqp.publish import Publisher
 from nameko.constants import NON_PERSISTENT
 from nameko.rpc import rpc
 
-from shared.platform import observability
+from shared.platform import observability, resilience
 from shared.platform.observability import Observability
 
 
@@ -17,13 +17,18 @@ class ReplyPublisher(Publisher):
 
     use_confirms = False
     delivery_mode = NON_PERSISTENT
+    # Broker away: one quick retry, then the reply is dropped (shared/platform/resilience.py) rather than
+    # holding the worker for kombu's default 3 retries while the caller times out anyway.
+    retry_policy = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 0.2}
 
 
 def init():
     """What every nameko process changes in nameko before it starts its services (main() calls it;
     tests that run services in-process call it too). nameko has no setting for the reply publisher:
-    its Responder publishes every reply with this class."""
+    its Responder publishes every reply with this class. Then the patches that let a service ride
+    out a broker, database or Redis outage (resilience.py), and this process's metrics."""
     nameko.rpc.Responder.publisher_cls = ReplyPublisher
+    resilience.apply()
     observability.init()
 
 
