@@ -65,7 +65,6 @@ class RpcPool:
             standalone = self._idle.pop() if self._idle else None
         if standalone is None:
             try:
-                self._refuse_fast_if_broker_down()
                 standalone = self.connect()
             except TRANSPORT_ERRORS + (OSError,) as exc:
                 self._slots.release()
@@ -74,6 +73,7 @@ class RpcPool:
         return standalone
 
     def _connect(self):
+        self._refuse_fast_if_broker_down()
         standalone = ClusterRpcProxy(self.config, timeout=self.timeout)
         standalone.start()
         return standalone

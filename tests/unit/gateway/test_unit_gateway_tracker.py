@@ -11,7 +11,7 @@ import pytest
 
 from services.tracker_gateway.projector import read_model
 from services.tracker_gateway.projector.read_model import (
-    MALFORMED_NUMBER,
+    MALFORMED_PREFIX,
     TrackerView,
     describe,
     entries_from_changes,
@@ -86,13 +86,14 @@ def test_the_wording_of_each_timeline_entry(entry, text):
     assert describe(entry) == text
 
 
-def test_only_status_and_priority_changes_make_the_timeline():
+def test_only_changes_a_customer_is_told_make_the_timeline():
     changes = {"title": {"from": "a", "to": "b"}, "status": {"from": "open", "to": "pending"},
                "resolution_notes": {"from": None, "to": "internal"}, "assigned_to": {"from": None, "to": "ann"},
                "priority": {"from": "low", "to": "high"}}
     assert entries_from_changes(later(5), changes) == [
         {"at": later(5), "kind": "priority", "from": "low", "to": "high"},
         {"at": later(5), "kind": "status", "from": "open", "to": "pending"},
+        {"at": later(5), "kind": "title", "from": "a", "to": "b"},
     ]
     assert entries_from_changes(later(5), {"description": {"from": "a", "to": "b"}}) == []
 
@@ -113,12 +114,20 @@ def test_the_history_gives_the_same_entries_as_the_events_so_a_backfill_adds_not
 
 @pytest.mark.parametrize("typed, number", [
     ("TKT-00042", "TKT-00042"), ("tkt-42", "TKT-00042"), (" TKT-00042 ", "TKT-00042"), ("42", "TKT-00042"),
-    ("tkt00042", "TKT-00042"), ("123456", "TKT-123456"),
-    ("TKT-", MALFORMED_NUMBER), ("TKT-4-2", MALFORMED_NUMBER), ("", MALFORMED_NUMBER), ("x" * 64, MALFORMED_NUMBER),
-    ("1" * 13, MALFORMED_NUMBER), (None, MALFORMED_NUMBER),
+    ("tkt00042", "TKT-00042"), ("123456", "TKT-123456"), ("TKT 42", "TKT-00042"),
+    ("TKT-", None), ("TKT-4-2", None), ("", None), ("x" * 64, None), ("1" * 13, None), (None, None),
 ])
 def test_numbers_as_customers_type_them(typed, number):
-    assert normalize_number(typed) == number
+    """A malformed number reads a key no ticket has, of its own (one per input: no shared counter)."""
+    normalized = normalize_number(typed)
+    if number is not None:
+        assert normalized == number
+    else:
+        assert normalized.startswith(MALFORMED_PREFIX) and normalized == normalize_number(typed)
+
+
+def test_each_malformed_input_has_a_key_of_its_own():
+    assert len({normalize_number(text) for text in ("junk-1", "junk-2", "TKT-", "")}) == 4
 
 
 # -- what the projector writes --
@@ -233,7 +242,8 @@ def test_every_miss_is_the_same_answer_and_the_same_work(site, store):
                for typed in ("TKT-00042", "TKT-99999", "not a number")}
     assert len(answers) == 1 and tracker.NOT_FOUND_MESSAGE.encode() in answers.pop()
     numbers = [keys[0] for keys, _ in store.of(read_model._LOOKUP)]
-    assert numbers == ["test:trk:t:TKT-00042", "test:trk:t:TKT-99999", f"test:trk:t:{MALFORMED_NUMBER}"]
+    assert numbers[:2] == ["test:trk:t:TKT-00042", "test:trk:t:TKT-99999"]
+    assert numbers[2] == f"test:trk:t:{normalize_number('not a number')}" and MALFORMED_PREFIX in numbers[2]
     response = site.get("/api/public/track", query_string={"ticket": "TKT-1", "email": EMAIL})
     assert response.status_code == 404 and response.get_json()["message"] == tracker.NOT_FOUND_MESSAGE
 

@@ -232,7 +232,7 @@ def test_message_ids_differ_per_event_and_kind():
 
 
 def test_the_button_has_the_products_colour_from_the_gateways_design_tokens():
-    css = (ROOT / "services/tracker_gateway/static/agent/agent.css").read_text()
+    css = (ROOT / "services/tracker_gateway/static/common/base.css").read_text()
     tokens = dict(re.findall(r"--(brand-[ab]):\s*(#[0-9a-fA-F]{6})", css))
     assert (emails.BRAND_COLOR, emails.BRAND_COLOR_END) == (tokens["brand-a"], tokens["brand-b"])
     html = rendered(planned("ticket.created")).html

@@ -84,8 +84,9 @@ def test_a_link_opens_its_ticket_for_its_address_in_normal_form():
     links = TrackingLinks(SECRET)
     token = links.make_token("TKT-00042", "  Kira@Example.COM ")
     assert links.read_token(token) == ("TKT-00042", "kira@example.com")
-    assert links.url("https://desk.example.com/", "TKT-00042", "kira@example.com") == (
-        f"https://desk.example.com/track-ticket/{links.make_token('TKT-00042', 'kira@example.com')}")
+    url = links.url("https://desk.example.com/", "TKT-00042", "kira@example.com")
+    assert url.startswith("https://desk.example.com/track-ticket/")
+    assert links.read_token(url.rsplit("/", 1)[1]) == ("TKT-00042", "kira@example.com")
 
 
 def test_a_link_is_read_only_with_its_secret():
@@ -96,12 +97,12 @@ def test_a_link_is_read_only_with_its_secret():
 def test_an_altered_or_truncated_link_is_refused():
     links = TrackingLinks(SECRET)
     token = links.make_token("TKT-00042", "kira@example.com")
-    payload, stamp, signature = token.split(".")
-    # (Not the last character: base64's spare low bits there may decode to the same signature.)
-    flipped = signature[:10] + ("A" if signature[10] != "A" else "B") + signature[11:]
-    other_ticket = TrackingLinks(SECRET).make_token("TKT-00043", "kira@example.com").split(".")[0]
-    for bad in (f"{payload}.{stamp}.{flipped}", f"{other_ticket}.{stamp}.{signature}", token[:-5], token + "x",
-                "", "not-a-token", "a.b.c"):
+    middle = len(token) // 2
+    # (Not the last character: base64's spare low bits there may decode to the same bytes.)
+    flipped = token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1:]
+    other_ticket = TrackingLinks(SECRET).make_token("TKT-00043", "kira@example.com")
+    spliced = other_ticket[:middle] + token[middle:]
+    for bad in (flipped, spliced, token[:-5], token + "x", "", "not-a-token", "a.b.c", "x" * 5000):
         assert links.read_token(bad) is None
 
 
@@ -115,5 +116,5 @@ def test_a_link_expires():
 
 def test_a_signed_payload_without_our_fields_is_refused():
     links = TrackingLinks(SECRET)
-    assert links.read_token(links._serializer.dumps({"x": 1})) is None
-    assert links.read_token(links._serializer.dumps("TKT-00042")) is None
+    for payload in (b'{"x": 1}', b'"TKT-00042"', b'{"t": 42, "e": "kira@example.com"}', b"not json"):
+        assert links.read_token(links._fernet.encrypt(payload).decode()) is None
