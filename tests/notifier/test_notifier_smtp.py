@@ -219,6 +219,7 @@ def test_in_production_the_notifier_will_not_start_without_the_tracker_link_secr
 ):
     monkeypatch.setenv("DESKLINE_ENV", "production")
     monkeypatch.delenv("TRACKER_LINK_SECRET", raising=False)
+    monkeypatch.setenv("SENDER_EMAIL", "support@example.com")
     with pytest.raises(MissingSecret, match="TRACKER_LINK_SECRET"):
         nameko_config()
     # Settings built elsewhere with the development secret are refused at start too.
