@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from shared.testing import wait_for
+from tests.fixtures.ui import AgentApi
 
 LIVE_MS = 2000  # the issue: replies show within 2 s, both ways
 XSS = "<img src=x onerror=alert(1)>"
@@ -185,4 +186,52 @@ def test_a_ticket_from_a_chat_is_prefilled_validated_linked_listed_and_emailed(t
     mails = wait_for(lambda: ui_stack.smtp.for_ticket(number), timeout=15, message=f"the e-mail for {number}")
     assert mails[0].rcpt_tos == [CUSTOMER_EMAIL]
     assert number in mails[0].part("plain") and "Charged twice for March" in mails[0].part("plain")
+    assert customer.dialogs == [] and agent.dialogs == []
+
+
+def test_a_create_whose_answer_was_lost_and_is_tried_again_makes_one_ticket(two_pages, ui_stack, chat_tenant):
+    """The tickets service made the ticket but its answer never reached the page (a timeout, a dropped
+    connection): the agent tries again from the same dialog, and its one Idempotency-Key makes it one
+    ticket, one link, one e-mail. Opened again, the dialog says the conversation has its ticket."""
+    customer, agent = two_pages
+    sign_in_to_chats(agent, ui_stack, chat_tenant.tenant.ann)
+    start_chat(customer, ui_stack, chat_tenant, "My order never arrived.")
+    agent.locator(".conv-row", has_text=CUSTOMER_NAME).click()
+    agent.click("#t-create-ticket")
+    expect(agent.locator("#td-existing")).to_be_hidden()
+    expect(agent.locator("#td-title-input")).to_have_value(f"Support Issue from {CUSTOMER_NAME}")
+    agent.fill("#td-title-input", "Order never arrived")
+
+    keys = []
+
+    def reaches_the_server_but_the_answer_is_lost(route):
+        keys.append(route.request.headers.get("idempotency-key"))
+        route.fetch()  # the gateway and the tickets service do the work...
+        route.abort("connectionreset")  # ...and the page never hears of it
+
+    agent.route(re.compile(r".*/api/chat/conversations/[^/]+/ticket$"), reaches_the_server_but_the_answer_is_lost)
+    agent.click("#td-submit")
+    expect(agent.locator("#td-alert")).to_be_visible()
+    agent.unroute(re.compile(r".*/api/chat/conversations/[^/]+/ticket$"))
+    agent.route(re.compile(r".*/api/chat/conversations/[^/]+/ticket$"),
+                lambda route: (keys.append(route.request.headers.get("idempotency-key")), route.continue_()))
+    agent.click("#td-submit")
+    number_node = agent.locator("#td-number")
+    expect(number_node).to_have_text(re.compile(r"^TKT-\d{5,}$"))
+    number = number_node.inner_text()
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1]
+
+    listed = AgentApi(ui_stack, chat_tenant.tenant.ben).get("/api/entities/ticket?q=Order never arrived").json()
+    assert [ticket["ticket_number"] for ticket in listed["items"]] == [number]
+    agent.click("#td-done")
+    expect(customer.locator("#messages .msg-system .body")).to_have_text([f"Ticket {number} created"], timeout=LIVE_MS)
+    mails = wait_for(lambda: ui_stack.smtp.for_ticket(number), timeout=15, message=f"the e-mail for {number}")
+    assert len(mails) == 1
+
+    # The conversation now has its ticket: the dialog says so, with a link, before anyone makes a second.
+    expect(agent.locator("#t-chips .ticket-link")).to_have_text([number], timeout=LIVE_MS)
+    agent.click("#t-create-ticket")
+    expect(agent.locator("#td-existing")).to_be_visible()
+    expect(agent.locator("#td-existing-links a")).to_have_text([number])
+    assert agent.locator("#td-existing-links a").get_attribute("href") == f"/agent/tickets?ticket={number}"
     assert customer.dialogs == [] and agent.dialogs == []

@@ -347,9 +347,30 @@ function showErrors(errors) {
   return Boolean(first);
 }
 
+// One key per dialog, sent with every try of its create: a retry after an unknown outcome (the tickets
+// service slow or away) makes the one ticket, not a second one with a second e-mail.
+let createKey = null;
+
+function newCreateKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+function showExistingTickets(numbers) {
+  const notice = $("td-existing");
+  notice.hidden = numbers.length === 0;
+  if (!numbers.length) return;
+  $("td-existing-links").replaceChildren(...numbers.flatMap((number, index) => [
+    ...(index ? [", "] : []),
+    el("a", { class: "ticket-number ticket-link", href: `/agent/tickets?ticket=${encodeURIComponent(number)}` }, number),
+  ]));
+}
+
 async function openTicketDialog() {
   if (!current) return;
   const id = current.id;
+  createKey = newCreateKey();
+  showExistingTickets(current.ticket_numbers || []);
   dialogForm.reset();
   dialogForm.hidden = false;
   $("td-success").hidden = true;
@@ -389,7 +410,8 @@ async function submitTicket() {
   const body = { ...values, customer_name: values.customer_name || null, customer_email: values.customer_email || null };
   $("td-submit").disabled = true;
   try {
-    const ticket = await api(`${API}/${encodeURIComponent(id)}/ticket`, { method: "POST", body });
+    const ticket = await api(`${API}/${encodeURIComponent(id)}/ticket`,
+                             { method: "POST", body, headers: { "Idempotency-Key": createKey } });
     dialogForm.hidden = true;
     $("td-number").textContent = ticket.ticket_number;
     $("td-recipient").textContent = ticket.customer_email || "the customer";
@@ -407,7 +429,7 @@ async function submitTicket() {
       showBanner($("td-alert"), "This conversation no longer exists.");
     } else {
       showBanner($("td-alert"), error.outcomeUnknown
-        ? "The ticket may have been created; check the Tickets list before trying again."
+        ? "No answer in time: the ticket may have been created. Trying again is safe: it will not make a second one."
         : error.retryable ? "Tickets are unavailable for the moment; nothing was created. Try again shortly." : error.message);
     }
   } finally {

@@ -48,11 +48,11 @@ export async function accessToken() {
 export function forgetToken() { token = null; expiresAt = 0; }
 
 // One call to the API with the page's token: the parsed JSON body (null for 204), or an HttpError.
-export async function api(path, { method = "GET", body, signal } = {}) {
+export async function api(path, { method = "GET", body, signal, headers = {} } = {}) {
   for (let attempt = 0; ; attempt += 1) {
     const bearer = await accessToken();
     try {
-      return await request(path, { method, body, signal, headers: { Authorization: `Bearer ${bearer}` } });
+      return await request(path, { method, body, signal, headers: { ...headers, Authorization: `Bearer ${bearer}` } });
     } catch (error) {
       // An expired or revoked token: renew once and try again.
       if (error.status === 401 && attempt === 0) { forgetToken(); continue; }
