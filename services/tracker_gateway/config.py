@@ -38,6 +38,8 @@ def load(overrides=None):
         # kombu's producer pool holds 10 per process and blocks when empty (docs/decisions.md): <= 10.
         "THREADS": env_int("GATEWAY_THREADS", 8),
         "ACCESS_LOG": env_bool("GATEWAY_ACCESS_LOG"),
+        # Prometheus metrics of every worker, on this port of their own (unset: not served).
+        "METRICS_PORT": env_int("METRICS_PORT", 0),
         "DATABASE_URL": gateway_database_url(),
         "AMQP_URI": amqp_uri(),
         # REDIS_URL, REDIS_PREFIX, TRACKER_DIGEST_KEY: the tracker's read model, as its projector writes it.

@@ -3,8 +3,11 @@
 Measured on 2 cores (docs/decisions.md): 2 workers x 8 threads gave the best tails; gevent/eventlet
 matched throughput with 2-8x worse p99, and kombu's producer pool (10 per process) caps threads.
 """
+import gunicorn.http.wsgi
+
 from services.tracker_gateway import config as gateway_config
 from services.tracker_gateway.console import live
+from shared.platform import observability
 
 _settings = gateway_config.load()
 
@@ -27,6 +30,16 @@ accesslog = "-" if _settings["ACCESS_LOG"] else None
 access_log_format = '%(h)s "%(m)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
 errorlog = "-"
 # Headers and request line limits stay at gunicorn's defaults; bodies are capped by MAX_CONTENT_LENGTH.
+
+
+# The Server header names no software and no version (gunicorn's would say "gunicorn").
+gunicorn.http.wsgi.SERVER = "Deskline"
+
+
+def when_ready(server):
+    # Metrics on their own port, served by the master for every worker (METRICS_PORT; unset: none).
+    if _settings["METRICS_PORT"]:
+        observability.serve_gateway_metrics(_settings["METRICS_PORT"])
 
 
 def post_worker_init(worker):

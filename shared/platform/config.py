@@ -87,4 +87,7 @@ def secret(name, development_default, min_bytes=32):
         return development_default
     if is_production() and len(value.encode()) < min_bytes:
         raise MissingSecret(f"{name} must be at least {min_bytes} bytes")
+    if is_production() and value == development_default:
+        # Copied from a development setup: public knowledge (it is in the source), so no secret.
+        raise MissingSecret(f"{name} is the development value; set a secret of your own when DESKLINE_ENV=production")
     return value

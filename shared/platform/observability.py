@@ -24,12 +24,10 @@ from nameko.events import EventDispatcher, EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
     Histogram,
-    generate_latest,
     values,
 )
 from prometheus_client.core import GaugeMetricFamily
@@ -170,6 +168,20 @@ def prepare_multiprocess_metrics():
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="deskline-metrics-")
 
 
+def serve_gateway_metrics(port):
+    """gunicorn's master, once its workers may start: every worker's metrics, summed from the files they
+    write in PROMETHEUS_MULTIPROC_DIR, on a port of their own (never the public one)."""
+    from prometheus_client import multiprocess, start_http_server
+
+    if values.ValueClass is values.MutexValue:  # no PROMETHEUS_MULTIPROC_DIR: the workers' counts are out of reach
+        log.warning("gateway metrics not served: start the gateway with `python -m services.tracker_gateway run`")
+        return
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    start_http_server(port, registry=registry)
+    log.info("gateway metrics on :%d/metrics", port)
+
+
 def serve_metrics(port):
     """Serve the default registry on `port` (once per process, however many containers it runs)."""
     from prometheus_client import start_http_server
@@ -295,7 +307,7 @@ QUIET_PATHS = {"/healthz", "/readyz", "/metrics"}
 
 def init_flask(app):
     """Request ids, one JSON log line and metrics per request, and GET /metrics for Prometheus."""
-    from flask import Response, abort, g, request
+    from flask import g, request
 
     init()
     access = logging.getLogger("deskline.access")
@@ -325,16 +337,4 @@ def init_flask(app):
     def forget_correlation_id(exc=None):
         set_correlation_id(None)
 
-    @app.get("/metrics")
-    def metrics():
-        """Prometheus metrics of this gateway (every worker's, in multiprocess mode). Not for the public:
-        a request that came through a proxy (X-Forwarded-For) is refused."""
-        if request.headers.get("X-Forwarded-For"):
-            abort(404)
-        registry = REGISTRY
-        if values.ValueClass is not values.MutexValue:  # multiprocess mode: PROMETHEUS_MULTIPROC_DIR was set
-            from prometheus_client import multiprocess
 
-            registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)
-        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

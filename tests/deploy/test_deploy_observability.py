@@ -42,7 +42,7 @@ def metrics(port):
 
 def test_a_request_is_followed_from_the_gateway_to_the_email_and_every_service_counts(
         tmp_path, amqp_uri, tickets_db, notifier_db, gateway_db, redis_prefix, smtp_sink, tenants, token_for):
-    tickets_metrics, notifier_metrics, port = free_port(), free_port(), free_port()
+    tickets_metrics, notifier_metrics, port, gateway_metrics = free_port(), free_port(), free_port(), free_port()
     common = {"LOG_FORMAT": "json"}
     tickets = ServiceProcess("tickets", {**common, "TICKETS_DATABASE_URL": tickets_db,
                                          "METRICS_PORT": str(tickets_metrics)}, amqp_uri).start()
@@ -54,7 +54,7 @@ def test_a_request_is_followed_from_the_gateway_to_the_email_and_every_service_c
         env={**os.environ, **common, "PATH": f"{VENV_BIN}:{os.environ['PATH']}", "PYTHONPATH": str(ROOT),
              "GATEWAY_PORT": str(port), "GATEWAY_DATABASE_URL": gateway_db, "AMQP_URI": amqp_uri,
              "REDIS_URL": TEST_REDIS_URL, "GATEWAY_REDIS_PREFIX": redis_prefix, "GATEWAY_WORKERS": "2",
-             "GATEWAY_THREADS": "4", "GATEWAY_READY_SERVICES": "tickets,notifier"},
+             "GATEWAY_THREADS": "4", "GATEWAY_READY_SERVICES": "tickets,notifier", "METRICS_PORT": str(gateway_metrics)},
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -101,13 +101,14 @@ def test_a_request_is_followed_from_the_gateway_to_the_email_and_every_service_c
                       outcome="ok") == 4
         assert sample(text, "deskline_email_deliveries_total", status="sent") == 4
         # The gateway's, summed over its two gunicorn workers.
-        text = metrics(port)
+        text = wait_for(lambda: metrics(gateway_metrics), message="the gateway's metrics port")
         assert sample(text, "deskline_http_requests_total", method="POST", status="201") == 4
         assert sample(text, "deskline_http_requests_total", method="GET", status="404") == 1
         assert sample(text, "deskline_rpc_calls_total", service="tickets", method="create_ticket", outcome="ok") == 4
         assert sample(text, "deskline_http_request_seconds_count", method="POST") == 4
-        # Not served to the public: through a proxy, /metrics does not exist.
-        assert requests.get(f"{base}/metrics", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 404
+        # Not served on the public port at all, and the public port names no server software.
+        public = requests.get(f"{base}/metrics")
+        assert public.status_code == 404 and "gunicorn" not in public.headers.get("Server", "").lower()
     finally:
         gateway.terminate()
         try:

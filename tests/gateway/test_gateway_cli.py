@@ -61,6 +61,10 @@ def test_production_refuses_to_start_without_a_jwt_secret(gateway_db):
     assert result.returncode != 0 and "JWT_SECRET must be set" in result.stderr
     short = run(["bootstrap"], gateway_db, DESKLINE_ENV="production", JWT_SECRET="short", TRACKER_LINK_SECRET="x" * 40)
     assert short.returncode != 0 and "at least 32 bytes" in short.stderr
+    from services.tracker_gateway.config import DEV_JWT_SECRET
+
+    copied = run(["bootstrap"], gateway_db, DESKLINE_ENV="production", JWT_SECRET=DEV_JWT_SECRET, TRACKER_LINK_SECRET="x" * 40)
+    assert copied.returncode != 0 and "JWT_SECRET is the development value" in copied.stderr
 
 
 def test_migrate_declares_the_projectors_event_queues(gateway_db, amqp_uri):

@@ -1,4 +1,5 @@
 """Probes: /healthz (the process answers) and /readyz (everything a request needs answers)."""
+import logging
 import threading
 
 import sqlalchemy as sa
@@ -8,6 +9,7 @@ from services.tracker_gateway.core import db
 from services.tracker_gateway.core.rpc import ServiceUnavailable
 
 bp = Blueprint("health", __name__)
+log = logging.getLogger(__name__)
 
 # Every service the gateway calls or depends on: /readyz pings all of them and reports each one.
 SERVICES = ("tickets", "tracker_projector", "notifier", "chat")
@@ -44,13 +46,11 @@ def _ping_all(services):
     return {service: results[service] for service in services}
 
 
-@bp.get("/readyz")
-def readyz():
-    """Ready: the database, Redis and each service in GATEWAY_READY_SERVICES answer (ping RPC).
-
-    The other services the gateway talks to are pinged too and reported under `optional`, without
-    making the gateway unready: a notifier or chat outage must not take the public tracker down.
-    """
+def readiness():
+    """{status, checks, optional}: the database, Redis and each service in GATEWAY_READY_SERVICES must
+    answer (ping RPC) for `ready`. The other services the gateway talks to are pinged too and reported
+    under `optional`, without making the gateway unready: a notifier or chat outage must not take the
+    public tracker down."""
     required = list(current_app.config["READY_SERVICES"])
     optional = [service for service in SERVICES if service not in required]
     checks = {
@@ -60,6 +60,16 @@ def readyz():
     pings = _ping_all(required + optional)
     checks.update((service, pings[service]) for service in required)
     ready = all(result == "ok" for result in checks.values())
-    body = {"status": "ready" if ready else "unavailable", "checks": checks,
+    return {"status": "ready" if ready else "unavailable", "checks": checks,
             "optional": {service: pings[service] for service in optional}}
-    return jsonify(body), 200 if ready else 503
+
+
+@bp.get("/readyz")
+def readyz():
+    """Ready or not, and nothing more: the port is public, so what is missing goes to the log (and the
+    metrics), not to whoever asks."""
+    report = readiness()
+    missing = {name: result for name, result in {**report["checks"], **report["optional"]}.items() if result != "ok"}
+    if missing:
+        log.warning("readiness: %s; not answering: %s", report["status"], missing)
+    return jsonify({"status": report["status"]}), 200 if report["status"] == "ready" else 503

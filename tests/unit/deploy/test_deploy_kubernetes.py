@@ -66,7 +66,7 @@ def test_each_service_has_a_deployment_with_probes_resources_and_a_non_root_user
     (container,) = gateway["containers"]
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
-    assert container["ports"] == [{"name": "http", "containerPort": 8000}]
+    assert container["ports"] == [{"name": "http", "containerPort": 8000}, {"name": "metrics", "containerPort": 9102}]
     pre_stop = int(container["lifecycle"]["preStop"]["exec"]["command"][1])
     # gunicorn must get its whole graceful_timeout after the preStop pause, before SIGKILL.
     assert gateway["terminationGracePeriodSeconds"] > pre_stop + gunicorn_conf.graceful_timeout
