@@ -2,6 +2,7 @@
 dashboard, and the layout other console pages (chats) extend. The browser session and CSRF are in
 console/session.py."""
 import math
+import uuid
 from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
@@ -9,7 +10,7 @@ from flask import Blueprint, current_app, g, jsonify, make_response, redirect, r
 
 from services.tracker_gateway.accounts import login as accounts_login
 from services.tracker_gateway.accounts import tokens
-from services.tracker_gateway.accounts.models import Agent
+from services.tracker_gateway.accounts.models import Agent, Client
 from services.tracker_gateway.api import schemas
 from services.tracker_gateway.console import session
 from services.tracker_gateway.core import db
@@ -20,7 +21,7 @@ from shared.contracts.enums import TICKET_CATEGORIES, TICKET_PRIORITIES, TICKET_
 bp = Blueprint("agent_ui", __name__)
 
 SORTS = (
-    ("-created_at", "Newest first"), ("created_at", "Oldest first"), ("-updated_at", "Last updated"),
+    ("-created_at", "Newest first"), ("created_at", "Oldest waiting"), ("-updated_at", "Last updated"),
     ("-priority", "Most urgent"), ("status", "Status"), ("-ticket_number", "Number"), ("title", "Title A-Z"),
 )
 
@@ -154,8 +155,9 @@ def tickets_page():
     agents = db.session().scalars(
         sa.select(Agent).where(Agent.client_id == g.console_agent.client_id, Agent.active).order_by(Agent.name)
     ).all()
+    client = db.session().get(Client, uuid.UUID(g.console_agent.client_id))
     return render_template(
-        "console/tickets.html", active_nav="tickets", agents=agents, filters=request.args,
+        "console/tickets.html", active_nav="tickets", agents=agents, filters=request.args, client_slug=client.slug,
         statuses=[(value, label(value)) for value in TICKET_STATUSES],
         priorities=[(value, label(value)) for value in TICKET_PRIORITIES],
         categories=[(value, label(value)) for value in TICKET_CATEGORIES],

@@ -28,3 +28,18 @@ export function localizeTimes(root = document) {
     if (text) node.textContent = text;
   }
 }
+
+// How long ago, with the time of day whenever it is more than an hour: "just now", "12 min ago",
+// "today 09:40", "yesterday 16:05", "29 Nov 2025, 14:03". Put formatDateTime in the title for the full moment.
+export function formatRelative(iso, now = new Date()) {
+  const moment = parse(iso);
+  if (!moment) return "";
+  const minutes = Math.floor((now.getTime() - moment.getTime()) / 60_000);
+  if (minutes < 1) return "just now";
+  if (minutes < 60) return `${minutes} min ago`;
+  const yesterday = new Date(now);
+  yesterday.setDate(now.getDate() - 1);
+  if (now.toDateString() === moment.toDateString()) return `today ${clockFormat.format(moment)}`;
+  if (yesterday.toDateString() === moment.toDateString()) return `yesterday ${clockFormat.format(moment)}`;
+  return dateTimeFormat.format(moment);
+}

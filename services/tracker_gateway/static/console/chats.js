@@ -7,6 +7,7 @@ import { Thread, sendOnEnter } from "../common/thread.js";
 import { formatTime } from "../common/time.js";
 import { api } from "./session.js";
 import { openLive } from "./live.js";
+import { noteLiveEvent, refreshUnansweredChats } from "./nav.js";
 import { chip, hideBanner, label, showBanner, showQuery, showRetrying, toast } from "./ui.js";
 
 const API = "/api/chat/conversations";
@@ -96,7 +97,6 @@ async function loadList() {
     $("c-range").textContent = data.total ? `${first}–${first + data.items.length - 1} of ${data.total}` : "";
     $("c-prev").disabled = data.page <= 1;
     $("c-next").disabled = data.page * data.per_page >= data.total;
-    if (view.status === "open") showUnreadBadge(data.items.filter((c) => c.agent_unread > 0).length);
   } catch (error) {
     if (ticket !== listRequest) return;
     if (error.retryable) {
@@ -112,13 +112,6 @@ async function loadList() {
 function refreshListSoon(ms = 200) {
   clearTimeout(listTimer);
   listTimer = setTimeout(loadList, ms);
-}
-
-function showUnreadBadge(count) {
-  const badge = document.querySelector('[data-nav-badge="chats"]');
-  if (!badge) return;
-  badge.textContent = count ? String(count) : "";
-  badge.hidden = !count;
 }
 
 function selectRow() {
@@ -230,7 +223,8 @@ function markRead() {
   const id = current.id;
   readUpTo = thread.newest;
   api(`${API}/${encodeURIComponent(id)}/read`, { method: "POST", body: { up_to: readUpTo } })
-    .then(() => refreshListSoon())
+    // Reading publishes no event (other pages catch up on the next one): recount here.
+    .then(() => { refreshListSoon(); refreshUnansweredChats(); })
     .catch(() => { if (current && current.id === id) readUpTo = 0; });
 }
 
@@ -503,8 +497,10 @@ openLive({
   onReady() {
     loadList();
     catchUp();
+    refreshUnansweredChats();
   },
   onEvent(type, event) {
+    noteLiveEvent(type, event);
     const conversation = event.data?.conversation;
     if (!conversation) return;
     refreshListSoon();

@@ -2,9 +2,10 @@
 // live updates that refresh both without touching what the agent is typing.
 
 import { $, el, setFieldError } from "../common/dom.js";
-import { formatDate, formatDateTime, timeOf } from "../common/time.js";
+import { formatDateTime, formatRelative, timeOf } from "../common/time.js";
 import { api } from "./session.js";
 import { openLive } from "./live.js";
+import { noteLiveEvent, refreshUnansweredChats } from "./nav.js";
 import { shareMessage } from "./share.js";
 import { chip, copyText, hideBanner, label, showBanner, showQuery, showRetrying, toast } from "./ui.js";
 
@@ -110,16 +111,36 @@ function rowFor(ticket) {
       el("span", { class: "row-meta" },
         el("span", { class: "row-customer" }, customerOf(ticket)),
         el("span", { class: `row-assignee${ticket.assigned_to ? "" : " none"}` }, personName(ticket.assigned_to)),
-        el("time", { class: "row-created", datetime: ticket.created_at, title: formatDateTime(ticket.created_at) },
-          formatDate(ticket.created_at)))));
+        relativeTime("row-created", ticket.created_at, "Created"),
+        timeOf(ticket.updated_at) - timeOf(ticket.created_at) >= 60_000
+          ? relativeTime("row-updated", ticket.updated_at, "Updated") : null)));
 }
+
+// "12 min ago" in the row, the full date and time on hover; refreshed every minute (below).
+function relativeTime(className, iso, what) {
+  return el("time", { class: className, datetime: iso, title: `${what} ${formatDateTime(iso)}`, dataset: { relative: what } },
+    relativeText(what, iso));
+}
+
+function relativeText(what, iso) {
+  return what === "Created" ? formatRelative(iso) : `${what.toLowerCase()} ${formatRelative(iso)}`;
+}
+
+setInterval(() => {
+  for (const node of list.querySelectorAll("time[data-relative]")) {
+    node.textContent = relativeText(node.dataset.relative, node.getAttribute("datetime"));
+  }
+}, 60_000);
 
 function renderList(page) {
   const focusedNumber = document.activeElement?.dataset?.number;
   list.replaceChildren(...page.items.map(rowFor));
   recentlyChanged.clear();
   $("list-total").textContent = page.total ? `(${page.total})` : "";
-  $("list-empty").hidden = page.items.length > 0;
+  // Nothing at all yet (no filter narrows it): say where tickets come from instead of "no match".
+  const firstRun = page.total === 0 && Object.keys(view.filters).every((name) => name === "sort");
+  $("list-first-run").hidden = !firstRun;
+  $("list-empty").hidden = page.items.length > 0 || firstRun;
   const first = page.total ? (page.page - 1) * page.per_page + 1 : 0;
   const last = (page.page - 1) * page.per_page + page.items.length;
   $("page-range").textContent = page.total ? `${first}–${last} of ${page.total}` : "";
@@ -651,13 +672,15 @@ window.addEventListener("popstate", () => {
 // -- live: another agent's or a chat's changes appear without a reload --
 
 openLive({
-  feeds: ["tickets"],
+  feeds: ["tickets", "chat"],
   // (Re)connected: events may have been missed meanwhile, so reload what is shown.
   onReady() {
     loadList();
     if (current) loadPanel(current.number);
+    refreshUnansweredChats();
   },
   onEvent(type, event) {
+    noteLiveEvent(type, event);
     const ticket = event.data?.ticket;
     if (!ticket) return;
     recentlyChanged.add(ticket.id);
