@@ -14,7 +14,7 @@ from marshmallow import ValidationError as SchemaError
 
 from services.tracker_gateway.api import schemas
 from services.tracker_gateway.api.openapi import documented
-from services.tracker_gateway.core.errors import TooManyAttempts
+from services.tracker_gateway.core.errors import TooManyAttempts, retry_in_words
 from services.tracker_gateway.core.net import client_ip
 from services.tracker_gateway.projector.read_model import normalize_number
 
@@ -76,10 +76,23 @@ def form_result():
         query = schemas.TRACK_QUERY.load(request.form.to_dict())
     except SchemaError:
         return _page(422, error="Enter your ticket number and the e-mail address you gave us.")
-    ticket = lookup(query["ticket"], query["email"])
+    try:
+        ticket = lookup(query["ticket"], query["email"])
+    except TooManyAttempts as exc:
+        # Said in words on the tracker's own page, next to the other way in (a link by e-mail).
+        response = _page(429, error=limited_message(exc.retry_after))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if ticket is None:
         return _page(404, error=NOT_FOUND_MESSAGE)
     return _page(200, ticket=ticket)
+
+
+def limited_message(retry_after):
+    # Other people's typos (an office behind one address) may have used up the limit: say when to
+    # come back, and that a link by e-mail needs no waiting.
+    return (f"Too many lookups from your network or for this ticket. Try again {retry_in_words(retry_after)}, "
+            "or ask us below to e-mail you a link to your ticket.")
 
 
 @bp.get("/track-ticket/<token>")
