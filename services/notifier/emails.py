@@ -26,6 +26,8 @@ from shared.contracts.events import MalformedEvent, parse_envelope
 
 CREATED, UPDATED, RESOLVED = "created", "updated", "resolved"
 EMAIL_KINDS = (CREATED, UPDATED, RESOLVED)
+# Asked for on the tracker ("e-mail me a link"), not owed for a ticket event.
+TRACKING_LINK = "tracking_link"
 
 # Which changes an email tells, and what it may show of a ticket: shared.contracts.customer_view decides
 # (never the assignee or other agents' addresses). Resolution notes reach only the email that
@@ -180,6 +182,23 @@ def plan(payload):
     )
 
 
+def plan_tracking_link(request_id, ticket, email):
+    """The email a tracker visitor asked for: the ticket's signed link, to the ticket's own address
+    (the gateway has checked that the number and address match). `request_id` is the idempotency
+    key: a retried request records, and so sends, one email."""
+    return Plan(
+        event_id=uuid.UUID(str(request_id)),
+        event_type="tracking_link.requested",
+        kind=TRACKING_LINK,
+        # The tracker's read model has no ticket id: a stable id derived from the number names it.
+        ticket_id=uuid.uuid5(uuid.NAMESPACE_URL, f"deskline:ticket:{ticket['ticket_number']}"),
+        ticket_number=ticket["ticket_number"],
+        recipient=email,
+        context={"ticket": customer_ticket(ticket, SNAPSHOT_FIELDS)},
+        occurred_at=datetime.now(timezone.utc),
+    )
+
+
 def display_value(field, value):
     """A field's value as the customer reads it: OPEN, IN PROGRESS, feature request."""
     if value is None or value == "":
@@ -220,6 +239,8 @@ def subject_for(kind, ticket):
     title = _one_line(ticket["title"], SUBJECT_TITLE_MAX)
     number = ticket["ticket_number"]
     verb = "closed" if ticket["status"] == "closed" else "resolved"
+    if kind == TRACKING_LINK:
+        return f"[{number}] Your link to track your ticket: {title}"
     if kind == CREATED and is_resolved(ticket):
         # Answered while it was being written down (e.g. in a chat): no "we will get back to you".
         return f"[{number}] Your request has been {verb}: {title}"

@@ -90,6 +90,17 @@ class NotifierService(Pingable):
         with self.db.get_session() as session:
             return deliveries.list_for_ticket(session, ticket_ref)
 
+    @rpc(expected_exceptions=EXPECTED)
+    def send_tracking_link(self, request_id, ticket, email):
+        """E-mail a ticket's signed tracker link to its customer (the gateway checked the pair);
+        one email per `request_id`, retried like every delivery. Returns the delivery's status."""
+        plan = emails.plan_tracking_link(request_id, ticket, email)
+        with self._session() as session:
+            attempt = deliveries.record(session, plan, self.mail.settings)
+        if attempt is not None:
+            self._attempt(attempt)
+        return "recorded"
+
     @rpc
     def delivery_stats(self):
         """Deliveries per status: an operations metric (watch 'dead' and 'failed')."""

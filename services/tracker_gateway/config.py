@@ -70,6 +70,10 @@ def load(overrides=None):
         "TRACKER_IP_WINDOW_SECONDS": env_int("TRACKER_IP_WINDOW_SECONDS", 60),
         "TRACKER_FAILURES_PER_TICKET": env_int("TRACKER_FAILURES_PER_TICKET", 100),
         "TRACKER_TICKET_WINDOW_SECONDS": env_int("TRACKER_TICKET_WINDOW_SECONDS", 3600),
+        # "E-mail me a link" (public/email_link.py): requests per address and per number + address.
+        "TRACKER_LINK_EMAILS_PER_IP": env_int("TRACKER_LINK_EMAILS_PER_IP", 10),
+        "TRACKER_LINK_EMAILS_PER_PAIR": env_int("TRACKER_LINK_EMAILS_PER_PAIR", 3),
+        "TRACKER_LINK_EMAILS_WINDOW_SECONDS": env_int("TRACKER_LINK_EMAILS_WINDOW_SECONDS", 3600),
         # Public chat, per client address, fixed windows in Redis (chat_public.py): conversations
         # started, messages posted, and reads (a customer's page polls about once a second).
         "CHAT_STARTS_PER_IP": env_int("CHAT_STARTS_PER_IP", 20),

@@ -3,6 +3,7 @@ the projector's events, and customers look them up by number and e-mail or by si
 import base64
 import json
 import logging
+import re
 import time
 
 import pytest
@@ -143,9 +144,26 @@ def test_failed_lookups_per_address_trip_a_429_then_recover(tight_limits, http, 
         assert track(http, number, EMAIL, **ip).status_code == 404
     limited = track(http, "TKT-00001", EMAIL, **ip)  # past the limit even the right answer waits
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
-    assert http.post("/track-ticket", data={"ticket": "TKT-00001", "email": EMAIL}, headers=ip).status_code == 429
+    assert "Try again in" in limited.get_json()["message"] and limited.get_json()["error"] == "too_many_requests"
+    page = http.post("/track-ticket", data={"ticket": "TKT-00001", "email": EMAIL}, headers=ip)
+    assert page.status_code == 429 and int(page.headers["Retry-After"]) >= 1
+    assert re.search(r"Try again in \d+ seconds?", page.get_data(as_text=True))
     assert track(http, "TKT-00001", EMAIL, **{"X-Forwarded-For": "203.0.113.10"}).status_code == 200  # others not
     wait_for(lambda: track(http, "TKT-00001", EMAIL, **ip).status_code == 200, timeout=10, message="the window to pass")
+
+
+@pytest.fixture
+def one_failure_in_4_minutes(gateway_settings):
+    gateway_settings.update(TRACKER_FAILURES_PER_IP=1, TRACKER_IP_WINDOW_SECONDS=240, TRUSTED_PROXIES=1)
+
+
+def test_the_429_page_says_in_minutes_when_to_try_again(one_failure_in_4_minutes, http, acme):
+    ip = {"X-Forwarded-For": "203.0.113.77"}
+    assert http.post("/track-ticket", data={"ticket": "TKT-00077", "email": EMAIL}, headers=ip).status_code == 404
+    page = http.post("/track-ticket", data={"ticket": "TKT-00078", "email": EMAIL}, headers=ip)
+    assert page.status_code == 429 and 230 <= int(page.headers["Retry-After"]) <= 240
+    assert "Try again in 4 minutes" in page.get_data(as_text=True)
+    assert track(http, "TKT-00079", EMAIL, **ip).get_json()["message"] == "Too many attempts. Try again in 4 minutes."
 
 
 def test_failed_lookups_per_ticket_trip_a_429_across_addresses(tight_limits, http, acme):

@@ -95,11 +95,19 @@ def test_tab_from_the_top_reaches_the_skip_link_then_fields_buttons_and_links_sh
     page.keyboard.press("Tab")
     expect(page.locator("#email")).to_be_focused()
     page.keyboard.press("Tab")
-    expect(page.locator("button[type=submit]")).to_be_focused()
+    expect(page.get_by_role("button", name="Search ticket")).to_be_focused()
     assert_visible_ring(page, card)
 
     # A click puts the ring on a field too (the caret alone is easy to miss).
     page.click("#email")
+    assert_visible_ring(page, card)
+
+    # The other way in follows, in the same card: "e-mail me a link".
+    page.click("#link-ticket")
+    page.keyboard.press("Tab")
+    expect(page.locator("#link-email")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="E-mail me a link")).to_be_focused()
     assert_visible_ring(page, card)
 
 
@@ -169,3 +177,12 @@ def test_no_console_page_shows_a_coming_soon_item(signed_in, ui_stack):
         expect(nav.locator('[aria-disabled="true"], .nav-soon')).to_have_count(0)
         expect(page.get_by_text(re.compile("coming soon", re.I))).to_have_count(0)
         expect(page.locator('[title="Coming soon" i]')).to_have_count(0)
+
+
+def test_the_tracker_offers_a_link_by_email_and_answers_without_telling(page, ui_stack):
+    page.goto(ui_stack.url("/track-ticket"))
+    page.fill("#link-ticket", "TKT-99999")
+    page.fill("#link-email", "nobody@example.com")
+    page.get_by_role("button", name="E-mail me a link").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "If this number and address match a ticket, we have sent a link to that address.")

@@ -33,6 +33,23 @@ class TooManyAttempts(Exception):
         self.retry_after = retry_after
 
 
+def retry_in_words(seconds):
+    """When to try again, as a person says it: "in 42 seconds", "in 4 minutes", "in 2 hours"
+    (rounded up: someone told "1 minute" who comes back at 61 s must not be refused again)."""
+    seconds = max(1, int(seconds))
+    if seconds < 60:
+        count, unit = seconds, "second"
+    elif seconds <= 120 * 60:
+        count, unit = -(-seconds // 60), "minute"
+    else:
+        count, unit = -(-seconds // 3600), "hour"
+    return f"in {count} {unit}{'' if count == 1 else 's'}"
+
+
+def too_many_message(retry_after):
+    return f"Too many attempts. Try again {retry_in_words(retry_after)}."
+
+
 class ServiceUnavailable(Exception):
     """A service did not answer in time, or the broker could not be reached."""
 
@@ -103,7 +120,7 @@ def register(app):
 
     @app.errorhandler(TooManyAttempts)
     def too_many(exc):
-        return error_response(429, "too_many_requests", "Too many attempts; try again later.",
+        return error_response(429, "too_many_requests", too_many_message(exc.retry_after),
                               headers={"Retry-After": str(exc.retry_after)})
 
     @app.errorhandler(ServiceUnavailable)

@@ -14,9 +14,10 @@ from marshmallow import ValidationError as SchemaError
 
 from services.tracker_gateway.api import schemas
 from services.tracker_gateway.api.openapi import documented
-from services.tracker_gateway.core.errors import TooManyAttempts
+from services.tracker_gateway.core.errors import TooManyAttempts, retry_in_words
 from services.tracker_gateway.core.net import client_ip
 from services.tracker_gateway.projector.read_model import normalize_number
+from services.tracker_gateway.public import email_link as email_links
 
 bp = Blueprint("tracker", __name__)
 
@@ -69,17 +70,58 @@ def form():
     return _page(200)
 
 
+class _Answered(Exception):
+    """A form handled before its work: `response` is the page to send (fields missing, limited)."""
+
+    def __init__(self, response):
+        super().__init__("answered")
+        self.response = response
+
+
+def _form_query():
+    try:
+        return schemas.TRACK_QUERY.load(request.form.to_dict())
+    except SchemaError:
+        raise _Answered(_page(422, error="Enter your ticket number and the e-mail address you gave us.")) from None
+
+
+def _limited_page(exc, what, alternative=""):
+    # Said in words on the tracker's own page (Retry-After kept for machines).
+    response = _page(429, error=f"{what} Try again {retry_in_words(exc.retry_after)}{alternative}.")
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@bp.errorhandler(_Answered)
+def _answered(exc):
+    return exc.response
+
+
 @bp.post("/track-ticket")
 def form_result():
     """The form's result: the ticket, or one message for every kind of miss."""
+    query = _form_query()
     try:
-        query = schemas.TRACK_QUERY.load(request.form.to_dict())
-    except SchemaError:
-        return _page(422, error="Enter your ticket number and the e-mail address you gave us.")
-    ticket = lookup(query["ticket"], query["email"])
+        ticket = lookup(query["ticket"], query["email"])
+    except TooManyAttempts as exc:
+        # Other people's typos (an office behind one address) may have used up the limit: say
+        # when to come back; the link by e-mail, offered on the same page, needs no waiting.
+        return _limited_page(exc, "Too many lookups from your network or for this ticket.",
+                             ", or ask below for a link to your ticket by e-mail")
     if ticket is None:
         return _page(404, error=NOT_FOUND_MESSAGE)
     return _page(200, ticket=ticket)
+
+
+@bp.post("/track-ticket/email-link")
+def email_link():
+    """"E-mail me a link": one answer whatever was entered (public/email_link.py)."""
+    query = _form_query()
+    try:
+        email_links.request_link(normalize_number(query["ticket"]), query["email"])
+    except TooManyAttempts as exc:
+        return _limited_page(exc, "Too many requests for links.")
+    return _page(200, notice=email_links.SENT_MESSAGE)
 
 
 @bp.get("/track-ticket/<token>")

@@ -9,7 +9,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import BadRequest
 
-from services.tracker_gateway.core.errors import Forbidden, ServiceUnavailable, TooManyAttempts, Unauthorized
+from services.tracker_gateway.core.errors import (
+    Forbidden, ServiceUnavailable, TooManyAttempts, Unauthorized, retry_in_words,
+)
 from shared.contracts.exceptions import Conflict, NotFound, ValidationError
 
 RAISES = {
@@ -40,7 +42,7 @@ EXPECTED = {
     "conflict": (409, "conflict", "The request conflicts with the current state.", {}, {}),
     "unauthorized": (401, "unauthorized", "token revoked", {}, {"WWW-Authenticate": 'Bearer realm="deskline"'}),
     "forbidden": (403, "forbidden", "Admins only.", {}, {}),
-    "too_many": (429, "too_many_requests", "Too many attempts; try again later.", {}, {"Retry-After": "42"}),
+    "too_many": (429, "too_many_requests", "Too many attempts. Try again in 42 seconds.", {}, {"Retry-After": "42"}),
     "unavailable": (503, "service_unavailable",
                     "A service this request needs is unavailable (tickets); try again shortly.", {}, {"Retry-After": "5"}),
     "timed_out": (503, "service_unavailable",  # a read that timed out changed nothing: try again
@@ -125,3 +127,11 @@ def test_a_body_over_the_limit_is_413_naming_the_limit(offline_app):
     assert response.status_code == 413
     assert response.get_json() == {"error": "request_entity_too_large",
                                    "message": f"The request body is larger than {limit} bytes."}
+
+
+@pytest.mark.parametrize("seconds, words", [
+    (1, "in 1 second"), (42, "in 42 seconds"), (60, "in 1 minute"), (61, "in 2 minutes"),
+    (240, "in 4 minutes"), (3600, "in 60 minutes"), (7201, "in 3 hours"),
+])
+def test_retry_after_is_said_in_words(seconds, words):
+    assert retry_in_words(seconds) == words
