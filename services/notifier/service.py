@@ -12,12 +12,12 @@ from nameko_sqlalchemy import Database
 
 from shared.contracts.enums import DIRECTORY_CLIENT_CHANGED, DIRECTORY_SERVICE, TICKET_CREATED, TICKET_UPDATED
 from shared.contracts.events import parse_envelope
-from shared.contracts.exceptions import Conflict, NotFound
+from shared.contracts.exceptions import Conflict, NotFound, ValidationError
 from shared.platform.consumers import EventPolicy
 from shared.platform.observability import record_email_delivery
 from shared.platform.runtime import Pingable
 
-from . import coalescing, deliveries, directory, emails
+from . import agent_emails, coalescing, deliveries, directory, emails
 from .backends import build_backend
 from .config import Settings
 from .models import DEAD, Base
@@ -101,7 +101,17 @@ class NotifierService(Pingable):
     def send_tracking_link(self, request_id, ticket, email):
         """E-mail a ticket's signed tracker link to its customer (the gateway checked the pair);
         one email per `request_id`, retried like every delivery. Returns the delivery's status."""
-        plan = emails.plan_tracking_link(request_id, ticket, email)
+        return self._record_requested(emails.plan_tracking_link(request_id, ticket, email))
+
+    @rpc(expected_exceptions=EXPECTED + (ValidationError,))
+    def send_agent_link(self, request_id, kind, recipient, context):
+        """E-mail an agent a single-use link the gateway made: kind "invitation" (join a team, set a
+        password) or "password_reset"; context {agent_name, client_name, link_url, expires_at (ISO),
+        invited_by?}. One email per `request_id`, retried like every delivery."""
+        return self._record_requested(agent_emails.plan(request_id, kind, recipient, context))
+
+    def _record_requested(self, plan):
+        """An email asked for by RPC: recorded once per request id, sent now, retried by the timer."""
         with self._session() as session:
             attempt = deliveries.record(session, plan, self.mail.settings)
         if attempt is not None:
