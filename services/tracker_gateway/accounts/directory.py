@@ -92,7 +92,7 @@ def announce(session, config, client_id=None):
                       "every client" if client_id is None else f"client {client_id}")
         return False
     finally:
-        session.rollback()  # end the read's transaction: the caller's session goes on cleanly
+        session.commit()  # end the read's transaction (nothing is pending: callers commit their change first)
 
 
 def publish_at_start():
