@@ -8,6 +8,7 @@ from services.tracker_gateway import config as gateway_config
 from services.tracker_gateway.api import agents as api_agents
 from services.tracker_gateway.api import auth as api_auth
 from services.tracker_gateway.api import chat as api_chat
+from services.tracker_gateway.api import client as api_client
 from services.tracker_gateway.api import docs as api_docs
 from services.tracker_gateway.api import tickets as api_tickets
 from services.tracker_gateway.api.openapi import build_spec
@@ -74,6 +75,7 @@ def create_app(config=None):
     for blueprint in (
         health.bp,
         api_auth.bp, api_tickets.bp, api_chat.bp, api_docs.bp, api_agents.bp,  # api/: the REST surface
+        api_client.bp,
         console_pages.bp, console_reads.bp, console_chats.bp, live.bp, console_team.bp,  # console/: the agent pages and their feeds
         tracker.bp, public_chat.bp,  # public/: what customers reach without logging in
     ):

@@ -56,6 +56,8 @@ EXPECTED = {
     "/api/agents": {"get", "post"},
     "/api/agents/{agent_id}": {"patch"},
     "/api/agents/{agent_id}/invitation": {"post"},
+    "/api/client": {"get"},
+    "/api/client/settings": {"patch"},
 }
 
 
@@ -221,7 +223,7 @@ def test_the_bearer_requirement_is_the_views_own(bare_app):
                 response = client.open(url, method=method.upper(), json={})
                 assert response.status_code == 401 and "WWW-Authenticate" in response.headers, (method, path)
                 secured += 1
-    assert secured == 21  # auth 2, tickets 7, chat 8, agents 4
+    assert secured == 23  # auth 2, tickets 7, chat 8, agents 4, client 2
 
 
 def test_every_answer_with_a_body_has_a_schema(bare_app):
@@ -284,8 +286,8 @@ def test_every_auth_ticket_and_tracker_answer_matches_its_documented_schema(
     call("POST", "/api/auth/logout", 204, headers=headers, json={"refresh_token": pair["refresh_token"]})
     call("GET", "/api/auth/me", 401, headers=headers)
 
-    # The team API's answers are checked the same way in test_gateway_agents.py.
-    assert call.seen == call.operations(lambda path: "/chat/" not in path and not path.startswith("/api/agents"))
+    # The team and client API's answers are checked the same way in test_gateway_agents.py.
+    assert call.seen == call.operations(lambda path: "/chat/" not in path and not path.startswith(("/api/agents", "/api/client")))
 
 def _refs(node):
     if isinstance(node, dict):

@@ -69,7 +69,7 @@ def get_agent(session, client_id, agent_id, lock=False):
     return session.scalars(query.with_for_update() if lock else query).one_or_none()
 
 
-def _lock_client(session, client_id):
+def lock_client(session, client_id):
     # Changes to one client's agents run one at a time: two admins demoting each other cannot both win.
     return session.scalars(sa.select(Client).where(Client.id == client_id).with_for_update()).one()
 
@@ -79,7 +79,7 @@ def invite(session, client_id, email, name, role, ttl_seconds):
     token is returned with the agent and the link's expiry. The caller commits and sends the e-mail."""
     if role not in ROLES:
         raise TeamError(f"The role must be one of {', '.join(ROLES)}.", "role")
-    _lock_client(session, client_id)
+    lock_client(session, client_id)
     email = email.strip().lower()
     if session.scalars(sa.select(Agent.id).where(Agent.email == email)).first() is not None:
         raise TeamError("An agent with this e-mail address exists already.", "email")
@@ -115,7 +115,7 @@ def change(session, redis_client, config, client_id, agent_id, role=None, active
     (TeamError) to leave the client without an active admin. Deactivating revokes every login of the
     agent and voids its access tokens (refused on their next request); the caller's session is
     committed here, before the tokens are voided."""
-    _lock_client(session, client_id)
+    lock_client(session, client_id)
     agent = get_agent(session, client_id, agent_id, lock=True)
     if agent is None:
         return None
