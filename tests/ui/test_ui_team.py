@@ -33,6 +33,7 @@ def row(page, email):
 
 def test_an_admin_invites_changes_a_role_and_deactivates(signed_in, ui_stack, ui_tenant, ben_api):
     page = signed_in
+    ticket = ben_api.create(title="Printer jammed", assigned_to=ui_tenant.ben.email)
     page.click('a[data-nav="team"]')
     expect(page).to_have_url(ui_stack.url("/agent/team"))
     expect(row(page, ui_tenant.ben.email).locator("[data-status]")).to_have_text("Active")
@@ -63,6 +64,11 @@ def test_an_admin_invites_changes_a_role_and_deactivates(signed_in, ui_stack, ui
     # Ann cannot deactivate herself: she is the last active admin now.
     row(page, ui_tenant.ann.email).locator('button[data-action="deactivate"]').click()
     expect(page.locator("#team-error")).to_contain_text("last active admin")
+
+    # Ben's ticket stays his, and says he is deactivated.
+    page.click('a[data-nav="tickets"]')
+    assignee = page.locator(f'.ticket-row[data-number="{ticket["ticket_number"]}"] .row-assignee')
+    expect(assignee).to_have_text(f"{ui_tenant.ben.name} (deactivated)")
 
 
 def test_an_invited_agent_accepts_and_is_signed_in(browser, browser_context_args, ui_stack, ui_tenant):
