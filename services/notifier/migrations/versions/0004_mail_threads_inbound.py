@@ -1,7 +1,7 @@
 """mail_threads and inbound_messages (email in and threading), deliveries by Message-ID
 
-Revision ID: 0003_mail
-Revises: 0002
+Revision ID: 0004_mail
+Revises: 0003_directory
 """
 from typing import Sequence, Union
 
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0003_mail"
-down_revision: Union[str, Sequence[str], None] = "0002"
+revision: str = "0004_mail"
+down_revision: Union[str, Sequence[str], None] = "0003_directory"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
