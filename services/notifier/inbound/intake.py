@@ -9,6 +9,7 @@ a new ticket in the client owning the recipient address `<slug>@<domain>`, the s
 import base64
 import hashlib
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -52,7 +53,8 @@ class Outcome:
 
     def as_dict(self):
         return {"status": self.status, "reason": self.reason, "ticket_number": self.ticket_number,
-                "matched_by": self.matched_by, "smtp_code": self.smtp_code, "inbound_id": self.inbound_id}
+                "matched_by": self.matched_by, "smtp_code": self.smtp_code, "smtp_reply": self.smtp_reply,
+                "inbound_id": self.inbound_id}
 
 
 def limits_of(settings):
@@ -100,7 +102,10 @@ def _idempotency_key(mail, raw):
 
 
 def _reopen_window(session, client_id):
-    client = directory.client_by_id(session, client_id) if client_id else None
+    try:
+        client = directory.client_by_id(session, uuid.UUID(str(client_id))) if client_id else None
+    except ValueError:  # a client id that is no UUID (older tickets): the default window
+        client = None
     settings = (client or {}).get("settings") or {}
     return int(settings.get("reopen_window_days", DEFAULT_REOPEN_WINDOW_DAYS))
 
