@@ -24,7 +24,7 @@ def ignore_reason(mail, envelope_sender=None, our_addresses=(), is_our_message_i
     if is_our_message_id or "x-deskline-delivery" in headers or mail.sender.lower() in our_addresses:
         return "loop"
     local = mail.sender.split("@", 1)[0].lower()
-    if envelope_sender == "" or (mail.return_path is not None and mail.return_path.strip("<> ") == ""):
+    if (envelope_sender is not None and envelope_sender.strip("<> ") == "") or (mail.return_path is not None and mail.return_path.strip("<> ") == ""):
         return "bounce"
     if local in BOUNCE_SENDERS or "x-failed-recipients" in headers:
         return "bounce"
