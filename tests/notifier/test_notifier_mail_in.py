@@ -3,24 +3,22 @@ round trip with Gmail- and Outlook-style replies, each way a mail finds its tick
 import base64
 import email.policy
 import uuid
-from dataclasses import asdict
 
 import pytest
 
 from services.notifier import directory
-from services.notifier.config import Settings
 from shared.testing import wait_for
 from tests.fixtures.inbound_mail import (
     DOMAIN,
     InboundSmtpProcess,
     broken_mime,
     client_snapshot,
+    desk_settings,
     gmail_reply,
     outlook_reply,
     plain_mail,
     send_smtp,
 )
-from tests.fixtures.notifier import FAST_RETRIES
 
 ACME = uuid.uuid4()
 BETA = uuid.uuid4()  # a client whose closed tickets are never reopened by mail (window 0 days)
@@ -29,9 +27,7 @@ MAX_BYTES = 15_000_000
 
 @pytest.fixture
 def notifier_settings(smtp_sink):
-    return asdict(Settings(email_backend="smtp", smtp_host="127.0.0.1", smtp_port=smtp_sink.port,
-                           inbound_email_domain=DOMAIN, inbound_max_bytes=MAX_BYTES, inbound_sender_hourly_limit=5,
-                           **FAST_RETRIES))
+    return desk_settings(smtp_sink, inbound_max_bytes=MAX_BYTES, inbound_sender_hourly_limit=5)
 
 
 @pytest.fixture

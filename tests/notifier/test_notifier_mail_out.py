@@ -2,19 +2,17 @@
 thread, Reply-To with the ticket's token; a public agent reply emailed with the earlier messages
 quoted; internal notes never leave; a customer's message a short notice to the agents who asked."""
 import uuid
-from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from nameko.rpc import rpc
 
 from services.notifier import directory
-from services.notifier.config import Settings
 from services.notifier.models import InboundMessage
 from shared.testing import wait_for
-from tests.fixtures.notifier import FAST_RETRIES, deliveries_in, ticket_envelope, ticket_payload
+from tests.fixtures.inbound_mail import DOMAIN, desk_settings
+from tests.fixtures.notifier import deliveries_in, ticket_envelope, ticket_payload
 
-DOMAIN = "support.deskline.test"
 TOKEN = "abcdefghijklmnopqrstuvwx"
 CLIENT_ID = str(uuid.uuid4())
 MESSAGE_ADDED = "ticket.message_added"
@@ -22,8 +20,7 @@ MESSAGE_ADDED = "ticket.message_added"
 
 @pytest.fixture
 def notifier_settings(smtp_sink):
-    return asdict(Settings(email_backend="smtp", smtp_host="127.0.0.1", smtp_port=smtp_sink.port,
-                           inbound_email_domain=DOMAIN, **FAST_RETRIES))
+    return desk_settings(smtp_sink)
 
 
 class FakeTickets:
