@@ -112,5 +112,5 @@ def test_release_script_runs_the_migrate_job_to_completion_before_the_services(t
     applied = calls.split("CALL apply -f -\n")[1:]
     assert "kind: Job" in applied[0] and not any("kind: Job" in chunk for chunk in applied[1:])
     assert all(i > applies[-1] for i, line in enumerate(lines) if "rollout status" in line)
-    assert "image: deskline:latest" not in calls and calls.count("image: registry.test/deskline:9.9") == 6
+    assert "image: deskline:latest" not in calls and calls.count("image: registry.test/deskline:9.9") == 7
     assert sum("rollout status" in line for line in lines) == 6
