@@ -27,9 +27,8 @@ from shared.contracts.events import MalformedEvent, parse_envelope
 
 CREATED, UPDATED, RESOLVED = "created", "updated", "resolved"
 EMAIL_KINDS = (CREATED, UPDATED, RESOLVED)
-# ticket.message_added (the conversation, tickets service): a public agent reply is emailed to the
+# TICKET_MESSAGE_ADDED (the conversation, tickets service): a public agent reply is emailed to the
 # customer (REPLY); a customer's message is a short notice to the agents who asked for one (NOTICE).
-TICKET_MESSAGE_ADDED = "ticket.message_added"
 REPLY, NOTICE = "reply", "notice"
 # Earlier public messages quoted under a reply: the newest few, each cut short.
 QUOTED_MESSAGES, QUOTED_CHARS = 3, 600

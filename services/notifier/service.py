@@ -11,7 +11,13 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import Timer
 from nameko_sqlalchemy import Database
 
-from shared.contracts.enums import DIRECTORY_CLIENT_CHANGED, DIRECTORY_SERVICE, TICKET_CREATED, TICKET_UPDATED
+from shared.contracts.enums import (
+    DIRECTORY_CLIENT_CHANGED,
+    DIRECTORY_SERVICE,
+    TICKET_CREATED,
+    TICKET_MESSAGE_ADDED,
+    TICKET_UPDATED,
+)
 from shared.contracts.events import parse_envelope
 from shared.contracts.exceptions import Conflict, NotFound, ValidationError
 from shared.platform.consumers import EventPolicy
@@ -92,7 +98,7 @@ class NotifierService(Pingable):
     def on_ticket_updated(self, payload):
         self._notify(payload)
 
-    @ticket_event_handler(emails.TICKET_MESSAGE_ADDED)
+    @ticket_event_handler(TICKET_MESSAGE_ADDED)
     def on_message_added(self, payload):
         self.policy.run(self._message_added, payload)
 

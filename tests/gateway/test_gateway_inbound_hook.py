@@ -59,10 +59,24 @@ def post(url, data, files=None):
     return requests.post(url, data=data, files=files or {"placeholder": ("", b"")}, timeout=30)
 
 
-def test_a_reply_through_the_webhook_joins_its_ticket_and_the_agent_answer_threads(
-    acme, hook_url, tickets_rpc, notifier_rpc, smtp_sink
+def follow_live_stream(url, headers, seen):
+    """The agent console's live stream (SSE), each line into `seen`, until the server ends it."""
+    try:
+        with requests.get(url, headers=headers, stream=True, timeout=(5, 60)) as response:
+            for line in response.iter_lines(decode_unicode=True):
+                seen.append(line)
+    except requests.RequestException:
+        pass
+
+
+def test_a_reply_through_the_webhook_joins_its_ticket_reaches_the_live_console_and_the_agent_answer_threads(
+    acme, hook_url, tickets_rpc, notifier_rpc, smtp_sink, auth_headers
 ):
     tenant, secret = acme
+    seen = []
+    live_url = hook_url(secret).split("/hooks/")[0] + "/api/live?feeds=tickets"
+    threading.Thread(target=follow_live_stream, args=(live_url, auth_headers(tenant), seen), daemon=True).start()
+    wait_for(lambda: "event: ready" in seen, timeout=20, message="the live stream ready")
     ticket = tickets_rpc.create_ticket({"title": "Printer on fire", "description": "x", "client_id": tenant.client_id,
                                         "customer_name": "Kira", "customer_email": "kira@example.com"})
     (created,) = smtp_sink.wait_for_count(1)
@@ -76,6 +90,9 @@ def test_a_reply_through_the_webhook_joins_its_ticket_and_the_agent_answer_threa
                              "matched_by": "token"}
     (message,) = [m for m in tickets_rpc.list_messages(ticket["ticket_number"]) if m["author_type"] == "customer"]
     assert message["body"] == "Works again, thanks!" and message["email_message_id"] == customer_id
+    # The agent's console hears of it live (the tickets feed of its stream).
+    wait_for(lambda: any("Works again, thanks!" in line for line in seen), timeout=15, message="live event")
+    assert "event: ticket.message_added" in seen
     tickets_rpc.add_message(ticket["ticket_number"], {"body": "Glad to hear.", "visibility": "public",
                                                       "author_type": "agent", "author_name": "Ada", "channel": "agent"})
     email = wait_for(lambda: [r for r in smtp_sink.received if r.subject.startswith("Re: ")], message="reply")[0]
