@@ -11,7 +11,7 @@ import eventlet
 from shared.platform.green import patch
 
 patch()  # first: monkey patching
-from bench.common import bench_database, percentile  # noqa: E402
+from bench.common import bench_amqp_uri, bench_database, percentile  # noqa: E402
 from services.notifier import directory  # noqa: E402
 from services.notifier.config import MIGRATIONS_DIR as NOTIFIER_MIGRATIONS  # noqa: E402
 from services.notifier.service import NotifierService  # noqa: E402
@@ -22,19 +22,6 @@ from tests.fixtures.inbound_mail import DOMAIN, InboundSmtpProcess, client_snaps
 
 VHOST = "deskline_bench_inbound"
 CLIENT_ID = uuid.UUID("00000000-0000-4000-8000-00000000b001")
-
-
-def fresh_vhost():
-    import requests
-
-    from bench.common import MANAGEMENT_API
-
-    base, auth = MANAGEMENT_API.replace("guest:guest@", ""), ("guest", "guest")
-    requests.delete(f"{base}/api/vhosts/{VHOST}", auth=auth, timeout=10)
-    requests.put(f"{base}/api/vhosts/{VHOST}", auth=auth, timeout=10).raise_for_status()
-    requests.put(f"{base}/api/permissions/{VHOST}/guest", auth=auth, timeout=10,
-                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
-    return f"amqp://guest:guest@127.0.0.1:5672/{VHOST}"
 
 
 def seed_directory(url):
@@ -84,7 +71,7 @@ def send_all(port, queue, senders):
 
 
 def main(total=1000, senders=16, seeded=50):
-    amqp_uri = fresh_vhost()
+    amqp_uri = bench_amqp_uri(VHOST)
     notifier_db = bench_database("deskline_notifier_inbound", NOTIFIER_MIGRATIONS)
     tickets_db = bench_database("deskline_tickets_inbound", TICKETS_MIGRATIONS)
     declare_event_queues(NotifierService, {"AMQP_URI": amqp_uri})
