@@ -230,6 +230,21 @@ class NotifierService(Pingable):
             _remember_thread(session, payload)
             attempts = [deliveries.record(session, each, self.mail.settings) for each in plans]
         self._attempt_all([attempt for attempt in attempts if attempt is not None])
+        if plan.kind == emails.REPLY and attempts[0] is not None:
+            self._stamp_reply(payload, plan)
+
+    def _stamp_reply(self, payload, plan):
+        """Tell tickets the Message-ID the reply went out with (shown on the message; matched by
+        tickets' find_ticket_for_email too). Our delivery log already matches it: a failure only logs."""
+        message_id = ((payload.get("data") or {}).get("message") or {}).get("id")
+        if not isinstance(message_id, int):
+            return
+        sent_as = emails.message_id_for(plan.event_id, plan.kind, self.mail.settings.sender_email)
+        try:
+            with eventlet.Timeout(QUOTES_CALL_SECONDS):
+                self.tickets.set_email_message_id(message_id, sent_as)
+        except (Exception, eventlet.Timeout) as exc:
+            log.warning("notifier: Message-ID of reply %s not recorded on the ticket: %r", message_id, exc)
 
     def _earlier_messages(self, plan):
         """The thread's public messages, to quote under a reply; none if tickets does not answer soon

@@ -95,6 +95,9 @@ def test_round_trip_created_email_gmail_reply_agent_reply_threads_internal_note_
     assert answer.message["In-Reply-To"] == customer_id  # the customer's mail client threads it under theirs
     assert created.message["Message-ID"] in answer.message["References"].split()
     assert "A technician is on the way." in answer.part("plain") and "Still on fire" in answer.part("plain")
+    # The reply's Message-ID is on its message too, once sent.
+    wait_for(lambda: [m for m in tickets_rpc.list_messages(number)
+                      if m["email_message_id"] == answer.message["Message-ID"]], message="reply stamped")
     tickets_rpc.add_message(number, {"body": "Last public word.", "visibility": "public", "author_type": "agent",
                                      "author_name": "Ada", "channel": "agent"})
     wait_for(lambda: len([r for r in smtp_sink.received if r.subject.startswith("Re: ")]) == 2, message="2nd reply")
