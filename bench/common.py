@@ -13,17 +13,17 @@ MANAGEMENT_API = os.environ.get("RABBITMQ_API", "http://guest:guest@127.0.0.1:15
 BENCH_VHOST = "deskline_bench"
 
 
-def bench_amqp_uri():
+def bench_amqp_uri(vhost=BENCH_VHOST):
     """A vhost of its own, so a benchmark neither sees nor disturbs a running system."""
     auth = ("guest", "guest")
     base = MANAGEMENT_API.replace("guest:guest@", "")
-    requests.delete(f"{base}/api/vhosts/{BENCH_VHOST}", auth=auth, timeout=10)
-    requests.put(f"{base}/api/vhosts/{BENCH_VHOST}", auth=auth, timeout=10).raise_for_status()
+    requests.delete(f"{base}/api/vhosts/{vhost}", auth=auth, timeout=10)
+    requests.put(f"{base}/api/vhosts/{vhost}", auth=auth, timeout=10).raise_for_status()
     requests.put(
-        f"{base}/api/permissions/{BENCH_VHOST}/guest", auth=auth, timeout=10,
+        f"{base}/api/permissions/{vhost}/guest", auth=auth, timeout=10,
         json={"configure": ".*", "write": ".*", "read": ".*"},
     ).raise_for_status()
-    return f"amqp://guest:guest@127.0.0.1:5672/{BENCH_VHOST}"
+    return f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
 
 
 def bench_database(name, migrations_dir):

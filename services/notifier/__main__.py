@@ -1,5 +1,14 @@
-"""`python -m services.notifier [run|migrate]`; migrate also declares the durable event queues."""
-from shared.platform.green import patch
+"""`python -m services.notifier [run|migrate|inbound-smtp]`; migrate also declares the durable event
+queues; inbound-smtp is the SMTP receiver for email in (asyncio, so not monkey-patched)."""
+import sys
+
+if sys.argv[1:2] == ["inbound-smtp"]:
+    from .inbound.smtp import main as inbound_smtp
+
+    inbound_smtp()
+    raise SystemExit(0)
+
+from shared.platform.green import patch  # noqa: E402
 
 patch()  # first: monkey patching
 from shared.platform.runtime import main  # noqa: E402

@@ -14,9 +14,9 @@ from email.utils import parsedate_to_datetime
 
 from python_http_client import exceptions as http_errors
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import Content, CustomArg, From, Mail, MimeType, To
+from sendgrid.helpers.mail import Content, CustomArg, From, Header, Mail, MimeType, ReplyTo, To
 
-from .emails import to_wire
+from .emails import threading_headers, to_wire
 
 log = logging.getLogger(__name__)
 
@@ -260,6 +260,13 @@ class SendGridBackend:
         mail.add_content(Content(MimeType.html, email.html))
         # Comes back in SendGrid's event webhooks: ties a bounce or open to this delivery.
         mail.custom_arg = CustomArg("deskline_delivery", email.reference)
+        # Our Message-ID and the thread's headers, as the SMTP backend sends them (v3 takes them as headers).
+        mail.header = Header("Message-ID", email.message_id)
+        for name, value in threading_headers(email):
+            if name == "Reply-To":
+                mail.reply_to = ReplyTo(value)
+            else:
+                mail.header = Header(name, value)
         return mail.get()
 
     def send(self, email):

@@ -59,6 +59,10 @@ class Settings:
     # Signs the tracking links in e-mails; the gateway checks them with the same secret.
     tracker_link_secret: str = DEV_SECRET
     tracker_link_max_age_days: int = DEFAULT_MAX_AGE_DAYS
+    # Email in: replies go to support+<token>@<domain>, each client's address is <slug>@<domain>.
+    inbound_email_domain: str = "support.deskline.localhost"
+    inbound_max_bytes: int = 15_000_000
+    inbound_sender_hourly_limit: int = 30
 
     @property
     def links(self):
@@ -84,6 +88,8 @@ class Settings:
             raise ConfigurationError("NOTIFIER_UPDATE_COALESCE_SECONDS must not be negative")
         if self.max_attempts < 1:
             raise ConfigurationError("NOTIFIER_MAX_ATTEMPTS must be at least 1")
+        if normalize_address(f"support@{self.inbound_email_domain}") is None:
+            raise ConfigurationError(f"INBOUND_EMAIL_DOMAIN is not a mail domain: {self.inbound_email_domain!r}")
         if is_production() and self.tracker_link_secret == DEV_SECRET:
             raise MissingSecret("TRACKER_LINK_SECRET must be set when DESKLINE_ENV=production")
         return self
@@ -116,7 +122,15 @@ def settings_from_env():
         tracker_link_secret=secret("TRACKER_LINK_SECRET", DEV_SECRET),
         tracker_link_max_age_days=env_int("TRACKER_LINK_MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS),
         update_coalesce_seconds=env_float("NOTIFIER_UPDATE_COALESCE_SECONDS", defaults.update_coalesce_seconds),
+        inbound_email_domain=env("INBOUND_EMAIL_DOMAIN", defaults.inbound_email_domain).strip().lower(),
+        inbound_max_bytes=env_int("INBOUND_MAX_BYTES", defaults.inbound_max_bytes),
+        inbound_sender_hourly_limit=env_int("INBOUND_SENDER_HOURLY_LIMIT", defaults.inbound_sender_hourly_limit),
     ).check()
+
+
+def inbound_smtp_address():
+    """Where `python -m services.notifier inbound-smtp` listens (a client's MX or forwarding points here)."""
+    return env("INBOUND_SMTP_HOST", "127.0.0.1"), env_int("INBOUND_SMTP_PORT", 2525)
 
 
 def notifier_database_url():

@@ -18,7 +18,7 @@ from shared.contracts.exceptions import Conflict, NotFound
 from shared.contracts.ticket_numbers import format_ticket_number, parse_ref
 from shared.platform.consumers import is_transient
 
-from . import agent_emails, emails
+from . import agent_emails, emails, mailthread
 from .backends import DeliveryError, PermanentError, TransientError
 from .models import DEAD, DELIVERY_STATUSES, FAILED, OPEN_STATUSES, PENDING, SENDING, SENT, SKIPPED, Delivery
 from .schemas import dump_deliveries, dump_delivery
@@ -87,8 +87,11 @@ def record(session, plan, settings, now=None):
     else:
         lease = now + timedelta(seconds=settings.in_flight_lease_seconds)
         values.update(status=SENDING, attempts=1, next_attempt_at=lease)
-        if "ticket" in plan.context:  # a customer's email (not an agent's): the signed tracker link
-            values["context"] = emails.with_tracking_link(plan.context, plan.ticket_number, recipient, settings)
+        if plan.kind in mailthread.CUSTOMER_KINDS:
+            # The thread as it stands when the email is owed: every attempt sends the same headers.
+            context = emails.with_tracking_link(plan.context, plan.ticket_number, recipient, settings)
+            values["context"] = {**context, "threading": mailthread.headers_for(
+                session, plan.ticket_number, plan.ticket_id, values["message_id"], settings)}
     statement = (
         insert(Delivery).values(**values)
         .on_conflict_do_nothing(constraint="uq_deliveries_event_kind")

@@ -4,6 +4,7 @@
 `compose` renders a planned email into an OutgoingEmail (HTML and text parts, from Jinja2
 templates); `to_mime` gives it the shape SMTP and the console print.
 """
+import dataclasses
 import re
 import uuid
 from dataclasses import dataclass
@@ -26,6 +27,12 @@ from shared.contracts.events import MalformedEvent, parse_envelope
 
 CREATED, UPDATED, RESOLVED = "created", "updated", "resolved"
 EMAIL_KINDS = (CREATED, UPDATED, RESOLVED)
+# TICKET_MESSAGE_ADDED (the conversation, tickets service): a public agent reply is emailed to the
+# customer (REPLY); a customer's message is a short notice to the agents who asked for one (NOTICE).
+REPLY, NOTICE = "reply", "notice"
+# Earlier public messages quoted under a reply: the newest few, each cut short.
+QUOTED_MESSAGES, QUOTED_CHARS = 3, 600
+NOTICE_EXCERPT_CHARS = 500
 # Asked for on the tracker ("e-mail me a link"), not owed for a ticket event.
 TRACKING_LINK = "tracking_link"
 
@@ -84,6 +91,12 @@ class OutgoingEmail:
     message_id: str
     # Names this delivery at the provider (SendGrid custom_args), for its webhooks.
     reference: str
+    # The ticket's thread (mailthread.py): what the customer's mail client threads on and answers to.
+    in_reply_to: str | None = None
+    references: tuple = ()
+    reply_to: str | None = None
+    # RFC 3834: set on what a machine sends on its own (not an agent's reply), so auto-responders keep quiet.
+    auto_generated: bool = True
 
 
 class _TicketSchema(Schema):
@@ -101,6 +114,8 @@ class _TicketSchema(Schema):
     customer_name = fields.String(allow_none=True, load_default=None)
     customer_email = fields.String(allow_none=True, load_default=None)
     assigned_to = fields.String(allow_none=True, load_default=None)
+    client_id = fields.String(allow_none=True, load_default=None)
+    reply_token = fields.String(allow_none=True, load_default=None)
     resolution_notes = fields.String(allow_none=True, load_default=None)
     created_at = fields.String(allow_none=True, load_default=None)
     updated_at = fields.String(allow_none=True, load_default=None)
@@ -184,6 +199,92 @@ def plan(payload):
     )
 
 
+class _MessageSchema(Schema):
+    """The part of a ticket message (event ticket.message_added) the notifier reads."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.Raw(allow_none=True, load_default=None)
+    author_type = fields.String(required=True)
+    author_name = fields.String(allow_none=True, load_default=None)
+    author_email = fields.String(allow_none=True, load_default=None)
+    visibility = fields.String(required=True)
+    channel = fields.String(allow_none=True, load_default=None)
+    body = fields.String(allow_none=True, load_default="")
+    created_at = fields.String(allow_none=True, load_default=None)
+    email_message_id = fields.String(allow_none=True, load_default=None)
+
+
+def shown_message(message, limit=None):
+    """What an email shows of a message: who wrote it, when, and the text (cut to `limit`)."""
+    body = (message.get("body") or "").strip()
+    if limit and len(body) > limit:
+        body = body[: limit - 1].rstrip() + "…"
+    return {
+        "author_name": _one_line(message.get("author_name") or "", 200) or None,
+        "author_type": message.get("author_type"),
+        "body": body,
+        "created_at": message.get("created_at"),
+        "when": display_time(message.get("created_at")),
+    }
+
+
+def plan_message(payload):
+    """The email a ticket.message_added event calls for, or None: a public agent reply goes to the
+    customer (REPLY); a customer's message becomes a NOTICE whose recipients (the assignee, or the
+    agents who opted in) the service looks up. Internal notes never leave."""
+    try:
+        envelope = parse_envelope(payload)
+        data = envelope["data"]
+        ticket = _TicketSchema().load(data.get("ticket") or {})
+        message = _MessageSchema().load(data.get("message") or {})
+    except (ValidationError, AttributeError, TypeError) as exc:
+        raise MalformedEvent(str(exc)) from None
+    if message["visibility"] != "public":
+        return None
+    context = {"ticket": customer_ticket(ticket, SNAPSHOT_FIELDS), "message": shown_message(message)}
+    if message["author_type"] == "agent":
+        kind, recipient = REPLY, ticket["customer_email"]
+    elif message["author_type"] == "customer":
+        kind, recipient = NOTICE, None
+        context.update(
+            assigned_to=ticket["assigned_to"], client_id=ticket["client_id"],
+            message=shown_message(message, NOTICE_EXCERPT_CHARS),
+        )
+    else:
+        return None  # system entries (a ticket link, a chat closing) are nobody's news
+    return Plan(
+        event_id=envelope["event_id"], event_type=envelope["event_type"], kind=kind,
+        ticket_id=ticket["id"], ticket_number=ticket["ticket_number"], recipient=recipient,
+        context=context, occurred_at=envelope["occurred_at"],
+    )
+
+
+def notice_plans(plan, agents):
+    """One NOTICE delivery per agent; each has an event id of its own derived from the event's, so a
+    redelivered event finds every one of them already recorded (exactly once per agent)."""
+    plans = []
+    for agent in sorted(agents, key=lambda agent: agent["email"].lower()):
+        address = agent["email"].lower()
+        plans.append(dataclasses.replace(
+            plan, event_id=uuid.uuid5(plan.event_id, address), recipient=address,
+            context={**plan.context, "agent_name": agent.get("name")},
+        ))
+    return plans
+
+
+def with_quoted(plan, messages):
+    """A REPLY plan with the thread's earlier public messages (from tickets' list_messages), newest
+    first, a few and each cut short."""
+    current = plan.context["message"].get("created_at")
+    earlier = [
+        shown_message(message, QUOTED_CHARS) for message in messages
+        if message.get("visibility") == "public" and (current is None or (message.get("created_at") or "") < current)
+    ]
+    return dataclasses.replace(plan, context={**plan.context, "quoted": earlier[::-1][:QUOTED_MESSAGES]})
+
+
 def plan_tracking_link(request_id, ticket, email):
     """The email a tracker visitor asked for: the ticket's signed link, to the ticket's own address
     (the gateway has checked that the number and address match). `request_id` is the idempotency
@@ -243,6 +344,10 @@ def subject_for(kind, ticket):
     verb = "closed" if ticket["status"] == "closed" else "resolved"
     if kind == TRACKING_LINK:
         return f"[{number}] Your link to track your ticket: {title}"
+    if kind == REPLY:
+        return f"Re: [{number}] {title}"
+    if kind == NOTICE:
+        return f"[{number}] New message from the customer: {title}"
     if kind == CREATED and is_resolved(ticket):
         # Answered while it was being written down (e.g. in a chat): no "we will get back to you".
         return f"[{number}] Your request has been {verb}: {title}"
@@ -268,7 +373,12 @@ def with_tracking_link(context, ticket_number, recipient, settings):
 def compose(kind, context, recipient, event_id, settings):
     """Render the email for a planned delivery; the tracking link is signed for `recipient`."""
     ticket = context["ticket"]
-    link = context.get("tracking_url") or settings.links.url(settings.public_base_url, ticket["ticket_number"], recipient)
+    if kind == NOTICE:
+        link = f"{settings.public_base_url.rstrip('/')}/agent/tickets?search={ticket['ticket_number']}"
+    else:
+        link = context.get("tracking_url") or settings.links.url(settings.public_base_url, ticket["ticket_number"], recipient)
+    threading = context.get("threading") or {}
+    message = context.get("message")
     variables = {
         "kind": kind,
         "ticket": ticket,
@@ -293,17 +403,32 @@ def compose(kind, context, recipient, event_id, settings):
         "tracker_url": f"{settings.public_base_url.rstrip('/')}/track-ticket",
         "sender_name": settings.sender_name,
         "subject": subject_for(kind, ticket),
+        "message": message,
+        "quoted": context.get("quoted") or [],
+        "agent_name": context.get("agent_name"),
+        "console_url": link,
     }
+    sender_name = settings.sender_name
+    if kind == REPLY and message and message.get("author_name"):
+        sender_name = _one_line(f"{message['author_name']} ({settings.sender_name})", 200)
+    if kind == NOTICE:
+        recipient_name = _one_line(context["agent_name"], 200) if context.get("agent_name") else None
+    else:
+        recipient_name = _one_line(ticket["customer_name"], 200) if ticket.get("customer_name") else None
     return OutgoingEmail(
         sender_email=settings.sender_email,
-        sender_name=settings.sender_name,
+        sender_name=sender_name,
         recipient_email=recipient,
-        recipient_name=_one_line(ticket["customer_name"], 200) if ticket.get("customer_name") else None,
+        recipient_name=recipient_name,
         subject=variables["subject"],
         text=TEMPLATES.get_template(f"{kind}.txt").render(variables),
         html=TEMPLATES.get_template(f"{kind}.html").render(variables),
         message_id=message_id_for(event_id, kind, settings.sender_email),
         reference=f"{event_id}.{kind}",
+        in_reply_to=threading.get("in_reply_to"),
+        references=tuple(threading.get("references") or ()),
+        reply_to=threading.get("reply_to"),
+        auto_generated=kind != REPLY,
     )
 
 
@@ -319,9 +444,27 @@ def to_mime(email, date=None):
     message["Subject"] = Header(email.subject, "utf-8")
     message["Message-ID"] = email.message_id
     message["Date"] = format_datetime(date or datetime.now(timezone.utc), usegmt=True)
+    for name, value in threading_headers(email):
+        message[name] = value
     message.attach(MIMEText(email.text, "plain", _QUOTED_PRINTABLE_UTF8))
     message.attach(MIMEText(email.html, "html", _QUOTED_PRINTABLE_UTF8))
     return message
+
+
+def threading_headers(email):
+    """(name, value) of the headers beyond From/To/Subject: the thread, where replies go, and the marks
+    that keep this email from being answered by a machine or taken in again as mail in (X-Deskline-Delivery)."""
+    headers = []
+    if email.in_reply_to:
+        headers.append(("In-Reply-To", email.in_reply_to))
+    if email.references:
+        headers.append(("References", " ".join(email.references)))
+    if email.reply_to:
+        headers.append(("Reply-To", email.reply_to))
+    if email.auto_generated:
+        headers.append(("Auto-Submitted", "auto-generated"))
+    headers.append(("X-Deskline-Delivery", email.reference))
+    return headers
 
 
 def to_wire(email):

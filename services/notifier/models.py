@@ -90,6 +90,52 @@ class MergedEvent(Base):
     merged_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
 
 
+# Outcomes of an inbound mail (inbound/intake.py): added to a ticket, a new ticket, ignored (auto-reply,
+# bounce, loop), refused (a limit, an unknown recipient), unparseable (kept for admins), failed (the
+# hand-off to tickets failed: the sender retries).
+INBOUND_STATUSES = ("added", "created", "ignored", "refused", "unparseable", "failed")
+
+
+class MailThread(Base):
+    """What a ticket's emails thread on: its reply token (the Reply-To address) and whose it is,
+    kept from the ticket events (the coalesced update email has only the customer's view)."""
+
+    __tablename__ = "mail_threads"
+
+    ticket_number: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, index=True)
+    client_id: Mapped[str | None] = mapped_column(sa.String(64))
+    reply_token: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class InboundMessage(Base):
+    """One inbound email and what became of it; the raw bytes are kept when it could not be read
+    or handed over (an admin can look at it, nothing is lost)."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
+    source: Mapped[str] = mapped_column(sa.String(20))  # smtp | sendgrid
+    sender: Mapped[str | None] = mapped_column(sa.String(254))
+    recipients: Mapped[list] = mapped_column(JSONB)
+    subject: Mapped[str | None] = mapped_column(sa.String(400))
+    message_id: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    ticket_number: Mapped[str | None] = mapped_column(sa.String(20), index=True)
+    matched_by: Mapped[str | None] = mapped_column(sa.String(20))
+    size: Mapped[int] = mapped_column(sa.Integer)
+    raw: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+
+
+# The per-sender hourly limit counts by sender and time.
+sa.Index("ix_inbound_messages_sender_time", InboundMessage.sender, InboundMessage.received_at)
+# In-Reply-To/References matching looks our own Message-IDs up.
+sa.Index("ix_deliveries_message_id", Delivery.message_id)
+
+
 class DirectoryClient(Base):
     """The notifier's copy of one client, as the gateway's last directory snapshot had it
     (services/notifier/directory.py). `snapshot_at` is that snapshot's time: an older one is ignored."""

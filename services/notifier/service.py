@@ -1,4 +1,5 @@
 """The notifier nameko service: thin event handlers, RPC reads and the retry timer."""
+import base64
 import functools
 import logging
 
@@ -6,24 +7,35 @@ import eventlet
 from nameko.dependency_providers import Config
 from nameko.events import SERVICE_POOL, event_handler
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
+from nameko.rpc import RpcProxy, rpc
 from nameko.timer import Timer
 from nameko_sqlalchemy import Database
 
-from shared.contracts.enums import DIRECTORY_CLIENT_CHANGED, DIRECTORY_SERVICE, TICKET_CREATED, TICKET_UPDATED
+from shared.contracts.enums import (
+    DIRECTORY_CLIENT_CHANGED,
+    DIRECTORY_SERVICE,
+    TICKET_CREATED,
+    TICKET_MESSAGE_ADDED,
+    TICKET_UPDATED,
+)
 from shared.contracts.events import parse_envelope
 from shared.contracts.exceptions import Conflict, NotFound, ValidationError
 from shared.platform.consumers import EventPolicy
 from shared.platform.observability import record_email_delivery
 from shared.platform.runtime import Pingable
 
-from . import agent_emails, coalescing, deliveries, directory, emails
+from . import agent_emails, coalescing, deliveries, directory, emails, mailthread
 from .backends import build_backend
 from .config import Settings
+from .inbound import intake
 from .models import DEAD, Base
 
 log = logging.getLogger(__name__)
 EXPECTED = (NotFound, Conflict)
+# A call to the tickets service from a handler or the intake waits at most this long (nameko's
+# RpcProxy has no timeout of its own): a mail then gets "try again later", an event its retry.
+TICKETS_CALL_SECONDS = 15.0
+QUOTES_CALL_SECONDS = 5.0
 
 
 class Mail:
@@ -76,6 +88,7 @@ class NotifierService(Pingable):
     mail = MailProvider()
     config = Config()
     policy = EventPolicy()
+    tickets = RpcProxy("tickets")
 
     @ticket_event_handler(TICKET_CREATED)
     def on_ticket_created(self, payload):
@@ -84,6 +97,30 @@ class NotifierService(Pingable):
     @ticket_event_handler(TICKET_UPDATED)
     def on_ticket_updated(self, payload):
         self._notify(payload)
+
+    @ticket_event_handler(TICKET_MESSAGE_ADDED)
+    def on_message_added(self, payload):
+        self.policy.run(self._message_added, payload)
+
+    @rpc
+    def receive_email(self, raw_b64, recipients, source, envelope_sender=None):
+        """One inbound email from an intake (the SMTP receiver, the gateway's SendGrid webhook): the
+        guards, the matching and the hand-off to its ticket. Returns the outcome (status, reason,
+        ticket_number, matched_by, smtp_code)."""
+        raw = base64.b64decode(raw_b64 or "", validate=False)
+        source = source if source in intake.SOURCES else "smtp"
+        outcome = intake.receive(self._session, _Timed(self.tickets, TICKETS_CALL_SECONDS), raw, recipients or [],
+                                 source, self.mail.settings, envelope_sender=envelope_sender)
+        log.info("notifier: inbound mail %s from %s: %s %s", outcome.inbound_id, source, outcome.status,
+                 outcome.ticket_number or outcome.reason or "")
+        return outcome.as_dict()
+
+    @rpc
+    def list_inbound(self, status=None, limit=50):
+        """The newest inbound mails and what became of each, for admins; unparseable and failed ones
+        with their raw bytes (base64), so nothing a customer sent is lost."""
+        with self.db.get_session() as session:
+            return intake.list_inbound(session, status, limit)
 
     # The gateway's directory (contract B): each event is a full snapshot of one client and its agents.
     @event_handler(DIRECTORY_SERVICE, DIRECTORY_CLIENT_CHANGED, handler_type=SERVICE_POOL, reliable_delivery=True,
@@ -170,12 +207,54 @@ class NotifierService(Pingable):
 
     def _record_and_send(self, payload):
         plan = emails.plan(payload)
-        if plan is None:
-            return
         with self._session() as session:
-            attempt = coalescing.record(session, plan, self.mail.settings)
+            _remember_thread(session, payload)
+            attempt = coalescing.record(session, plan, self.mail.settings) if plan is not None else None
         if attempt is not None:
             self._attempt(attempt)
+
+    def _message_added(self, payload):
+        plan = emails.plan_message(payload)
+        if plan is None:  # an internal note, a system entry: nothing leaves
+            with self._session() as session:
+                _remember_thread(session, payload)
+            return
+        if plan.kind == emails.REPLY:
+            plans = [emails.with_quoted(plan, self._earlier_messages(plan))]
+        else:
+            with self._session() as session:
+                agents = directory.agents_to_notify(
+                    session, plan.context["client_id"], "customer_messages", assignee=plan.context["assigned_to"])
+            plans = emails.notice_plans(plan, agents)
+        with self._session() as session:
+            _remember_thread(session, payload)
+            attempts = [deliveries.record(session, each, self.mail.settings) for each in plans]
+        self._attempt_all([attempt for attempt in attempts if attempt is not None])
+        if plan.kind == emails.REPLY and attempts[0] is not None:
+            self._stamp_reply(payload, plan)
+
+    def _stamp_reply(self, payload, plan):
+        """Tell tickets the Message-ID the reply went out with (shown on the message; matched by
+        tickets' find_ticket_for_email too). Our delivery log already matches it: a failure only logs."""
+        message_id = ((payload.get("data") or {}).get("message") or {}).get("id")
+        if not isinstance(message_id, int):
+            return
+        sent_as = emails.message_id_for(plan.event_id, plan.kind, self.mail.settings.sender_email)
+        try:
+            with eventlet.Timeout(QUOTES_CALL_SECONDS):
+                self.tickets.set_email_message_id(message_id, sent_as)
+        except (Exception, eventlet.Timeout) as exc:
+            log.warning("notifier: Message-ID of reply %s not recorded on the ticket: %r", message_id, exc)
+
+    def _earlier_messages(self, plan):
+        """The thread's public messages, to quote under a reply; none if tickets does not answer soon
+        (a reply without its quotes beats a reply held back)."""
+        try:
+            with eventlet.Timeout(QUOTES_CALL_SECONDS):
+                return self.tickets.list_messages(str(plan.ticket_id), include_internal=False)
+        except (Exception, eventlet.Timeout) as exc:
+            log.warning("notifier: earlier messages of %s not quoted: %r", plan.ticket_number, exc)
+            return []
 
     def _attempt(self, attempt):
         """Never raises: the delivery is recorded, so whatever happens here the timer can redo."""
@@ -193,3 +272,25 @@ class NotifierService(Pingable):
         # Sessions close when their block ends: the retry pool opens many per worker.
         return functools.partial(self.db.get_session, close_on_exit=True)
 
+
+
+def _remember_thread(session, payload):
+    ticket = ((payload or {}).get("data") or {}).get("ticket") if isinstance(payload, dict) else None
+    if isinstance(ticket, dict):
+        mailthread.remember(session, ticket)
+
+
+class _Timed:
+    """The tickets RPC proxy with a bound on each call (eventlet.Timeout raises a plain exception)."""
+
+    def __init__(self, proxy, seconds):
+        self.proxy, self.seconds = proxy, seconds
+
+    def __getattr__(self, method):
+        def call(*args, **kwargs):
+            try:
+                with eventlet.Timeout(self.seconds):
+                    return getattr(self.proxy, method)(*args, **kwargs)
+            except eventlet.Timeout:
+                raise TimeoutError(f"tickets.{method}: no answer within {self.seconds:g}s") from None
+        return call

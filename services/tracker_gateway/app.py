@@ -22,6 +22,7 @@ from services.tracker_gateway.core import db, errors, health
 from services.tracker_gateway.core.json_body import StrictJSONProvider
 from services.tracker_gateway.core.rpc import RpcPool, release_lease
 from services.tracker_gateway.core.security import add_security_headers
+from services.tracker_gateway.hooks import sendgrid as hooks_sendgrid
 from services.tracker_gateway.projector.read_model import TrackerView, parse_time
 from services.tracker_gateway.public import chat as public_chat
 from services.tracker_gateway.public import tracker
@@ -79,6 +80,7 @@ def create_app(config=None):
         api_client.bp,
         console_pages.bp, console_reads.bp, console_chats.bp, live.bp, console_team.bp,  # console/: the agent pages and their feeds
         tracker.bp, public_chat.bp,  # public/: what customers reach without logging in
+        hooks_sendgrid.bp,  # hooks/: outside parties' webhooks (SendGrid Inbound Parse)
     ):
         app.register_blueprint(blueprint)
     app.extensions["openapi"] = build_spec(app)  # from the routes just registered, once

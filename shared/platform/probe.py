@@ -109,6 +109,19 @@ def check_http(url, timeout):
         return False, f"{url}: {exc}"
 
 
+def check_smtp(address, timeout):
+    """(healthy, reason) for an SMTP server (the inbound receiver): it greets with 220."""
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout) as connection:
+            connection.settimeout(timeout)
+            greeting = connection.recv(512).decode(errors="replace")
+            connection.sendall(b"QUIT\r\n")
+    except (OSError, ValueError) as exc:
+        return False, f"smtp {address}: {exc}"
+    return greeting.startswith("220"), f"smtp {address}: {greeting.strip()[:80]}"
+
+
 def check_service(service, pid, timeout, use_rpc, uri=None):
     """(healthy, reason) for a nameko service; see the module's docstring."""
     uri = uri or amqp_uri()
@@ -132,6 +145,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m shared.platform.probe", description=__doc__.split("\n")[0])
     parser.add_argument("service", nargs="?", help="nameko service name (tickets, notifier, chat, tracker_projector)")
     parser.add_argument("--http", metavar="URL", help="probe an HTTP endpoint instead (200 is healthy)")
+    parser.add_argument("--smtp", metavar="HOST:PORT", help="probe an SMTP server instead (a 220 greeting is healthy)")
     parser.add_argument("--pid", type=int, default=1, help="the service's process (default 1: the container's)")
     parser.add_argument("--any-instance", action="store_true", help="skip the per-process check")
     parser.add_argument("--no-rpc", action="store_true", help="skip the ping (liveness: this process only)")
@@ -139,6 +153,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.http:
         healthy, reason = check_http(args.http, args.timeout)
+    elif args.smtp:
+        healthy, reason = check_smtp(args.smtp, args.timeout)
     elif args.service:
         pid = None if args.any_instance else args.pid
         healthy, reason = check_service(args.service, pid, args.timeout, not args.no_rpc)

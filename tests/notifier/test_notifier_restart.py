@@ -17,6 +17,7 @@ NEW = {"title": "Offline", "description": "Sent while the notifier was away.", "
        "customer_name": "Kira", "customer_email": "kira@example.com"}
 QUEUES = ["evt-directory-directory.client_changed--notifier.on_directory_client_changed",
           "evt-tickets-ticket.created--notifier.on_ticket_created",
+          "evt-tickets-ticket.message_added--notifier.on_message_added",
           "evt-tickets-ticket.updated--notifier.on_ticket_updated"]
 
 pytestmark = pytest.mark.slow

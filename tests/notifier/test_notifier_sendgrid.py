@@ -29,7 +29,10 @@ def settled(notifier_rpc, number, status):
 
 
 def assert_v3_shape(body, number):
-    assert set(body) == {"from", "subject", "personalizations", "content", "custom_args"}
+    assert set(body) == {"from", "subject", "personalizations", "content", "custom_args", "headers"}
+    # The thread's headers travel as SendGrid headers, with our Message-ID (no reply token in these events).
+    assert body["headers"]["Message-ID"].endswith("@deskline.test>")
+    assert body["headers"]["References"].startswith("<ticket-") and body["headers"]["Auto-Submitted"] == "auto-generated"
     assert body["from"] == {"email": "support@deskline.test", "name": "Deskline Support"}
     assert body["personalizations"] == [{"to": [{"email": "kira@example.com", "name": "Kira"}]}]
     assert body["subject"].startswith(f"[{number}] ")

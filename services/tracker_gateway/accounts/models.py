@@ -1,5 +1,6 @@
 """The gateway's own tables: clients (tenants), their agents, and agents' refresh tokens."""
 import re
+import secrets
 import uuid
 from datetime import datetime
 
@@ -14,6 +15,11 @@ ADMIN = "admin"
 # A client's slug, as tenants.slugify makes them: lower-case letters and digits in dash-separated runs.
 SLUG_MAX = 64
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def new_inbound_secret():
+    """256 random bits, URL-safe: the inbound webhook URL's only credential."""
+    return secrets.token_urlsafe(32)
 
 
 def is_slug(text):
@@ -35,6 +41,8 @@ class Client(Base):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
     # Per-client settings other services read from the directory (accounts/directory.py adds defaults).
     settings: Mapped[dict] = mapped_column(JSONB, default=dict, server_default=sa.text("'{}'::jsonb"))
+    # The secret in this client's SendGrid Inbound Parse URL (/hooks/sendgrid/inbound/<secret>).
+    inbound_secret: Mapped[str | None] = mapped_column(sa.String(64), unique=True, default=new_inbound_secret)
 
 
 class Agent(Base):

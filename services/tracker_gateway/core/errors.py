@@ -64,7 +64,7 @@ class ServiceUnavailable(Exception):
 
 log = logging.getLogger(__name__)
 
-JSON_PREFIXES = ("/api/", "/healthz", "/readyz")
+JSON_PREFIXES = ("/api/", "/healthz", "/readyz", "/hooks/")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 

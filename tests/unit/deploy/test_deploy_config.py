@@ -30,6 +30,8 @@ POLICY_REQUIRED = {"DESKLINE_ENV", "EMAIL_BACKEND"}
 COMPONENT_PACKAGE = {
     "tickets": "tickets", "notifier": "notifier", "chat": "chat",
     "gateway": "tracker_gateway", "tracker_projector": "tracker_gateway/projector",
+    # The SMTP receiver: the notifier's package and settings, another process.
+    "inbound_smtp": "notifier",
 }
 COMPONENT_CONFIGS = {
     component: [ROOT / "services" / package / "config.py"] for component, package in COMPONENT_PACKAGE.items()

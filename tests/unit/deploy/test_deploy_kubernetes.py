@@ -41,7 +41,7 @@ def test_the_validation_catches_mistakes():
 
 def test_each_service_has_a_deployment_with_probes_resources_and_a_non_root_user():
     deployments = {doc["spec"]["template"]["spec"]["containers"][0]["args"][0]: doc for doc in of_kind("Deployment")}
-    assert set(deployments) == set(NAMEKO) | {"gateway"}
+    assert set(deployments) == set(NAMEKO) | {"gateway", "inbound_smtp"}
     for component, doc in deployments.items():
         pod = doc["spec"]["template"]["spec"]
         (container,) = pod["containers"]
@@ -53,6 +53,8 @@ def test_each_service_has_a_deployment_with_probes_resources_and_a_non_root_user
         assert doc["spec"]["selector"]["matchLabels"].items() <= doc["spec"]["template"]["metadata"]["labels"].items()
         for probe in ("livenessProbe", "readinessProbe"):
             assert probe in container, f"{component} {probe}"
+        if component == "inbound_smtp":  # the SMTP receiver answers its own port
+            assert container["readinessProbe"]["exec"]["command"][-2:] == ["--smtp", "127.0.0.1:2525"]
         if component in NAMEKO:
             live = container["livenessProbe"]["exec"]["command"]
             ready = container["readinessProbe"]["exec"]["command"]
@@ -80,7 +82,10 @@ def test_autoscalers_service_and_migrate_job():
     assert targets == {"gateway", "notifier"} and targets <= deployments
     for hpa in of_kind("HorizontalPodAutoscaler"):
         assert hpa["spec"]["minReplicas"] >= 2 and hpa["spec"]["maxReplicas"] > hpa["spec"]["minReplicas"]
-    (service,) = of_kind("Service")
+    services = {doc["metadata"]["name"]: doc for doc in of_kind("Service")}
+    assert set(services) == {"gateway", "inbound-smtp"}
+    assert services["inbound-smtp"]["spec"]["ports"][0] == {"name": "smtp", "port": 25, "targetPort": "smtp"}
+    service = services["gateway"]
     (gateway,) = [doc for doc in of_kind("Deployment") if doc["metadata"]["name"] == "gateway"]
     assert service["spec"]["selector"].items() <= gateway["spec"]["template"]["metadata"]["labels"].items()
     assert service["spec"]["ports"][0]["targetPort"] == "http"
@@ -103,9 +108,9 @@ def test_release_script_runs_the_migrate_job_to_completion_before_the_services(t
     assert "namespace.yaml" in lines[0] and "config.yaml" in lines[0]
     applies = [i for i, line in enumerate(lines) if line == "CALL apply -f -"]
     wait = lines.index("CALL -n deskline wait --for=condition=complete --timeout=15m job/deskline-migrate")
-    assert len(applies) == 6 and applies[0] < wait < applies[1]  # the Job, waited for, then five services
+    assert len(applies) == 7 and applies[0] < wait < applies[1]  # the Job, waited for, then six services (the SMTP receiver too)
     applied = calls.split("CALL apply -f -\n")[1:]
     assert "kind: Job" in applied[0] and not any("kind: Job" in chunk for chunk in applied[1:])
     assert all(i > applies[-1] for i, line in enumerate(lines) if "rollout status" in line)
-    assert "image: deskline:latest" not in calls and calls.count("image: registry.test/deskline:9.9") == 6
-    assert sum("rollout status" in line for line in lines) == 5
+    assert "image: deskline:latest" not in calls and calls.count("image: registry.test/deskline:9.9") == 7
+    assert sum("rollout status" in line for line in lines) == 6

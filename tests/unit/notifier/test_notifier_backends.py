@@ -158,6 +158,9 @@ def test_sendgrid_posts_the_v3_mail_send_payload_and_returns_the_message_id(send
         "personalizations": [{"to": [{"email": "kira@example.com", "name": "Kira V"}]}],
         "content": [{"type": "text/plain", "value": mail.text}, {"type": "text/html", "value": mail.html}],
         "custom_args": {"deskline_delivery": mail.reference},
+        # Our Message-ID and the marks of machine mail travel as headers (no thread in this bare email).
+        "headers": {"Message-ID": mail.message_id, "Auto-Submitted": "auto-generated",
+                    "X-Deskline-Delivery": mail.reference},
     }
 
 
