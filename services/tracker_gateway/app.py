@@ -20,7 +20,7 @@ from services.tracker_gateway.core.rpc import RpcPool, release_lease
 from services.tracker_gateway.core.security import add_security_headers
 from services.tracker_gateway.projector.read_model import TrackerView, parse_time
 from services.tracker_gateway.public import chat as public_chat
-from services.tracker_gateway.public import tracker
+from services.tracker_gateway.public import support, tracker, tracker_thread
 from shared.contracts.tracking_links import TrackingLinks
 from shared.platform import observability
 
@@ -73,7 +73,7 @@ def create_app(config=None):
         health.bp,
         api_auth.bp, api_tickets.bp, api_chat.bp, api_docs.bp,  # api/: the REST surface
         console_pages.bp, console_reads.bp, console_chats.bp, live.bp,  # console/: the agent pages and their feeds
-        tracker.bp, public_chat.bp,  # public/: what customers reach without logging in
+        tracker.bp, tracker_thread.bp, support.bp, public_chat.bp,  # public/: what customers reach without logging in
     ):
         app.register_blueprint(blueprint)
     app.extensions["openapi"] = build_spec(app)  # from the routes just registered, once
