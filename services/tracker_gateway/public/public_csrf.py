@@ -3,7 +3,7 @@ the tracker's reply (public/tracker_thread.py).
 
 As the console's cookie forms do (console/session.py): a double-submit token, the page's hidden
 `csrf_token` field matching an HttpOnly, SameSite=Strict cookie the page set, plus a same-origin
-`Origin` header when the browser sends one. A cookie of its own (not the console's, which is limited
+`Origin` (or `Sec-Fetch-Site`) header when the browser sends one. A cookie of its own (not the console's, which is limited
 to /agent), set only by the pages that carry such a form: the tracker's answers for a miss set no
 cookie, so they stay identical to each other.
 """
@@ -43,11 +43,20 @@ def _origin(url):
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def _same_origin():
+    """Whether the browser says the form came from our own pages (or says nothing: the token decides).
+
+    These pages send no Referer (`Referrer-Policy: no-referrer`), for which Chromium sends `Origin:
+    null` with a form's POST: then the Fetch Metadata header `Sec-Fetch-Site` tells instead."""
+    origin = request.headers.get("Origin")
+    if origin and origin != "null":
+        return origin in {_origin(request.host_url), _origin(current_app.config["PUBLIC_BASE_URL"])}
+    return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
+
+
 def check(form):
-    """Forbidden (403) unless the form's token matches the cookie and any Origin is ours."""
+    """Forbidden (403) unless the form's token matches the cookie and the request is not cross-site."""
     cookie = request.cookies.get(COOKIE, "")
     sent = form.get(FIELD, "")
-    origin = request.headers.get("Origin")
-    same_origin = origin is None or origin in {_origin(request.host_url), _origin(current_app.config["PUBLIC_BASE_URL"])}
-    if not cookie or not hmac.compare_digest(cookie.encode(), sent.encode()) or not same_origin:
+    if not cookie or not hmac.compare_digest(cookie.encode(), sent.encode()) or not _same_origin():
         raise Forbidden(EXPIRED_MESSAGE)
