@@ -26,7 +26,7 @@ def _client_id():
     return g.principal.client_id
 
 
-def _agent_name():
+def agent_name():
     """The name customers see on the agent's replies (the token carries the e-mail, not the name)."""
     agent = db.session().get(Agent, uuid.UUID(g.principal.agent_id))
     return agent.name if agent is not None else g.principal.email
@@ -61,7 +61,7 @@ def post_message(conversation_id):
     data = _body(chat_schemas.MESSAGE)
     message = chat().post_message(
         conversation_id,
-        {"body": data["body"], "author": "agent", "author_name": _agent_name(), "author_id": g.principal.email},
+        {"body": data["body"], "author": "agent", "author_name": agent_name(), "author_id": g.principal.email},
         client_id=_client_id(),
     )
     return jsonify(message), 201
