@@ -50,7 +50,7 @@ def context(number, email, errors=None, values=None):
     most_files, most_bytes = uploads.limits()
     return {
         "messages": messages, "error": error, "token": token_for(number, email), "errors": errors or {},
-        "values": values, "csrf_token": public_csrf.token(),
+        "typed": values, "csrf_token": public_csrf.token(),
         "max_files": most_files, "max_bytes": most_bytes, "max_size": uploads.megabytes(most_bytes),
     }
 

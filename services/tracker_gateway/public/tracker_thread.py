@@ -71,16 +71,16 @@ def add_message(token):
     ticket, email = tracker.from_link(token)
     number = ticket["ticket_number"]
     try:
-        ratelimit.hit(*_limits(number))
-    except TooManyAttempts as exc:
-        message = f"Too many messages from your network or on this ticket. Try again {retry_in_words(exc.retry_after)}."
-        return _refused(ticket, email, 429, {"body": message}, headers={"Retry-After": str(exc.retry_after)})
-    try:
         form = uploads.read_form()
     except uploads.UploadRefused as refused:
         return _refused(ticket, email, refused.status, {uploads.FIELD: refused.message})
     public_csrf.check(form)
     values = form.to_dict()
+    try:
+        ratelimit.hit(*_limits(number))
+    except TooManyAttempts as exc:
+        message = f"Too many messages from your network or on this ticket. Try again {retry_in_words(exc.retry_after)}."
+        return _refused(ticket, email, 429, {"body": message}, values, headers={"Retry-After": str(exc.retry_after)})
     data, errors = forms.load(forms.TRACKER_REPLY, form)
     if errors:
         if "form_id" in errors:  # no field a person can fix: said under the message, with a new form_id
