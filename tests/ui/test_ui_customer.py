@@ -70,7 +70,12 @@ def test_the_web_form_checks_its_fields_then_opens_a_ticket_and_emails_the_link(
     page.get_by_label(re.compile("^Attachments")).set_input_files(
         [{"name": f"{n}.txt", "mimeType": "text/plain", "buffer": b"x"} for n in range(6)])
     expect(page.locator("#attachments-error")).to_have_text("Attach at most 5 files.")  # at once, on choosing
+    # Corrected fields lose their errors as they are typed in.
+    expect(page.locator("#name-error")).to_be_hidden()
+    expect(page.locator("#email-error")).to_be_hidden()
+    expect(page.get_by_label("E-mail address")).to_have_attribute("aria-invalid", "false")
     page.mouse.move(0, 0)
+    page.evaluate("window.scrollTo(0, 0)")
     shoot(page, "support-form.png")
 
     number = send_form(page, [("webhook-log.txt", b"12:00 delivered late\n")])

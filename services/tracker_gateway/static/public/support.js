@@ -13,11 +13,15 @@ function check(form) {
   for (const control of form.querySelectorAll("input[id], textarea[id], select[id]")) {
     const slot = errorSlot(control);
     if (!slot) continue;
-    const problem = control.type === "file" ? filesProblem(control, form) : fieldProblem(control);
+    const problem = problemOf(control, form);
     setFieldError(control, slot, problem);
     if (problem && !first) first = control;
   }
   return first;
+}
+
+function problemOf(control, form) {
+  return control.type === "file" ? filesProblem(control, form) : fieldProblem(control);
 }
 
 for (const form of document.querySelectorAll("form[data-max-files]")) {
@@ -25,6 +29,12 @@ for (const form of document.querySelectorAll("form[data-max-files]")) {
   if (files) {
     files.addEventListener("change", () => setFieldError(files, errorSlot(files), filesProblem(files, form)));
   }
+  // A field marked wrong is checked again as it is corrected, so that its error goes once it is right.
+  form.addEventListener("input", (event) => {
+    const control = event.target;
+    const slot = control.id ? errorSlot(control) : null;
+    if (slot && control.getAttribute("aria-invalid") === "true") setFieldError(control, slot, problemOf(control, form));
+  });
   form.addEventListener("submit", (event) => {
     const wrong = check(form);
     if (wrong) {
