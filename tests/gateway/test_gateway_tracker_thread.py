@@ -8,7 +8,7 @@ import pytest
 
 from services.tracker_gateway.public import public_csrf
 from shared.testing import TRACKING_LINKS, wait_for
-from tests.gateway.public_forms import EMAIL, files, hidden, link_token, submit, ticket_number_in
+from tests.gateway.public_forms import EMAIL, files, hidden, submit, ticket_number_in
 
 INTERNAL = "Internal: customer owes us two invoices"
 

@@ -10,15 +10,15 @@ The tickets service checks its own, wider limits again (contract A: 10 files, 10
 passes there.
 """
 import base64
-import re
 
 from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from services.tracker_gateway.api.messages import safe_filename as header_safe
+
 FIELD = "attachments"
 FILENAME_MAX = 255
 CONTENT_TYPE_MAX = 255
-_UNSAFE_IN_NAMES = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class UploadRefused(Exception):
@@ -56,8 +56,7 @@ def read_form():
 def safe_filename(name):
     """The name a person gave their file, without folders or control characters (it is shown and
     offered back as a download name, never used as a path)."""
-    name = _UNSAFE_IN_NAMES.sub("", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
-    return (name or "attachment")[:FILENAME_MAX]
+    return header_safe(name.replace("\\", "/").rsplit("/", 1)[-1])[:FILENAME_MAX]
 
 
 def attachments():
