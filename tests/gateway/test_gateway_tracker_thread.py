@@ -5,6 +5,7 @@ import base64
 import re
 
 import pytest
+import sqlalchemy as sa
 
 from services.tracker_gateway.public import public_csrf
 from shared.testing import TRACKING_LINKS, wait_for
@@ -195,3 +196,28 @@ def test_attachments_are_refused_across_tickets_tenants_internal_notes_and_bad_l
     assert [r.status_code for r in refused] == [404] * len(refused)
     assert not any(r.headers.get("Content-Disposition") for r in refused)
     assert all(b"secret" not in r.data and b"a,b" not in r.data for r in refused)
+
+
+def test_a_message_on_a_ticket_closed_long_ago_opens_a_new_ticket(http, acme, tickets_rpc, tickets_engine):
+    number, token = web_ticket(http, acme)
+    tickets_rpc.update_ticket(number, {"status": "closed"})
+    with tickets_engine.begin() as connection:
+        connection.execute(sa.text("UPDATE tickets SET closed_at = now() - interval '30 days' WHERE ticket_number = :n"),
+                           {"n": number})
+    response = reply(http, token, body="It is broken again.")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    [new] = re.findall(r"so your message opened a new ticket, (TKT-\d+)\.", page)
+    assert new != number
+    new_ticket = tickets_rpc.get_ticket(new)
+    assert (new_ticket["related_ticket"], new_ticket["customer_email"]) == (number, EMAIL)
+    assert [m["body"] for m in tickets_rpc.list_messages(new)] == ["It is broken again."]
+
+
+def test_the_ticket_still_shows_while_the_tickets_service_is_away(http, acme, tickets_service):
+    number, token = web_ticket(http, acme)
+    tickets_service.stop()
+    response = http.get(f"/track-ticket/{token}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and number in page and "Export times out" in page
+    assert "Your conversation cannot be shown just now." in page

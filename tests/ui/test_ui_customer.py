@@ -118,6 +118,17 @@ def test_the_web_form_on_a_phone(browser, browser_context_args, ui_stack, ui_ten
         context.close()
 
 
+def test_the_keyboard_skips_the_honeypot_and_every_field_has_its_label(form_page):
+    page = form_page
+    page.get_by_label("E-mail address").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Subject")).to_be_focused()  # never the hidden "website" field
+    expect(page.locator("#website")).not_to_be_in_viewport()
+    for control in page.locator("#support-form input:not([type=hidden]), #support-form select, #support-form textarea").all():
+        if control.get_attribute("id") != "website":
+            assert page.locator(f'label[for="{control.get_attribute("id")}"]').count() == 1
+
+
 def test_an_unknown_client_gets_a_page_saying_so(page, ui_stack):
     response = page.goto(ui_stack.url(f"/support/no-such-client-{uuid.uuid4().hex[:6]}"))
     assert response.status == 404

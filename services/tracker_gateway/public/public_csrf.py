@@ -22,11 +22,10 @@ EXPIRED_MESSAGE = "This form has expired or came from another site. Reload the p
 
 
 def token():
-    """This browser's token: the cookie's, or a new one that `remember` sets with the page."""
-    if "public_csrf" not in g:
-        current = request.cookies.get(COOKIE, "")
-        g.public_csrf = current if 32 <= len(current) <= 64 else secrets.token_urlsafe(32)
-    return g.public_csrf
+    """This browser's token: the cookie's (if it has the shape of ours), or a new one that `remember`
+    sets with the page; one per request."""
+    held = request.cookies.get(COOKIE, "")
+    return g.setdefault("public_csrf", held if 32 <= len(held) <= 64 else secrets.token_urlsafe(32))
 
 
 def remember(response):
