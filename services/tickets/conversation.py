@@ -174,6 +174,8 @@ def add_message(session, ref, message, client_id=None, idempotency_key=None, now
     status = status_after(ticket, values)
     if is_first_response(ticket, values):
         ticket.first_response_at = now
+    if values["author_type"] == "customer":
+        ticket.last_customer_message_at = now
     actor = values.get("author_email") or values.get("author_name")
     if status is not None:
         diff = domain.apply_changes(ticket, {"status": status}, now)
@@ -193,7 +195,11 @@ def add_message(session, ref, message, client_id=None, idempotency_key=None, now
 def add_initial_messages(session, ticket, messages, now):
     """A new ticket's first entries (a chat transcript, the e-mail that opened it), in the given order;
     they tell nothing new (ticket.created carries them) and stamp no first response."""
-    return [dump_message(store_message(session, ticket, values, now), ticket) for values in messages]
+    rows = [store_message(session, ticket, values, now) for values in messages]
+    customer_times = [row.created_at for row in rows if row.author_type == "customer"]
+    if customer_times:
+        ticket.last_customer_message_at = max(customer_times)
+    return [dump_message(row, ticket) for row in rows]
 
 
 def list_messages(session, ref, client_id=None, include_internal=True):

@@ -60,6 +60,8 @@ class Ticket(Base):
     reply_token: Mapped[str] = mapped_column(sa.String(24), unique=True)
     channel: Mapped[str] = mapped_column(sa.String(10), server_default="api")
     related_ticket: Mapped[str | None] = mapped_column(sa.String(20))
+    # When the customer last wrote: the console marks a ticket unread when this is newer than the agent's last look.
+    last_customer_message_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
 class TicketMessage(Base):

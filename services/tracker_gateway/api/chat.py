@@ -9,7 +9,7 @@ from marshmallow import ValidationError as SchemaError
 
 from services.tracker_gateway.accounts.models import Agent
 from services.tracker_gateway.accounts.tokens import login_required
-from services.tracker_gateway.api import chat_schemas, schemas
+from services.tracker_gateway.api import chat_schemas, schemas, transcript
 from services.tracker_gateway.api.openapi import CLOSED, documented
 from services.tracker_gateway.api.tickets import create_once
 from services.tracker_gateway.core import db
@@ -115,11 +115,14 @@ def ticket_draft(conversation_id):
 @login_required
 def create_ticket(conversation_id):
     """A ticket from this conversation, created by the agent; the chat service then links it and
-    says so in the thread (on ticket.created). The customer's details default to the conversation's."""
+    says so in the thread (on ticket.created). The customer's details default to the conversation's;
+    the chat's transcript becomes the ticket's first thread entries."""
     data = _body(chat_schemas.CHAT_TICKET)
     # 404 for a conversation outside the agent's client, before any ticket exists.
     conversation = chat().get_conversation(conversation_id, client_id=_client_id(), limit=1)["conversation"]
     data.setdefault("customer_name", conversation["customer_name"])
     data.setdefault("customer_email", conversation["customer_email"])
-    data.update(conversation_id=conversation["id"], client_id=_client_id(), created_by=g.principal.email)
+    data.update(conversation_id=conversation["id"], client_id=_client_id(), created_by=g.principal.email,
+                channel="chat", messages=transcript.thread_entries(
+                    transcript.fetch_transcript(conversation["id"], _client_id()), conversation["customer_email"]))
     return jsonify(create_once(data)), 201
