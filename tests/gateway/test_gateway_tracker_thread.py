@@ -127,10 +127,10 @@ def test_a_reply_through_a_bad_or_stale_link_opens_nothing(http, acme, tickets_r
     number, token = web_ticket(http, acme)
     page = page_of(http, token)
     data = {"csrf_token": hidden(page, "csrf_token"), "form_id": hidden(page, "form_id"), "body": "hi"}
-    for bad in ("garbage", TRACKING_LINKS.make_token(number, "someone@else.com"),
-                TRACKING_LINKS.make_token("TKT-09999", EMAIL)):
-        response = http.post(f"/track-ticket/{bad}/messages", data=data)
-        assert response.status_code == 404 and "This tracking link is not valid" in response.get_data(as_text=True)
+    answers = [http.post(f"/track-ticket/{bad}/messages", data=data) for bad in (
+        "garbage", TRACKING_LINKS.make_token(number, "someone@else.com"), TRACKING_LINKS.make_token("TKT-09999", EMAIL))]
+    assert {r.status_code for r in answers} == {404} and len({r.data for r in answers}) == 1
+    assert "This tracking link is not valid" in answers[0].get_data(as_text=True)
     assert len(tickets_rpc.list_messages(number)) == 1
 
 
