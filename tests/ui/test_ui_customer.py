@@ -191,3 +191,31 @@ def test_the_tracker_lookup_by_number_and_email_opens_the_conversation(form_page
     wait_for(looked_up, timeout=15, message="the tracker to have the ticket")
     expect(page.locator("#messages .msg")).to_have_count(1)
     expect(page.get_by_label("Add a message")).to_be_visible()
+
+
+def test_a_customers_web_ticket_and_tracker_reply_reach_the_agents_console_live(
+        signed_in, browser, browser_context_args, ui_stack, ui_tenant, tracker_projector):
+    agent = signed_in
+    customer_context = browser.new_context(**browser_context_args)
+    try:
+        customer = customer_context.new_page()
+        slug = re.search(r"@(.+)\.example$", ui_tenant.ann.email).group(1)
+        customer.goto(ui_stack.url(f"/support/{slug}"))
+        fill_form(customer)
+        number = send_form(customer)
+        row = agent.locator(f'.ticket-row[data-number="{number}"]')
+        expect(row).to_be_visible(timeout=10_000)  # the new web ticket joins the agent's list live
+
+        row.click()  # the agent has the ticket open: the customer's first message is its first entry
+        thread = agent.locator("#p-timeline li.msg")
+        expect(thread.filter(has_text="arrive 5 to 10 minutes late")).to_have_count(1)
+
+        link = ui_stack.url(f"/track-ticket/{TRACKING_LINKS.make_token(number, CUSTOMER)}")
+        wait_for(lambda: customer.goto(link).status == 200, timeout=15, message="the tracker to have the ticket")
+        customer.get_by_label("Add a message").fill("One more detail: only the EU region is late.")
+        customer.get_by_role("button", name="Send message").click()
+        expect(customer.locator("#ticket-notice")).to_be_visible()
+        # The tracker's message reaches the open panel live (ticket.message_added on the console's stream).
+        expect(thread.filter(has_text="only the EU region is late")).to_have_count(1, timeout=10_000)
+    finally:
+        customer_context.close()
