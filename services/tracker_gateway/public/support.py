@@ -69,9 +69,10 @@ def _done_page(client, ticket_number, email):
     return _private(make_response(page, 200))
 
 
-def _limit(name, key):
+def _limit(per, key):
+    """The form's limit per "ip" or per "email" (SUPPORT_FORM_PER_IP / SUPPORT_FORM_PER_EMAIL)."""
     config = current_app.config
-    return ratelimit.Limit(f"support:{name}:{key}", config[f"SUPPORT_FORM_PER_{name.upper()}"],
+    return ratelimit.Limit(f"support:{per}:{key}", config[f"SUPPORT_FORM_PER_{per.upper()}"],
                            config["SUPPORT_FORM_WINDOW_SECONDS"])
 
 
