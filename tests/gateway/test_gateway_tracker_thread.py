@@ -221,3 +221,12 @@ def test_the_ticket_still_shows_while_the_tickets_service_is_away(http, acme, ti
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and number in page and "Export times out" in page
     assert "Your conversation cannot be shown just now." in page
+
+
+def test_markup_in_a_message_or_a_file_name_is_shown_never_run(http, acme, tickets_rpc):
+    number, token = web_ticket(http, acme)
+    agent_says(tickets_rpc, number, '<img src=x onerror="alert(1)">', attachments=[
+        {"filename": '<script>alert(2)</script>.txt', "content_type": "text/html", "data_b64": b64(b"x")}])
+    page = page_of(http, token)
+    assert '<img src=x' not in page and "<script>alert(2)" not in page
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page and "&lt;script&gt;alert(2)&lt;/script&gt;.txt" in page
