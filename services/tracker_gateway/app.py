@@ -25,7 +25,7 @@ from services.tracker_gateway.core.security import add_security_headers
 from services.tracker_gateway.hooks import sendgrid as hooks_sendgrid
 from services.tracker_gateway.projector.read_model import TrackerView, parse_time
 from services.tracker_gateway.public import chat as public_chat
-from services.tracker_gateway.public import tracker
+from services.tracker_gateway.public import support, tracker, tracker_thread
 from shared.contracts.tracking_links import TrackingLinks
 from shared.platform import observability
 
@@ -79,7 +79,7 @@ def create_app(config=None):
         api_auth.bp, api_tickets.bp, api_messages.bp, api_chat.bp, api_docs.bp, api_agents.bp,  # api/: the REST surface
         api_client.bp,
         console_pages.bp, console_reads.bp, console_chats.bp, live.bp, console_team.bp,  # console/: the agent pages and their feeds
-        tracker.bp, public_chat.bp,  # public/: what customers reach without logging in
+        tracker.bp, tracker_thread.bp, support.bp, public_chat.bp,  # public/: what customers reach without logging in
         hooks_sendgrid.bp,  # hooks/: outside parties' webhooks (SendGrid Inbound Parse)
     ):
         app.register_blueprint(blueprint)

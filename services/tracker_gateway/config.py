@@ -83,6 +83,17 @@ def load(overrides=None):
         "TRACKER_LINK_EMAILS_PER_IP": env_int("TRACKER_LINK_EMAILS_PER_IP", 10),
         "TRACKER_LINK_EMAILS_PER_PAIR": env_int("TRACKER_LINK_EMAILS_PER_PAIR", 3),
         "TRACKER_LINK_EMAILS_WINDOW_SECONDS": env_int("TRACKER_LINK_EMAILS_WINDOW_SECONDS", 3600),
+        # The public web form (public/support.py): submissions per address and per e-mail address.
+        "SUPPORT_FORM_PER_IP": env_int("SUPPORT_FORM_PER_IP", 20),
+        "SUPPORT_FORM_PER_EMAIL": env_int("SUPPORT_FORM_PER_EMAIL", 5),
+        "SUPPORT_FORM_WINDOW_SECONDS": env_int("SUPPORT_FORM_WINDOW_SECONDS", 3600),
+        # Customers' messages on the tracker (public/tracker_thread.py): per address and per ticket.
+        "TRACKER_MESSAGES_PER_IP": env_int("TRACKER_MESSAGES_PER_IP", 20),
+        "TRACKER_MESSAGES_PER_TICKET": env_int("TRACKER_MESSAGES_PER_TICKET", 20),
+        "TRACKER_MESSAGES_WINDOW_SECONDS": env_int("TRACKER_MESSAGES_WINDOW_SECONDS", 3600),
+        # Attachments a customer may send with the web form or a tracker message (public/uploads.py).
+        "PUBLIC_ATTACHMENTS_MAX_FILES": env_int("PUBLIC_ATTACHMENTS_MAX_FILES", 5),
+        "PUBLIC_ATTACHMENTS_MAX_BYTES": env_int("PUBLIC_ATTACHMENTS_MAX_BYTES", 10 * 1024 * 1024),
         # Public chat, per client address, fixed windows in Redis (chat_public.py): conversations
         # started, messages posted, and reads (a customer's page polls about once a second).
         "CHAT_STARTS_PER_IP": env_int("CHAT_STARTS_PER_IP", 20),

@@ -5,9 +5,12 @@ the same work whether the number is unknown, malformed or the e-mail wrong, whic
 with the same bytes. Failed lookups are counted per client address and per ticket number in
 Redis, so the limits hold across every gateway instance.
 
-CSRF: the form's POST carries no ambient authority (the tracker sets and reads no cookie, the
-lookup changes nothing but the caller's own failure counters), and a cross-site page cannot read
-the result, so a forged POST gains an attacker nothing they could not do directly: no token.
+CSRF: the lookup form's POST carries no ambient authority (it reads no cookie, the lookup changes
+nothing but the caller's own failure counters), and a cross-site page cannot read the result, so a
+forged POST gains an attacker nothing they could not do directly: no token. A matched ticket's page
+shows its public conversation and a reply form (public/thread_view.py, public/tracker_thread.py),
+which does change something: that form has a CSRF token (public_csrf.py), whose cookie only a
+matched ticket's page sets, so that every miss still answers the same bytes and headers.
 """
 from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request, url_for
 from marshmallow import ValidationError as SchemaError
@@ -18,6 +21,7 @@ from services.tracker_gateway.core.errors import TooManyAttempts, retry_in_words
 from services.tracker_gateway.core.net import client_ip
 from services.tracker_gateway.projector.read_model import normalize_number
 from services.tracker_gateway.public import email_link as email_links
+from services.tracker_gateway.public import public_csrf, thread_view
 
 bp = Blueprint("tracker", __name__)
 
@@ -64,13 +68,25 @@ def _page(status, **context):
     return _private(make_response(render_template("public/track.html", **context), status))
 
 
+def error_page(status, message):
+    return _page(status, error=message)
+
+
+def ticket_page(ticket, email, status=200, thread_errors=None, thread_values=None, **context):
+    """A matched ticket's page: its facts from the read model, and its public conversation with the
+    reply form (public/thread_view.py), whose CSRF cookie it sets (a miss sets none)."""
+    thread = thread_view.context(ticket["ticket_number"], email, thread_errors, thread_values)
+    return public_csrf.remember(_page(status, ticket=ticket, thread=thread,
+                                      show_description=not thread_view.description_repeated(ticket, thread), **context))
+
+
 @bp.get("/track-ticket")
 def form():
     """The lookup form."""
     return _page(200)
 
 
-class _Answered(Exception):
+class Answered(Exception):
     """A form handled before its work: `response` is the page to send (fields missing, limited)."""
 
     def __init__(self, response):
@@ -82,7 +98,7 @@ def _form_query():
     try:
         return schemas.TRACK_QUERY.load(request.form.to_dict())
     except SchemaError:
-        raise _Answered(_page(422, error="Enter your ticket number and the e-mail address you gave us.")) from None
+        raise Answered(_page(422, error="Enter your ticket number and the e-mail address you gave us.")) from None
 
 
 def _limited_page(exc, what, alternative=""):
@@ -92,7 +108,7 @@ def _limited_page(exc, what, alternative=""):
     return response
 
 
-@bp.errorhandler(_Answered)
+@bp.errorhandler(Answered)
 def _answered(exc):
     return exc.response
 
@@ -110,7 +126,7 @@ def form_result():
                              ", or ask below for a link to your ticket by e-mail")
     if ticket is None:
         return _page(404, error=NOT_FOUND_MESSAGE)
-    return _page(200, ticket=ticket)
+    return ticket_page(ticket, query["email"])
 
 
 @bp.post("/track-ticket/email-link")
@@ -124,19 +140,30 @@ def email_link():
     return _page(200, notice=email_links.SENT_MESSAGE)
 
 
-@bp.get("/track-ticket/<token>")
-def signed_link(token):
-    """A link from a notification e-mail: signed, bound to the ticket and the address, expiring."""
+def from_link(token):
+    """(ticket, email) of a signed link whose ticket still has that address; otherwise Answered with
+    the bad-link page (a token we did not sign counts as a failed lookup, as a wrong number does)."""
     found = current_app.extensions["tracking_links"].read_token(token)
     if found is None:
         retry_after = _view().record_failure(client_ip(), _limits())
         if retry_after:
             raise TooManyAttempts(retry_after)
-        return _page(404, error=BAD_LINK_MESSAGE)
+        raise Answered(_page(404, error=BAD_LINK_MESSAGE))
     ticket = lookup(*found, signed=True)
     if ticket is None:
-        return _page(404, error=BAD_LINK_MESSAGE)
-    return _page(200, ticket=ticket)
+        raise Answered(_page(404, error=BAD_LINK_MESSAGE))
+    return ticket, found[1]
+
+
+SENT_NOTICE = "Your message has been added to the conversation."
+
+
+@bp.get("/track-ticket/<token>")
+def signed_link(token):
+    """A link from a notification e-mail (or the tracker's own pages): signed, bound to the ticket and
+    the address, expiring. `?sent=1`: back from adding a message (public/tracker_thread.py)."""
+    ticket, email = from_link(token)
+    return ticket_page(ticket, email, notice=SENT_NOTICE if request.args.get("sent") else None)
 
 
 @bp.get("/api/public/track")

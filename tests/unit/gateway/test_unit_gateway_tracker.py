@@ -22,6 +22,7 @@ from services.tracker_gateway.projector.read_model import (
 )
 from services.tracker_gateway.public import tracker
 from tests.fixtures.notifier import ticket_envelope, ticket_payload
+from tests.unit.gateway.test_unit_gateway_rpc import FakeBroker, pool_of
 
 CREATED = "2026-11-29T14:03:00+00:00"
 EMAIL = "Kira@Example.com"
@@ -197,6 +198,8 @@ def hit_for(view, store, *envelopes):
 @pytest.fixture
 def site(offline_app, store, view):
     offline_app.extensions["tracker_view"] = view
+    # A match's page also shows the ticket's conversation (public/thread_view.py): none here.
+    offline_app.extensions["rpc_pool"] = pool_of(FakeBroker({("tickets", "list_messages"): []}))
     store.replies = {read_model._LOOKUP: [b"miss"], read_model._READ: [b"miss"], read_model._FAIL: 0}
     return offline_app.test_client()
 
