@@ -58,8 +58,8 @@ def _failure(ref, exc):
     if isinstance(exc, ValidationError):
         return {"ticket": ref, "error": "validation_error", "message": "Invalid fields.", "errors": exc.errors}
     if isinstance(exc, NotFound):
-        return {"ticket": ref, "error": "not_found", "message": f"No ticket {ref} in this client."}
-    return {"ticket": ref, "error": "rejected", "message": "The database refused this change."}
+        return {"ticket": ref, "error": "not_found", "message": f"No ticket {ref} in this client.", "errors": {}}
+    return {"ticket": ref, "error": "rejected", "message": "The database refused this change.", "errors": {}}
 
 
 def bulk_update(session, request, actor=None, client_id=None, now=None):

@@ -6,15 +6,12 @@ the tickets service validates again.
 """
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared.contracts.schemas import Text
-from shared.contracts.ticket_schemas import QUEUES, TicketInputSchema
+from shared.contracts.ticket_schemas import ListFiltersSchema, TicketInputSchema
 
 # One request, one transaction: a batch is bounded so that it completes within the call's timeout.
 BULK_MAX = 1000
 # What a batch may set: the fields an agent triages with (the issue's status, priority, category, assignee).
 BULK_FIELDS = ("status", "priority", "category", "assigned_to")
-# The list filters a batch may select by (paging and sort do not narrow a selection).
-BULK_FILTER_FIELDS = ("q", "status", "priority", "category", "assigned_to", "queue")
 
 
 
@@ -37,13 +34,11 @@ class TicketRef(fields.Field):
         raise ValidationError("A ticket id or number, or {ticket, changes}.")
 
 
-class BulkFilterSchema(Schema):
-    q = Text(validate=validate.Length(max=200))
-    status = fields.String()
-    priority = fields.String()
-    category = fields.String()
-    assigned_to = Text(validate=validate.Length(max=255))
-    queue = fields.String(validate=validate.OneOf(QUEUES))
+class BulkFilterSchema(ListFiltersSchema):
+    """The list's filters (its queue, fields and search), without paging or sort."""
+
+    class Meta:
+        exclude = ("client_id", "page", "per_page", "sort")
 
 
 class BulkRequestSchema(Schema):
@@ -70,9 +65,10 @@ class BulkRequestSchema(Schema):
 
 class BulkFailureSchema(Schema):
     ticket = fields.String(metadata={"example": "TKT-00042"})
-    error = fields.String(metadata={"example": "not_found"})
+    error = fields.String(metadata={"example": "not_found", "description": "validation_error, not_found or rejected"})
     message = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "for validation_error, the reasons per field; else empty"})
 
 
 class BulkResultSchema(Schema):
