@@ -25,17 +25,17 @@ FILTER_FIELDS = ("status", "priority", "category", "assigned_to")
 VIEWS_MAX = 50
 
 
-def queue_condition(name, now):
-    if name == "open":
+def queue_condition(queue, now):
+    if queue == "open":
         return Ticket.status.in_(OPEN_STATUSES)
-    if name == "unassigned":
+    if queue == "unassigned":
         return sa.and_(Ticket.assigned_to.is_(None), Ticket.status.in_(UNRESOLVED_STATUSES))
-    if name == "pending":
+    if queue == "pending":
         return Ticket.status == "pending"
-    if name == "resolved_recently":
+    if queue == "resolved_recently":
         return sa.and_(Ticket.status.in_(RESOLVED_STATUSES),
                        Ticket.resolved_at >= now - timedelta(days=RESOLVED_RECENTLY_DAYS))
-    raise ValueError(name)
+    raise ValueError(queue)
 
 
 def conditions(filters, now=None):

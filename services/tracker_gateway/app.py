@@ -5,6 +5,7 @@ import redis
 from flask import Flask
 
 from services.tracker_gateway import config as gateway_config
+from services.tracker_gateway.api import agents as api_agents
 from services.tracker_gateway.api import auth as api_auth
 from services.tracker_gateway.api import bulk as api_bulk
 from services.tracker_gateway.api import canned as api_canned
@@ -76,7 +77,7 @@ def create_app(config=None):
 
     for blueprint in (
         health.bp,
-        api_auth.bp, api_bulk.bp, api_tickets.bp, api_chat.bp, api_docs.bp,  # api/: the REST surface
+        api_auth.bp, api_bulk.bp, api_tickets.bp, api_chat.bp, api_docs.bp, api_agents.bp,  # api/: the REST surface
         api_views.bp, api_views.queues_bp, api_canned.bp,  # issue 14: saved views, queues, canned replies
         console_pages.bp, console_reads.bp, console_chats.bp, live.bp,  # console/: the agent pages and their feeds
         tracker.bp, public_chat.bp,  # public/: what customers reach without logging in

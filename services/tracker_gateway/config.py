@@ -52,11 +52,20 @@ def load(overrides=None):
         "LOGIN_FAILURES_PER_EMAIL": env_int("LOGIN_FAILURES_PER_EMAIL", 5),
         "LOGIN_FAILURES_PER_IP": env_int("LOGIN_FAILURES_PER_IP", 20),
         "LOGIN_WINDOW_SECONDS": env_int("LOGIN_WINDOW_SECONDS", 15 * 60),
+        # Agents' single-use e-mail links (accounts/links.py): how long they work; how many password
+        # resets may be asked for per e-mail address and per client address in a window.
+        "INVITATION_TTL_SECONDS": env_int("INVITATION_TTL_SECONDS", 7 * 86400),
+        "PASSWORD_RESET_TTL_SECONDS": env_int("PASSWORD_RESET_TTL_SECONDS", 3600),
+        "PASSWORD_RESETS_PER_EMAIL": env_int("PASSWORD_RESETS_PER_EMAIL", 3),
+        "PASSWORD_RESETS_PER_IP": env_int("PASSWORD_RESETS_PER_IP", 10),
+        "PASSWORD_RESET_WINDOW_SECONDS": env_int("PASSWORD_RESET_WINDOW_SECONDS", 3600),
         "ADMIN_EMAIL": env("ADMIN_EMAIL", "admin@example.com"),
         "ADMIN_PASSWORD": env("ADMIN_PASSWORD"),
         "ADMIN_NAME": env("ADMIN_NAME", "Administrator"),
         "DEMO_CLIENT_NAME": env("DEMO_CLIENT_NAME", "Demo"),
         "PUBLIC_BASE_URL": env("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+        # Each client's inbound address is <client-slug>@INBOUND_EMAIL_DOMAIN (published in the directory).
+        "INBOUND_EMAIL_DOMAIN": env("INBOUND_EMAIL_DOMAIN", "support.deskline.localhost"),
         "RPC_TIMEOUT": env_float("RPC_TIMEOUT", 5.0),
         "READY_RPC_TIMEOUT": env_float("READY_RPC_TIMEOUT", 1.0),
         # A bulk action's call (up to 1,000 tickets, each updated and published as a single update is).

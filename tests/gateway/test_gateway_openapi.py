@@ -32,8 +32,8 @@ NOT_DOCUMENTED = {
 }
 OPENAPI_3_0_SCHEMA = Path(__file__).with_name("openapi-3.0-schema.json")
 # A value for each path parameter, to call every documented path.
-PATH_VALUES = {"ref": "TKT-00001", "conversation_id": str(uuid.uuid4()), "slug": "acme", "view_id": str(uuid.uuid4()),
-               "reply_id": str(uuid.uuid4())}
+PATH_VALUES = {"ref": "TKT-00001", "conversation_id": str(uuid.uuid4()), "slug": "acme", "agent_id": str(uuid.uuid4()),
+               "view_id": str(uuid.uuid4()), "reply_id": str(uuid.uuid4())}
 
 WORKFLOW_PATHS = ("/api/entities/ticket/bulk", "/api/views", "/api/views/{view_id}", "/api/queues",
                   "/api/canned-replies", "/api/canned-replies/{reply_id}", "/api/canned-replies/{reply_id}/render")
@@ -60,6 +60,9 @@ EXPECTED = {
     "/api/public/chat/{slug}/conversation/messages": {"post"},
     "/api/public/chat/{slug}/conversation/read": {"post"},
     "/api/public/chat/{slug}/conversation/close": {"post"},
+    "/api/agents": {"get", "post"},
+    "/api/agents/{agent_id}": {"patch"},
+    "/api/agents/{agent_id}/invitation": {"post"},
 }
 
 
@@ -225,7 +228,7 @@ def test_the_bearer_requirement_is_the_views_own(bare_app):
                 response = client.open(url, method=method.upper(), json={})
                 assert response.status_code == 401 and "WWW-Authenticate" in response.headers, (method, path)
                 secured += 1
-    assert secured == 28  # auth 2, tickets 7, chat 8, bulk 1, views and queues 5, canned replies 5
+    assert secured == 32  # auth 2, tickets 7, chat 8, agents 4, bulk 1, views and queues 5, canned replies 5
 
 
 def test_every_answer_with_a_body_has_a_schema(bare_app):
@@ -288,8 +291,10 @@ def test_every_auth_ticket_and_tracker_answer_matches_its_documented_schema(
     call("POST", "/api/auth/logout", 204, headers=headers, json={"refresh_token": pair["refresh_token"]})
     call("GET", "/api/auth/me", 401, headers=headers)
 
-    # Chat's are checked in tests/chat_web, issue 14's (views, queues, canned replies, bulk) in test_gateway_workflow.py.
-    assert call.seen == call.operations(lambda path: "/chat/" not in path and path not in WORKFLOW_PATHS)
+    # Chat's are checked in tests/chat_web, the team API's in test_gateway_agents.py, issue 14's workflow (views,
+    # queues, canned replies, bulk) in test_gateway_workflow.py.
+    assert call.seen == call.operations(lambda path: "/chat/" not in path and not path.startswith("/api/agents")
+                                        and path not in WORKFLOW_PATHS)
 
 def _refs(node):
     if isinstance(node, dict):

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.tracker_gateway.accounts import placeholders
+from services.tracker_gateway.accounts import placeholders, roles
 from services.tracker_gateway.accounts.models import Base
 from services.tracker_gateway.core.errors import Forbidden
 from shared.contracts.exceptions import NotFound
@@ -118,7 +118,7 @@ def _now():
 
 
 def _is_admin(principal):
-    return principal.role == "admin"
+    return roles.is_admin(principal)  # the role now, not the token's: a demotion counts at once
 
 
 def _editable(row, principal):

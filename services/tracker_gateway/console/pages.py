@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, make_response, redirect, render_template, request, url_for
 
 from services.tracker_gateway.accounts import login as accounts_login
-from services.tracker_gateway.accounts import tokens
+from services.tracker_gateway.accounts import team, tokens
 from services.tracker_gateway.accounts.models import Agent, Client
 from services.tracker_gateway.api import schemas
 from services.tracker_gateway.console import session
@@ -126,6 +126,8 @@ def session_token():
         response = make_response(jsonify({"error": "unauthorized", "message": "Please sign in again."}), 401)
         session.clear_session_cookie(response)
         return response
+    if team.mark_seen(db.session(), agent):
+        db.session().commit()
     config = current_app.config
     response = make_response(jsonify({
         "access_token": tokens.issue_access_token(agent, config), "token_type": "Bearer",

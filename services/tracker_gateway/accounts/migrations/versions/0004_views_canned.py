@@ -1,13 +1,13 @@
 """saved views and canned replies
 
 Revision ID: 0004_views_canned
-Revises: 0001
+Revises: 0003_agents_profile
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_views_canned"
-down_revision = "0001"  # the lead re-chains it at merge (accounts and sla add theirs)
+down_revision = "0003_agents_profile"  # after accounts (merged); the lead re-chains at merge
 branch_labels = None
 depends_on = None
 
@@ -30,8 +30,9 @@ def _owned(name, *columns):
 
 
 def upgrade() -> None:
-    _owned("saved_views", sa.Column("query", sa.String(length=1000), nullable=False))
-    _owned("canned_replies", sa.Column("body", sa.Text(), nullable=False))
+    for name, column in (("saved_views", sa.Column("query", sa.String(length=1000), nullable=False)),
+                         ("canned_replies", sa.Column("body", sa.Text(), nullable=False))):
+        _owned(name, column)
 
 
 def downgrade() -> None:
