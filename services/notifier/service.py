@@ -17,7 +17,7 @@ from shared.platform.consumers import EventPolicy
 from shared.platform.observability import record_email_delivery
 from shared.platform.runtime import Pingable
 
-from . import agent_emails, coalescing, deliveries, directory, emails
+from . import agent_emails, assignments, coalescing, deliveries, directory, emails
 from .backends import build_backend
 from .config import Settings
 from .models import DEAD, Base
@@ -170,10 +170,27 @@ class NotifierService(Pingable):
 
     def _record_and_send(self, payload):
         plan = emails.plan(payload)
-        if plan is None:
+        if plan is not None:
+            with self._session() as session:
+                attempt = coalescing.record(session, plan, self.mail.settings)
+            if attempt is not None:
+                self._attempt(attempt)
+        self._tell_assignee(payload)
+
+    def _tell_assignee(self, payload):
+        """The assignee's e-mail, when someone else assigned the ticket to them (assignments.py)."""
+        found = assignments.assignee_of(payload)
+        if found is None:
             return
+        envelope, ticket, assignee = found
         with self._session() as session:
-            attempt = coalescing.record(session, plan, self.mail.settings)
+            agents = directory.agents_to_notify(session, ticket["client_id"], "assignments", assignee=assignee)
+            if not agents:
+                return
+            actor = directory.agent_by_email(session, envelope["data"].get("actor"))
+            actor_name = actor["name"] if actor else envelope["data"].get("actor")
+            attempt = deliveries.record(session, assignments.plan(envelope, ticket, agents[0], actor_name),
+                                        self.mail.settings)
         if attempt is not None:
             self._attempt(attempt)
 
