@@ -4,12 +4,13 @@
 import { $, el, setFieldError } from "../common/dom.js";
 import { formatDateTime, formatRelative, timeOf } from "../common/time.js";
 import { api } from "./session.js";
+import { initBulk, listRendered, selectBox } from "./bulk.js";
 import { openLive } from "./live.js";
 import { noteLiveEvent, refreshUnansweredChats } from "./nav.js";
 import { shareMessage } from "./share.js";
 import { chip, copyText, hideBanner, label, showBanner, showQuery, showRetrying, toast } from "./ui.js";
 
-const FILTERS = ["q", "status", "priority", "category", "assigned_to", "sort"];
+const FILTERS = ["q", "queue", "status", "priority", "category", "assigned_to", "sort"];
 const DEFAULT_SORT = "-created_at";
 const EDITABLE = ["status", "priority", "category", "assigned_to", "resolution_notes"];
 const NULLABLE = new Set(["assigned_to", "resolution_notes"]);
@@ -97,7 +98,7 @@ function customerOf(ticket) {
 function rowFor(ticket) {
   const selected = ticket.ticket_number === view.ticket;
   const changed = recentlyChanged.has(ticket.id);
-  return el("li", { class: "ticket-item" },
+  return el("li", { class: "ticket-item" }, selectBox(ticket),
     el("a", {
       class: `ticket-row${selected ? " selected" : ""}${changed ? " flash" : ""}`,
       href: ticketHref(ticket.ticket_number), "aria-current": selected ? "true" : null,
@@ -146,7 +147,9 @@ function renderList(page) {
   $("page-range").textContent = page.total ? `${first}–${last} of ${page.total}` : "";
   $("page-prev").disabled = page.page <= 1;
   $("page-next").disabled = last >= page.total;
-  if (focusedNumber) list.querySelector(`[data-number="${CSS.escape(focusedNumber)}"]`)?.focus();
+  if (focusedNumber) list.querySelector(`a[data-number="${CSS.escape(focusedNumber)}"]`)?.focus();
+  listRendered(page, view.filters);
+  document.dispatchEvent(new CustomEvent("deskline:list-rendered", { detail: { filters: view.filters, total: page.total } }));
 }
 
 async function loadList() {
@@ -586,7 +589,7 @@ function closePanel({ push = true } = {}) {
   if (push) writeUrl();
   setPanelOpen(false);
   markSelectedRow();
-  if (number) list.querySelector(`[data-number="${CSS.escape(number)}"]`)?.focus();
+  if (number) list.querySelector(`a[data-number="${CSS.escape(number)}"]`)?.focus();
 }
 
 async function removeTicket() {
@@ -675,12 +678,14 @@ openLive({
   feeds: ["tickets", "chat"],
   // (Re)connected: events may have been missed meanwhile, so reload what is shown.
   onReady() {
+    document.dispatchEvent(new CustomEvent("deskline:live-ready"));
     loadList();
     if (current) loadPanel(current.number);
     refreshUnansweredChats();
   },
   onEvent(type, event) {
     noteLiveEvent(type, event);
+    if (type.startsWith("ticket.")) document.dispatchEvent(new CustomEvent("deskline:ticket-event", { detail: { type, event } }));
     const ticket = event.data?.ticket;
     if (!ticket) return;
     recentlyChanged.add(ticket.id);
@@ -693,6 +698,25 @@ openLive({
     }
   },
 });
+
+// Assign to me: only the assignee changes (other edits in the form stay unsaved, as they were).
+async function assignToMe() {
+  if (!current?.id) return;
+  const number = current.number;
+  try {
+    const { changes, ...ticket } = await api(`/api/entities/ticket/${current.id}`, { method: "PATCH", body: { assigned_to: me } });
+    if (!current || current.number !== number) return;
+    applyTicket(ticket);
+    toast(`${number} assigned to you`, "success");
+    loadPanel(number);
+    refreshListSoon();
+  } catch (error) {
+    showBanner(panelAlert, `Not assigned: ${error.message}`);
+  }
+}
+const me = $("queues").dataset.agentEmail;
+$("p-assign-me").addEventListener("click", assignToMe);
+initBulk({ reload: loadList, filters: () => view.filters });
 
 showFiltersOf(view);
 loadList();
