@@ -11,6 +11,7 @@ from services.tracker_gateway.api import bulk as api_bulk
 from services.tracker_gateway.api import canned as api_canned
 from services.tracker_gateway.api import chat as api_chat
 from services.tracker_gateway.api import docs as api_docs
+from services.tracker_gateway.api import messages as api_messages
 from services.tracker_gateway.api import tickets as api_tickets
 from services.tracker_gateway.api import views as api_views
 from services.tracker_gateway.api.openapi import build_spec
@@ -77,7 +78,7 @@ def create_app(config=None):
 
     for blueprint in (
         health.bp,
-        api_auth.bp, api_bulk.bp, api_tickets.bp, api_chat.bp, api_docs.bp, api_agents.bp,  # api/: the REST surface
+        api_auth.bp, api_bulk.bp, api_tickets.bp, api_messages.bp, api_chat.bp, api_docs.bp, api_agents.bp,  # api/
         api_views.bp, api_views.queues_bp, api_canned.bp,  # issue 14: saved views, queues, canned replies
         console_pages.bp, console_reads.bp, console_chats.bp, live.bp,  # console/: the agent pages and their feeds
         tracker.bp, public_chat.bp,  # public/: what customers reach without logging in

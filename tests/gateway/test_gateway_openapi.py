@@ -33,7 +33,7 @@ NOT_DOCUMENTED = {
 OPENAPI_3_0_SCHEMA = Path(__file__).with_name("openapi-3.0-schema.json")
 # A value for each path parameter, to call every documented path.
 PATH_VALUES = {"ref": "TKT-00001", "conversation_id": str(uuid.uuid4()), "slug": "acme", "agent_id": str(uuid.uuid4()),
-               "view_id": str(uuid.uuid4()), "reply_id": str(uuid.uuid4())}
+               "view_id": str(uuid.uuid4()), "reply_id": str(uuid.uuid4()), "attachment_id": str(uuid.uuid4())}
 
 WORKFLOW_PATHS = ("/api/entities/ticket/bulk", "/api/views", "/api/views/{view_id}", "/api/queues",
                   "/api/canned-replies", "/api/canned-replies/{reply_id}", "/api/canned-replies/{reply_id}/render")
@@ -42,6 +42,8 @@ EXPECTED = {
     "/api/entities/ticket": {"get", "post"},
     "/api/entities/ticket/{ref}": {"get", "put", "patch", "delete"},
     "/api/entities/ticket/{ref}/history": {"get"},
+    "/api/entities/ticket/{ref}/messages": {"get", "post"},
+    "/api/entities/ticket/{ref}/attachments/{attachment_id}": {"get"},
     "/api/entities/ticket/bulk": {"post"},
     "/api/views": {"get", "post"}, "/api/views/{view_id}": {"put", "delete"}, "/api/queues": {"get"},
     "/api/canned-replies": {"get", "post"}, "/api/canned-replies/{reply_id}": {"put", "delete"},
@@ -228,7 +230,7 @@ def test_the_bearer_requirement_is_the_views_own(bare_app):
                 response = client.open(url, method=method.upper(), json={})
                 assert response.status_code == 401 and "WWW-Authenticate" in response.headers, (method, path)
                 secured += 1
-    assert secured == 32  # auth 2, tickets 7, chat 8, agents 4, bulk 1, views and queues 5, canned replies 5
+    assert secured == 35  # auth 2, tickets 10, chat 8, agents 4, bulk 1, views and queues 5, canned replies 5
 
 
 def test_every_answer_with_a_body_has_a_schema(bare_app):
@@ -238,6 +240,10 @@ def test_every_answer_with_a_body_has_a_schema(bare_app):
             for status, response in operation["responses"].items():
                 if status == "204":
                     assert "content" not in response
+                    continue
+                if path.endswith("/attachments/{attachment_id}") and status == "200":  # a file, not JSON
+                    assert response["content"] == {"application/octet-stream": {
+                        "schema": {"type": "string", "format": "binary"}}}
                     continue
                 schema = response["content"]["application/json"]["schema"]
                 assert "$ref" in schema, (method, path, status)
@@ -281,6 +287,10 @@ def test_every_auth_ticket_and_tracker_answer_matches_its_documented_schema(
     call("PUT", f"{api}/{number}", 200, headers=headers, json={"status": "in_progress"})
     call("PATCH", f"{api}/{number}", 200, headers=headers, json={"priority": "urgent", "resolution_notes": None})
     call("GET", f"{api}/{number}/history", 200, headers=headers)
+    call("POST", f"{api}/{number}/messages", 201, headers=headers, json={"body": "On it", "visibility": "internal"})
+    call("POST", f"{api}/{number}/messages", 422, headers=headers, json={"body": ""})
+    call("GET", f"{api}/{number}/messages", 200, headers=headers)
+    call("GET", f"{api}/{number}/attachments/{uuid.uuid4()}", 404, headers=headers)
     wait_for(lambda: http.get("/api/public/track", query_string={"ticket": number, "email": "kira@example.com"})
              .get_json().get("priority") == "urgent", timeout=10, message="the tracker to catch up")
     call("GET", "/api/public/track", 200, query_string={"ticket": number, "email": "kira@example.com"})
