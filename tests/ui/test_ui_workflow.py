@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.fixtures.ui import SCREENSHOTS
+from tests.fixtures.ui import SCREENSHOTS, AgentApi
 
 pytestmark = pytest.mark.browser
 
@@ -130,3 +130,53 @@ def test_assign_to_me_from_the_panel_and_save_a_view(signed_in, ben_api, ui_tena
     views = ben_api.get("/api/views").json()["items"]
     assert [(v["name"], v["shared"], v["editable"]) for v in views] == [("Urgent <b>now</b>", True, False)]
     assert ben_api.http.delete(ben_api.stack.url(f"/api/views/{views[0]['id']}"), timeout=10).status_code == 403
+
+
+def test_a_canned_reply_is_picked_with_the_keyboard_and_inserted_filled_in(signed_in, ui_stack, ui_tenant, ben_api):
+    page = signed_in
+    alerts = []
+    page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+    ann = AgentApi(ui_stack, ui_tenant.ann)
+    made = ann.http.post(ui_stack.url("/api/canned-replies"), timeout=10, json={
+        "name": "Greeting", "body": "Hi {{customer_name}}, this is {{agent_name}} about {{ticket_number}}.", "shared": True})
+    assert made.status_code == 201, made.text
+    ben_api.http.post(ui_stack.url("/api/canned-replies"), timeout=10, json={"name": "Ben's own", "body": "Cheers"})
+    ann.http.post(ui_stack.url("/api/canned-replies"), timeout=10, json={"name": "Refund steps", "body": "To get a refund..."})
+    ticket = ben_api.create(title="Where is my refund", customer_name='Kira <img src=x onerror="alert(1)">')
+    page.locator(f'.ticket-row[data-number="{ticket["ticket_number"]}"]').click()
+    reply = page.locator("#p-reply-body")
+    expect(reply).to_be_enabled(timeout=5000)
+    reply.fill("Thanks for writing. ")
+    reply.press("End")
+    reply.press("Control+/")
+    expect(page.locator("#canned-picker")).to_be_visible()
+    expect(page.locator(".canned-option")).to_have_count(2, timeout=5000)  # Ann's and the team's, not Ben's
+    page.keyboard.type("greet")
+    expect(page.locator(".canned-option")).to_have_count(1)
+    page.mouse.move(0, 0)
+    page.screenshot(path=SCREENSHOTS / "canned-replies.png", animations="disabled")
+    page.keyboard.press("Enter")
+    expect(page.locator("#canned-picker")).to_be_hidden()
+    expect(reply).to_have_value(f'Thanks for writing. Hi Kira <img src=x onerror="alert(1)">, this is Ann Archer about '
+                                f'{ticket["ticket_number"]}.', timeout=5000)
+    expect(reply).to_be_focused()
+
+    # "/" as the box's first character opens it too; Esc closes it and gives the box back.
+    reply.fill("")
+    reply.press("/")
+    expect(page.locator("#canned-picker")).to_be_visible()
+    expect(page.locator(".canned-option")).to_have_count(2, timeout=5000)
+    page.keyboard.press("ArrowDown")
+    expect(page.locator(".canned-option.active")).to_contain_text("Refund steps")
+    page.keyboard.press("Escape")
+    expect(page.locator("#canned-picker")).to_be_hidden()
+    expect(reply).to_have_value("")
+
+    # Saving the box's text as a canned reply: an unknown placeholder is refused with its reason.
+    reply.fill("Dear {{customer}}")
+    page.click("#p-canned")
+    page.click("#canned-new summary")
+    page.fill("#canned-name", "Typo")
+    page.click("#canned-save")
+    expect(page.locator("#canned-form-error")).to_contain_text("Unknown placeholder {{customer}}")
+    assert alerts == []
