@@ -69,7 +69,7 @@ def load(overrides=None):
         "RPC_TIMEOUT": env_float("RPC_TIMEOUT", 5.0),
         "READY_RPC_TIMEOUT": env_float("READY_RPC_TIMEOUT", 1.0),
         # A bulk action's call (up to 1,000 tickets, each updated and published as a single update is).
-        "BULK_RPC_TIMEOUT": env_float("BULK_RPC_TIMEOUT", 60.0),
+        "BULK_RPC_TIMEOUT": env_float("BULK_RPC_TIMEOUT", 120.0),
         # Services that must answer `ping` for /readyz: those the gateway cannot work without. The
         # others it talks to (health.SERVICES) are pinged and reported, and do not make it unready.
         "READY_SERVICES": env_list("GATEWAY_READY_SERVICES", "tickets"),

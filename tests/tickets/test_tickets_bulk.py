@@ -173,14 +173,14 @@ def test_a_batch_of_1000_tickets_in_one_call_with_an_event_and_history_each(amqp
         numbers = make(session, 1000)
     refs = [*numbers[:500], {"ticket": numbers[500], "changes": {"priority": "nope"}}, *numbers[501:]]
     started = time.perf_counter()
-    with rpc_proxy(amqp_uri, timeout=60) as rpc:  # the gateway's BULK_RPC_TIMEOUT
+    with rpc_proxy(amqp_uri, timeout=120) as rpc:  # the gateway's BULK_RPC_TIMEOUT
         result = rpc.tickets.bulk_update({"tickets": refs, "changes": {"status": "in_progress", "assigned_to": "ann@acme.io"}},
                                          actor="lead@acme.io", client_id="acme")
     elapsed = time.perf_counter() - started
     assert result["changed"] == 999 and result["unchanged"] == 0
     assert [(f["ticket"], f["error"]) for f in result["failed"]] == [(numbers[500], "validation_error")]
     print(f"bulk of 1000: {elapsed:.2f}s")
-    assert elapsed < 60, elapsed
+    assert elapsed < 120, elapsed
     events.wait_for(lambda got: len([e for e in got if e["event_type"] == "ticket.updated"]) >= 999, timeout=30,
                     message="999 ticket.updated events")
     per_ticket = Counter(e["data"]["ticket"]["ticket_number"] for e in events.of_type("ticket.updated"))

@@ -26,7 +26,8 @@ const selected = new Map();  // ticket id -> number, across pages
 let allMatching = false;     // every ticket the filter matches, not only those ticked
 let page = { items: [], total: 0 };
 let filterKey = null;
-let anchor = null;           // the last box clicked: shift-click selects from it
+let anchor = null;           // the ticket id of the last box clicked: shift-click selects from it (a live
+                             // refresh of the list in between keeps it)
 let hooks = { reload() {}, filters: () => ({}) };
 
 const boxes = () => [...list.querySelectorAll("input.row-select")];
@@ -88,7 +89,6 @@ export function listRendered(rendered, filters) {
   const key = JSON.stringify(selectionFilter(filters));
   if (filterKey !== null && key !== filterKey) clearSelection();  // another filter: another set of tickets
   filterKey = key;
-  anchor = null;
   show();
 }
 
@@ -97,17 +97,18 @@ list.addEventListener("click", (event) => {
   if (!box) return;
   const all = boxes();
   const at = all.indexOf(box);
+  const from = all.findIndex((other) => other.dataset.id === anchor);
   if (allMatching) {  // unticking one row turns "all matching" into this page's ticks
     allMatching = false;
     for (const other of all) setBox(other, true);
   }
-  if (event.shiftKey && anchor !== null && all[anchor]) {
-    const [from, to] = anchor < at ? [anchor, at] : [at, anchor];
-    for (const other of all.slice(from, to + 1)) setBox(other, box.checked);
+  if (event.shiftKey && from >= 0) {
+    const [first, last] = from < at ? [from, at] : [at, from];
+    for (const other of all.slice(first, last + 1)) setBox(other, box.checked);
   } else {
     setBox(box, box.checked);
   }
-  anchor = at;
+  anchor = box.dataset.id;
   show();
 });
 
