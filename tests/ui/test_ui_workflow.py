@@ -12,7 +12,7 @@ pytestmark = pytest.mark.browser
 
 
 def box(page, number):
-    return page.locator(f'input.row-select[data-number="{number}"]')
+    return page.locator(f'input.row-select[data-ticket-number="{number}"]')
 
 
 def count(page, queue):

@@ -35,7 +35,7 @@ const boxes = () => [...list.querySelectorAll("input.row-select")];
 export function selectBox(ticket) {
   return el("input", {
     type: "checkbox", class: "row-select", "aria-label": `Select ${ticket.ticket_number}`,
-    dataset: { id: ticket.id, number: ticket.ticket_number },
+    dataset: { id: ticket.id, ticketNumber: ticket.ticket_number },  // not data-number: that names the row links
     checked: allMatching || selected.has(ticket.id),
   });
 }
@@ -72,7 +72,7 @@ function show() {
 
 function setBox(box, on) {
   box.checked = on;
-  if (on) selected.set(box.dataset.id, box.dataset.number);
+  if (on) selected.set(box.dataset.id, box.dataset.ticketNumber);
   else selected.delete(box.dataset.id);
 }
 

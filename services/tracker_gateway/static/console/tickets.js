@@ -415,7 +415,7 @@ async function loadPanel(number, { focus = false } = {}) {
     current.history = data.history;
     current.messages = data.messages || [];
     markSeen(data.ticket);
-    const opened = list.querySelector(`[data-number="${CSS.escape(number)}"]`);
+    const opened = list.querySelector(`a[data-number="${CSS.escape(number)}"]`);
     opened?.classList.remove("unread");
     opened?.querySelector(".unread-mark")?.remove();
     showTracking(data);
