@@ -5,29 +5,23 @@ on by default). One delivery per event (its `event_id` and the kind), retried li
 """
 import uuid
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow import ValidationError, fields
 
 from shared.contracts.enums import TICKET_CREATED, TICKET_UPDATED
 from shared.contracts.events import MalformedEvent, parse_envelope
 
 from .emails import BRAND_COLOR, TEMPLATES, OutgoingEmail, Plan, _one_line, display_value, message_id_for
+from .emails import _TicketSchema as TicketPayloadSchema
 
 ASSIGNMENT = "assignment"
 KINDS = (ASSIGNMENT,)
 TITLE_MAX = 120
 
 
-class _TicketSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class _TicketSchema(TicketPayloadSchema):
+    """The customer e-mails' reading of the ticket, plus whose it is (the directory is per client)."""
 
-    id = fields.UUID(required=True)
-    ticket_number = fields.String(required=True)
     client_id = fields.String(required=True)
-    title = fields.String(required=True)
-    status = fields.String(required=True)
-    priority = fields.String(required=True)
-    assigned_to = fields.String(allow_none=True, load_default=None)
 
 
 def _same(a, b):
