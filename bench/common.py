@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from shared.testing import fresh_database
 
 MANAGEMENT_API = os.environ.get("RABBITMQ_API", "http://guest:guest@127.0.0.1:15672")
-BENCH_VHOST = "deskline_bench"
+# DESKLINE_BENCH_SUFFIX keeps benchmarks run side by side (several worktrees on one machine) apart.
+BENCH_SUFFIX = os.environ.get("DESKLINE_BENCH_SUFFIX", "")
+BENCH_VHOST = f"deskline_bench{BENCH_SUFFIX}"
 
 
 def bench_amqp_uri(vhost=BENCH_VHOST):
@@ -27,7 +29,7 @@ def bench_amqp_uri(vhost=BENCH_VHOST):
 
 
 def bench_database(name, migrations_dir):
-    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}_bench"
+    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}_bench{BENCH_SUFFIX}"
     fresh_database(url, migrations_dir)
     return url
 
@@ -38,13 +40,14 @@ def seed_tickets(url, client_id, count):
     with engine.begin() as conn:
         conn.execute(sa.text("""
             INSERT INTO tickets (id, number, ticket_number, client_id, title, description, status, priority,
-                                 category, customer_name, customer_email, created_at, updated_at)
+                                 category, customer_name, customer_email, created_at, updated_at, reply_token)
             SELECT gen_random_uuid(), n, 'TKT-' || lpad(n::text, greatest(5, length(n::text)), '0'), :client,
                    'Seeded ticket ' || n, 'Description of ticket ' || n,
                    (ARRAY['open','in_progress','pending','resolved','closed'])[1 + n % 5],
                    (ARRAY['low','medium','high','urgent'])[1 + n % 4], 'general',
                    'Customer ' || n, 'customer' || n || '@example.com',
-                   now() - (:count - n) * interval '1 second', now() - (:count - n) * interval '1 second'
+                   now() - (:count - n) * interval '1 second', now() - (:count - n) * interval '1 second',
+                   substr(md5(n::text || random()::text), 1, 24)  -- the thread's reply address token (unique)
             FROM generate_series(1, :count) AS n
         """), {"count": count, "client": client_id})
         conn.execute(sa.text("UPDATE counters SET value = :count WHERE name = 'ticket_number'"), {"count": count})

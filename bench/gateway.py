@@ -53,8 +53,8 @@ def make_tenant(url):
 class Client:
     """One keep-alive HTTP connection (what a browser or an API client holds)."""
 
-    def __init__(self, port, token=None):
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    def __init__(self, port, token=None, timeout=30):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def request(self, method, path, body=None, expect=(200,)):

@@ -24,7 +24,7 @@ from shared.platform.consumers import EventPolicy
 from shared.platform.observability import record_email_delivery
 from shared.platform.runtime import Pingable
 
-from . import agent_emails, coalescing, deliveries, directory, emails, mailthread
+from . import agent_emails, assignments, coalescing, deliveries, directory, emails, mailthread
 from .backends import build_backend
 from .config import Settings
 from .inbound import intake
@@ -210,6 +210,24 @@ class NotifierService(Pingable):
         with self._session() as session:
             _remember_thread(session, payload)
             attempt = coalescing.record(session, plan, self.mail.settings) if plan is not None else None
+        if attempt is not None:
+            self._attempt(attempt)
+        self._tell_assignee(payload)
+
+    def _tell_assignee(self, payload):
+        """The assignee's e-mail, when someone else assigned the ticket to them (assignments.py)."""
+        found = assignments.assignee_of(payload)
+        if found is None:
+            return
+        envelope, ticket, assignee = found
+        with self._session() as session:
+            agents = directory.agents_to_notify(session, ticket["client_id"], "assignments", assignee=assignee)
+            if not agents:
+                return
+            actor = directory.agent_by_email(session, envelope["data"].get("actor"))
+            actor_name = actor["name"] if actor else envelope["data"].get("actor")
+            attempt = deliveries.record(session, assignments.plan(envelope, ticket, agents[0], actor_name),
+                                        self.mail.settings)
         if attempt is not None:
             self._attempt(attempt)
 

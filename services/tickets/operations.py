@@ -13,7 +13,7 @@ from shared.contracts.exceptions import NotFound, ValidationError
 from shared.contracts.schemas import load
 from shared.platform import outbox
 
-from . import conversation, domain, schemas, search
+from . import conversation, domain, queues, schemas, search
 from .models import Counter, OutboxEvent, Ticket, TicketChange
 
 TICKET_COUNTER = "ticket_number"
@@ -115,12 +115,7 @@ SORT_COLUMNS = {
 def list_tickets(session, filters):
     """One page of a client's tickets: {items, total, page, per_page}."""
     f = load(schemas.LIST_FILTERS, filters)
-    where = [Ticket.client_id == f["client_id"], Ticket.deleted_at.is_(None)]
-    for field in ("status", "priority", "category", "assigned_to"):
-        if f.get(field):
-            where.append(getattr(Ticket, field) == f[field])
-    if f.get("q"):
-        where.append(search.matches(f["q"]))
+    where = queues.conditions(f)
     column = SORT_COLUMNS[f["sort"].lstrip("-")]
     descending = f["sort"].startswith("-")
     order = [column.desc() if descending else column.asc(), Ticket.number.desc() if descending else Ticket.number.asc()]

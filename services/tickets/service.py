@@ -4,10 +4,11 @@ from nameko_sqlalchemy import Database
 from sqlalchemy.exc import IntegrityError
 
 from shared.contracts.exceptions import NotFound, ValidationError
+from shared.platform import outbox
 from shared.platform.outbox import OutboxPublisher
 from shared.platform.runtime import Pingable
 
-from . import conversation, operations
+from . import bulk, conversation, operations, queues
 from .models import Base, OutboxEvent
 from .schemas import dump_ticket
 
@@ -51,6 +52,22 @@ class TicketsService(Pingable, OutboxPublisher):
             ticket, diff, event = operations.update_ticket(session, ref, changes, actor, client_id)
             self._commit_and_publish(session, [event] if event else [])
         return {**ticket, "changes": diff}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def bulk_update(self, request, actor=None, client_id=None):
+        """{tickets | filter, changes | delete} -> {changed, unchanged, failed} (services/tickets/bulk.py)."""
+        with self.db.get_session() as session:
+            result, events = bulk.bulk_update(session, request, actor, client_id)
+            session.commit()
+            # The batch may have outlasted the relay's grace: claim its rows rather than race the relay.
+            outbox.publish_claimed(session, self.outbox_model, events, self.dispatch)
+        return result
+
+    @rpc(expected_exceptions=EXPECTED)
+    def queue_counts(self, client_id, agent_email=None, views=()):
+        """The sidebar's counts: {"queues": {...}, "views": {id: n}} (services/tickets/queues.py)."""
+        with self.db.get_session() as session:
+            return queues.queue_counts(session, client_id, agent_email, views)
 
     @rpc(expected_exceptions=EXPECTED)
     def delete_ticket(self, ref, actor=None, client_id=None):

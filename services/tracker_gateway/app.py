@@ -7,11 +7,14 @@ from flask import Flask
 from services.tracker_gateway import config as gateway_config
 from services.tracker_gateway.api import agents as api_agents
 from services.tracker_gateway.api import auth as api_auth
+from services.tracker_gateway.api import bulk as api_bulk
+from services.tracker_gateway.api import canned as api_canned
 from services.tracker_gateway.api import chat as api_chat
 from services.tracker_gateway.api import client as api_client
 from services.tracker_gateway.api import docs as api_docs
 from services.tracker_gateway.api import messages as api_messages
 from services.tracker_gateway.api import tickets as api_tickets
+from services.tracker_gateway.api import views as api_views
 from services.tracker_gateway.api.openapi import build_spec
 from services.tracker_gateway.console import chats as console_chats
 from services.tracker_gateway.console import live
@@ -70,14 +73,16 @@ def create_app(config=None):
         # THREADS proxies, not one per thread: kombu's producer pool is 10 per process and blocks when
         # empty (docs/decisions.md). A request finding none free within a second gets a 503 (rpc.py).
         rpc_pool=RpcPool(settings["AMQP_URI"], settings["RPC_TIMEOUT"], size=threads),
+        # Bulk actions (api/bulk.py) wait for a batch of up to 1,000 tickets: their own proxies and timeout.
+        bulk_rpc_pool=RpcPool(settings["AMQP_URI"], settings["BULK_RPC_TIMEOUT"], size=2, wait=settings["RPC_TIMEOUT"]),
         # Probes get their own short-timeout proxies: a slow service must not hold /readyz for RPC_TIMEOUT.
         probe_pool=RpcPool(settings["AMQP_URI"], settings["READY_RPC_TIMEOUT"], size=len(health.SERVICES)),
     )
 
     for blueprint in (
         health.bp,
-        api_auth.bp, api_tickets.bp, api_messages.bp, api_chat.bp, api_docs.bp, api_agents.bp,  # api/: the REST surface
-        api_client.bp,
+        api_auth.bp, api_bulk.bp, api_tickets.bp, api_messages.bp, api_chat.bp, api_docs.bp, api_agents.bp,  # api/
+        api_client.bp, api_views.bp, api_views.queues_bp, api_canned.bp,
         console_pages.bp, console_reads.bp, console_chats.bp, live.bp, console_team.bp,  # console/: the agent pages and their feeds
         tracker.bp, tracker_thread.bp, support.bp, public_chat.bp,  # public/: what customers reach without logging in
         hooks_sendgrid.bp,  # hooks/: outside parties' webhooks (SendGrid Inbound Parse)
@@ -96,5 +101,6 @@ def close_app(app):
     """Release what the app opened (tests create many apps in one process)."""
     app.extensions["rpc_pool"].close()
     app.extensions["probe_pool"].close()
+    app.extensions["bulk_rpc_pool"].close()
     app.extensions["gateway_sessions"].kw["bind"].dispose()
     app.extensions["redis"].close()

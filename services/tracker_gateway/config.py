@@ -68,6 +68,8 @@ def load(overrides=None):
         "INBOUND_EMAIL_DOMAIN": env("INBOUND_EMAIL_DOMAIN", "support.deskline.localhost"),
         "RPC_TIMEOUT": env_float("RPC_TIMEOUT", 5.0),
         "READY_RPC_TIMEOUT": env_float("READY_RPC_TIMEOUT", 1.0),
+        # A bulk action's call (up to 1,000 tickets, each updated and published as a single update is).
+        "BULK_RPC_TIMEOUT": env_float("BULK_RPC_TIMEOUT", 120.0),
         # Services that must answer `ping` for /readyz: those the gateway cannot work without. The
         # others it talks to (health.SERVICES) are pinged and reported, and do not make it unready.
         "READY_SERVICES": env_list("GATEWAY_READY_SERVICES", "tickets"),

@@ -13,6 +13,9 @@ TEXT_MAX = 20_000  # description and resolution notes: a long email thread, not 
 SEARCH_MAX = 200
 PER_PAGE_MAX = 100
 
+# The sidebar's queues (services/tickets/queues.py says what each holds).
+QUEUES = ("open", "unassigned", "pending", "resolved_recently")
+
 SORT_FIELDS = ("created_at", "updated_at", "ticket_number", "priority", "status", "title")
 SORTS = SORT_FIELDS + tuple(f"-{name}" for name in SORT_FIELDS)
 
@@ -80,6 +83,8 @@ class HistoryEntrySchema(Schema):
 
 class ListFiltersSchema(Schema):
     client_id = required_text(64)
+    queue = fields.String(validate=validate.OneOf(QUEUES), metadata={
+        "description": "open (open, in progress), unassigned (not resolved), pending, resolved_recently (7 days)"})
     status = fields.String(validate=validate.OneOf(TICKET_STATUSES))
     priority = fields.String(validate=validate.OneOf(TICKET_PRIORITIES))
     category = fields.String(validate=validate.OneOf(TICKET_CATEGORIES))

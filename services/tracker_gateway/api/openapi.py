@@ -27,15 +27,19 @@ PATH_PARAMETERS = {
     "ref": {"schema": {"type": "string"}, "description": "the ticket's id (UUID) or number (TKT-00001)"},
     "conversation_id": {"schema": {"type": "string", "format": "uuid"}, "description": "the conversation's id"},
     "slug": {"schema": {"type": "string"}, "description": "the client's chat page name, as in /chat/<slug>"},
-    "attachment_id": {"schema": {"type": "string", "format": "uuid"}, "description": "the attachment's id"},
     "agent_id": {"schema": {"type": "string", "format": "uuid"}, "description": "the agent's id"},
+    "view_id": {"schema": {"type": "string", "format": "uuid"}, "description": "the saved view's id"},
+    "reply_id": {"schema": {"type": "string", "format": "uuid"}, "description": "the canned reply's id"},
+    "attachment_id": {"schema": {"type": "string", "format": "uuid"}, "description": "the attachment's id"},
 }
 # What a 404 means on a path holding that parameter (an agent never learns of other clients' rows).
 NOT_FOUND = {
     "ref": "No such ticket in the agent's client",
     "conversation_id": "No such conversation in the agent's client",
-    "attachment_id": "No such file on this ticket",
     "agent_id": "No such agent in the admin's client",
+    "view_id": "No such view among the agent's own and the team's",
+    "reply_id": "No such canned reply among the agent's own and the team's",
+    "attachment_id": "No such file on this ticket",
 }
 # Answers the builder adds: with a bearer token, with a body or query string, and to every operation.
 UNAUTHORIZED = "Missing, expired, revoked or invalid access token"

@@ -4,6 +4,7 @@
 import { $, el, setFieldError } from "../common/dom.js";
 import { formatDateTime, formatRelative, timeOf } from "../common/time.js";
 import { api } from "./session.js";
+import { initBulk, listRendered, selectBox } from "./bulk.js";
 import { openLive } from "./live.js";
 import { noteLiveEvent, refreshUnansweredChats } from "./nav.js";
 import { shareMessage } from "./share.js";
@@ -11,7 +12,7 @@ import { isUnread, markSeen, messageEntry, wireDownloads, wireReplyBox } from ".
 import { wireNewTicket } from "./new-ticket.js";
 import { chip, copyText, hideBanner, label, showBanner, showQuery, showRetrying, toast } from "./ui.js";
 
-const FILTERS = ["q", "status", "priority", "category", "assigned_to", "sort"];
+const FILTERS = ["q", "queue", "status", "priority", "category", "assigned_to", "sort"];
 const DEFAULT_SORT = "-created_at";
 const EDITABLE = ["status", "priority", "category", "assigned_to", "resolution_notes"];
 const NULLABLE = new Set(["assigned_to", "resolution_notes"]);
@@ -100,7 +101,7 @@ function rowFor(ticket) {
   const selected = ticket.ticket_number === view.ticket;
   const changed = recentlyChanged.has(ticket.id);
   const unread = !selected && isUnread(ticket);
-  return el("li", { class: "ticket-item" },
+  return el("li", { class: "ticket-item" }, selectBox(ticket),
     el("a", {
       class: `ticket-row${selected ? " selected" : ""}${changed ? " flash" : ""}${unread ? " unread" : ""}`,
       href: ticketHref(ticket.ticket_number), "aria-current": selected ? "true" : null,
@@ -150,7 +151,9 @@ function renderList(page) {
   $("page-range").textContent = page.total ? `${first}–${last} of ${page.total}` : "";
   $("page-prev").disabled = page.page <= 1;
   $("page-next").disabled = last >= page.total;
-  if (focusedNumber) list.querySelector(`[data-number="${CSS.escape(focusedNumber)}"]`)?.focus();
+  if (focusedNumber) list.querySelector(`a[data-number="${CSS.escape(focusedNumber)}"]`)?.focus();
+  listRendered(page, view.filters);
+  document.dispatchEvent(new CustomEvent("deskline:list-rendered", { detail: { filters: view.filters, total: page.total } }));
 }
 
 async function loadList() {
@@ -412,7 +415,7 @@ async function loadPanel(number, { focus = false } = {}) {
     current.history = data.history;
     current.messages = data.messages || [];
     markSeen(data.ticket);
-    const opened = list.querySelector(`[data-number="${CSS.escape(number)}"]`);
+    const opened = list.querySelector(`a[data-number="${CSS.escape(number)}"]`);
     opened?.classList.remove("unread");
     opened?.querySelector(".unread-mark")?.remove();
     showTracking(data);
@@ -613,7 +616,7 @@ function closePanel({ push = true } = {}) {
   if (push) writeUrl();
   setPanelOpen(false);
   markSelectedRow();
-  if (number) list.querySelector(`[data-number="${CSS.escape(number)}"]`)?.focus();
+  if (number) list.querySelector(`a[data-number="${CSS.escape(number)}"]`)?.focus();
 }
 
 async function removeTicket() {
@@ -702,12 +705,14 @@ openLive({
   feeds: ["tickets", "chat"],
   // (Re)connected: events may have been missed meanwhile, so reload what is shown.
   onReady() {
+    document.dispatchEvent(new CustomEvent("deskline:live-ready"));
     loadList();
     if (current) loadPanel(current.number);
     refreshUnansweredChats();
   },
   onEvent(type, event) {
     noteLiveEvent(type, event);
+    if (type.startsWith("ticket.")) document.dispatchEvent(new CustomEvent("deskline:ticket-event", { detail: { type, event } }));
     const ticket = event.data?.ticket;
     if (!ticket) return;
     recentlyChanged.add(ticket.id);
@@ -722,6 +727,24 @@ openLive({
   },
 });
 
+// Assign to me: only the assignee changes (other edits in the form stay unsaved, as they were).
+async function assignToMe() {
+  if (!current?.id) return;
+  const number = current.number;
+  try {
+    const { changes, ...ticket } = await api(`/api/entities/ticket/${current.id}`, { method: "PATCH", body: { assigned_to: me } });
+    if (!current || current.number !== number) return;
+    applyTicket(ticket);
+    toast(`${number} assigned to you`, "success");
+    loadPanel(number);
+    refreshListSoon();
+  } catch (error) {
+    showBanner(panelAlert, `Not assigned: ${error.message}`);
+  }
+}
+const me = $("queues").dataset.agentEmail;
+$("p-assign-me").addEventListener("click", assignToMe);
+initBulk({ reload: loadList, filters: () => view.filters });
 wireNewTicket((ticket) => { loadList(); openTicket(ticket.ticket_number, { push: true }); });
 
 showFiltersOf(view);
