@@ -10,8 +10,14 @@ when something changes, so that the scheduler's tick only compares stored instan
 """
 from dataclasses import dataclass
 
-from .business_hours import ALWAYS_OPEN, CalendarError, add_business_time, business_seconds_between, dump_calendar, \
-    parse_calendar
+from .business_hours import (
+    ALWAYS_OPEN,
+    CalendarError,
+    add_business_time,
+    business_seconds_between,
+    dump_calendar,
+    parse_calendar,
+)
 
 TARGETS = ("first_response", "resolution")
 PRIORITIES = ("low", "medium", "high", "urgent")
