@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from shared.contracts.sla_schemas import WEEKDAYS
+
 # The furthest a target may reach into the calendar: 10 years of days (a calendar that is never open
 # is refused when it is saved, so this only bounds a pathological one, e.g. all days holidays).
 MAX_DAYS = 3660

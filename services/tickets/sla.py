@@ -10,6 +10,8 @@ when something changes, so that the scheduler's tick only compares stored instan
 """
 from dataclasses import dataclass
 
+from shared.contracts.sla_schemas import MAX_TARGET_MINUTES
+
 from .business_hours import (
     ALWAYS_OPEN,
     CalendarError,
@@ -33,7 +35,6 @@ DEFAULT_TARGETS = {
     "medium": (8 * HOUR, 48 * HOUR),
     "low": (24 * HOUR, 120 * HOUR),
 }
-MAX_TARGET_MINUTES = 365 * 24 * 60
 
 # Bits of `sla_fired`: which events went out, so each goes out once per ticket and target.
 FIRED = {("first_response", "warning"): 1, ("first_response", "breached"): 2,

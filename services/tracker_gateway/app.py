@@ -8,6 +8,7 @@ from services.tracker_gateway import config as gateway_config
 from services.tracker_gateway.api import auth as api_auth
 from services.tracker_gateway.api import chat as api_chat
 from services.tracker_gateway.api import docs as api_docs
+from services.tracker_gateway.api import sla as api_sla
 from services.tracker_gateway.api import tickets as api_tickets
 from services.tracker_gateway.api.openapi import build_spec
 from services.tracker_gateway.console import chats as console_chats
@@ -71,7 +72,7 @@ def create_app(config=None):
 
     for blueprint in (
         health.bp,
-        api_auth.bp, api_tickets.bp, api_chat.bp, api_docs.bp,  # api/: the REST surface
+        api_auth.bp, api_tickets.bp, api_chat.bp, api_docs.bp, api_sla.bp,  # api/: the REST surface
         console_pages.bp, console_reads.bp, console_chats.bp, live.bp,  # console/: the agent pages and their feeds
         tracker.bp, public_chat.bp,  # public/: what customers reach without logging in
     ):
