@@ -18,7 +18,7 @@ from shared.contracts.exceptions import Conflict, NotFound
 from shared.contracts.ticket_numbers import format_ticket_number, parse_ref
 from shared.platform.consumers import is_transient
 
-from . import emails
+from . import agent_emails, emails
 from .backends import DeliveryError, PermanentError, TransientError
 from .models import DEAD, DELIVERY_STATUSES, FAILED, OPEN_STATUSES, PENDING, SENDING, SENT, SKIPPED, Delivery
 from .schemas import dump_deliveries, dump_delivery
@@ -75,7 +75,7 @@ def record(session, plan, settings, now=None):
         event_id=plan.event_id, event_type=plan.event_type, kind=plan.kind,
         ticket_id=plan.ticket_id, ticket_number=plan.ticket_number,
         recipient=recipient or (plan.recipient or None),
-        subject=emails.subject_for(plan.kind, plan.context["ticket"]),
+        subject=plan.subject or emails.subject_for(plan.kind, plan.context["ticket"]),
         context=plan.context,
         message_id=emails.message_id_for(plan.event_id, plan.kind, settings.sender_email),
         occurred_at=plan.occurred_at, created_at=now, updated_at=now,
@@ -87,7 +87,8 @@ def record(session, plan, settings, now=None):
     else:
         lease = now + timedelta(seconds=settings.in_flight_lease_seconds)
         values.update(status=SENDING, attempts=1, next_attempt_at=lease)
-        values["context"] = emails.with_tracking_link(plan.context, plan.ticket_number, recipient, settings)
+        if "ticket" in plan.context:  # a customer's email (not an agent's): the signed tracker link
+            values["context"] = emails.with_tracking_link(plan.context, plan.ticket_number, recipient, settings)
     statement = (
         insert(Delivery).values(**values)
         .on_conflict_do_nothing(constraint="uq_deliveries_event_kind")
@@ -204,8 +205,9 @@ def attempt_delivery(session_scope, backend, settings, attempt):
     """
     job = attempt.job
     provider_message_id, error = None, None
+    compose = agent_emails.compose if job.kind in agent_emails.KINDS else emails.compose
     try:
-        email = emails.compose(job.kind, job.context, job.recipient, job.event_id, settings)
+        email = compose(job.kind, job.context, job.recipient, job.event_id, settings)
     except Exception as exc:  # a template bug: the same on every try, so not worth retrying
         log.exception("notifier: rendering delivery %s failed", attempt.delivery_id)
         error = PermanentError(f"rendering failed: {exc!r}")

@@ -66,6 +66,8 @@ class Plan:
     recipient: str | None
     context: dict
     occurred_at: object
+    # Set for emails to agents (agent_emails.py), whose subject names no ticket.
+    subject: str | None = None
 
 
 @dataclass(frozen=True)

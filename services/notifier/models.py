@@ -88,3 +88,34 @@ class MergedEvent(Base):
     event_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
     ticket_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
     merged_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
+
+
+class DirectoryClient(Base):
+    """The notifier's copy of one client, as the gateway's last directory snapshot had it
+    (services/notifier/directory.py). `snapshot_at` is that snapshot's time: an older one is ignored."""
+
+    __tablename__ = "directory_clients"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(64), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    inbound_address: Mapped[str | None] = mapped_column(sa.String(254))
+    settings: Mapped[dict] = mapped_column(JSONB)
+    snapshot_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class DirectoryAgent(Base):
+    """One agent of a client, replaced with the client's whole list on every snapshot."""
+
+    __tablename__ = "directory_agents"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("directory_clients.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[str] = mapped_column(sa.String(20))
+    active: Mapped[bool] = mapped_column(sa.Boolean)
+    notify_customer_messages: Mapped[bool] = mapped_column(sa.Boolean)
+    notify_assignments: Mapped[bool] = mapped_column(sa.Boolean)

@@ -10,13 +10,14 @@ from nameko.rpc import rpc
 from nameko.timer import Timer
 from nameko_sqlalchemy import Database
 
-from shared.contracts.enums import TICKET_CREATED, TICKET_UPDATED
-from shared.contracts.exceptions import Conflict, NotFound
+from shared.contracts.enums import DIRECTORY_CLIENT_CHANGED, DIRECTORY_SERVICE, TICKET_CREATED, TICKET_UPDATED
+from shared.contracts.events import parse_envelope
+from shared.contracts.exceptions import Conflict, NotFound, ValidationError
 from shared.platform.consumers import EventPolicy
 from shared.platform.observability import record_email_delivery
 from shared.platform.runtime import Pingable
 
-from . import coalescing, deliveries, emails
+from . import agent_emails, coalescing, deliveries, directory, emails
 from .backends import build_backend
 from .config import Settings
 from .models import DEAD, Base
@@ -84,6 +85,12 @@ class NotifierService(Pingable):
     def on_ticket_updated(self, payload):
         self._notify(payload)
 
+    # The gateway's directory (contract B): each event is a full snapshot of one client and its agents.
+    @event_handler(DIRECTORY_SERVICE, DIRECTORY_CLIENT_CHANGED, handler_type=SERVICE_POOL, reliable_delivery=True,
+                   requeue_on_error=True)
+    def on_directory_client_changed(self, payload):
+        self.policy.run(self._apply_directory, payload)
+
     @rpc(expected_exceptions=EXPECTED)
     def get_deliveries(self, ticket_ref):
         """The emails owed for a ticket (by number or id) and what became of each, oldest first."""
@@ -94,7 +101,17 @@ class NotifierService(Pingable):
     def send_tracking_link(self, request_id, ticket, email):
         """E-mail a ticket's signed tracker link to its customer (the gateway checked the pair);
         one email per `request_id`, retried like every delivery. Returns the delivery's status."""
-        plan = emails.plan_tracking_link(request_id, ticket, email)
+        return self._record_requested(emails.plan_tracking_link(request_id, ticket, email))
+
+    @rpc(expected_exceptions=EXPECTED + (ValidationError,))
+    def send_agent_link(self, request_id, kind, recipient, context):
+        """E-mail an agent a single-use link the gateway made: kind "invitation" (join a team, set a
+        password) or "password_reset"; context {agent_name, client_name, link_url, expires_at (ISO),
+        invited_by?}. One email per `request_id`, retried like every delivery."""
+        return self._record_requested(agent_emails.plan(request_id, kind, recipient, context))
+
+    def _record_requested(self, plan):
+        """An email asked for by RPC: recorded once per request id, sent now, retried by the timer."""
         with self._session() as session:
             attempt = deliveries.record(session, plan, self.mail.settings)
         if attempt is not None:
@@ -136,6 +153,11 @@ class NotifierService(Pingable):
             self._attempt_all(claimed)
             if len(claimed) < settings.retry_batch:
                 return
+
+    def _apply_directory(self, payload):
+        envelope = parse_envelope(payload)
+        with self._session() as session:
+            directory.apply_snapshot(session, envelope["data"], envelope["occurred_at"])
 
     def _attempt_all(self, attempts):
         pool = eventlet.GreenPool(self.mail.settings.retry_concurrency)

@@ -6,6 +6,7 @@ import os
 import sys
 
 from services.tracker_gateway import config as gateway_config
+from services.tracker_gateway.accounts import directory
 from services.tracker_gateway.accounts.models import ROLES
 from services.tracker_gateway.accounts.tenants import (
     TenantError,
@@ -55,6 +56,7 @@ def parser():
     sub.add_parser("projector", help="run the tracker projector (nameko service)")
     sub.add_parser("migrate", help="create and migrate the gateway's database")
     sub.add_parser("bootstrap", help="create client Demo and the admin agent if absent")
+    sub.add_parser("publish-directory", help="publish every client's directory snapshot (done at every start)")
     c = sub.add_parser("create-client", help="create a client (tenant)")
     c.add_argument("--name", required=True)
     c.add_argument("--slug")
@@ -97,18 +99,25 @@ def main(argv=None):
         with _sessions(config)() as session:
             if command == "bootstrap":
                 bootstrap(session, config)
+                directory.announce(session, config)
+            elif command == "publish-directory":
+                if not directory.announce(session, config):
+                    sys.exit(1)
             elif command == "deactivate-agent":
                 import redis
 
                 agent = deactivate_agent(session, redis.Redis.from_url(config["REDIS_URL"]), config, args.email)
+                directory.announce(session, config, agent.client_id)
                 print(f"agent {agent.email} deactivated: its sessions and tokens no longer work")
             elif command == "create-client":
                 client = create_client(session, args.name, args.slug)
                 session.commit()
+                directory.announce(session, config, client.id)
                 print(f"client {client.name!r}: slug {client.slug}, id {client.id}")
             elif command == "create-agent":
                 agent, password = create_agent(session, args.client, args.email, args.name, args.role, args.password)
                 session.commit()
+                directory.announce(session, config, agent.client_id)
                 shown = "as given" if args.password else f"{password} (shown only now)"
                 print(f"agent {agent.email} ({agent.role}) in {args.client}: id {agent.id}, password {shown}")
     except TenantError as exc:

@@ -57,6 +57,8 @@ def load(overrides=None):
         "ADMIN_NAME": env("ADMIN_NAME", "Administrator"),
         "DEMO_CLIENT_NAME": env("DEMO_CLIENT_NAME", "Demo"),
         "PUBLIC_BASE_URL": env("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+        # Each client's inbound address is <client-slug>@INBOUND_EMAIL_DOMAIN (published in the directory).
+        "INBOUND_EMAIL_DOMAIN": env("INBOUND_EMAIL_DOMAIN", "support.deskline.localhost"),
         "RPC_TIMEOUT": env_float("RPC_TIMEOUT", 5.0),
         "READY_RPC_TIMEOUT": env_float("READY_RPC_TIMEOUT", 1.0),
         # Services that must answer `ping` for /readyz: those the gateway cannot work without. The

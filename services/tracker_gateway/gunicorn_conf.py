@@ -6,6 +6,7 @@ matched throughput with 2-8x worse p99, and kombu's producer pool (10 per proces
 import gunicorn.http.wsgi
 
 from services.tracker_gateway import config as gateway_config
+from services.tracker_gateway.accounts import directory
 from services.tracker_gateway.console import live
 from shared.platform import observability
 
@@ -40,6 +41,8 @@ def when_ready(server):
     # Metrics on their own port, served by the master for every worker (METRICS_PORT; unset: none).
     if _settings["METRICS_PORT"]:
         observability.serve_gateway_metrics(_settings["METRICS_PORT"])
+    # Every client's directory snapshot, so that consumers repair whatever a lost event left behind.
+    directory.publish_at_start()
 
 
 def post_worker_init(worker):

@@ -25,3 +25,11 @@ CHAT_CONVERSATION_STARTED = "chat.conversation_started"
 CHAT_MESSAGE_POSTED = "chat.message_posted"
 CHAT_CONVERSATION_ASSIGNED = "chat.conversation_assigned"
 CHAT_CONVERSATION_CLOSED = "chat.conversation_closed"
+
+# The directory of clients and agents (contract B): the gateway owns them and publishes, as service
+# "directory", a full snapshot of one client and its agents after every change and at every start.
+DIRECTORY_SERVICE = "directory"
+DIRECTORY_CLIENT_CHANGED = "directory.client_changed"
+# What an agent may ask to be e-mailed about (their profile's preferences; both default on).
+AGENT_NOTIFY_KINDS = ("customer_messages", "assignments")
+AGENT_ROLES = ("admin", "agent")

@@ -1,0 +1,111 @@
+"""The directory of clients and agents, replicated to the services that need it (contract B).
+
+The gateway owns clients and agents. After any change to a client or its agents, and at every
+gateway start, it dispatches the nameko event `directory.client_changed` (as service "directory")
+carrying a full snapshot of that client: a consumer replaces its copy of the client with it, so a
+lost or reordered event is repaired by the next one (docs/decisions.md). Publishing is best effort:
+a failure is logged, never fails the change that caused it, and the next start publishes again.
+"""
+import logging
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from nameko.standalone.events import event_dispatcher
+
+from services.tracker_gateway.accounts.models import Agent, Client
+from shared.contracts.enums import DIRECTORY_CLIENT_CHANGED, DIRECTORY_SERVICE
+from shared.contracts.events import make_envelope
+
+log = logging.getLogger(__name__)
+
+# What a client's settings hold when it never changed them.
+DEFAULT_CLIENT_SETTINGS = {"reopen_window_days": 14}
+# One quick retry: a broker that is away must not hold a request (or a start) for long.
+RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 0.2}
+
+
+def inbound_address(slug, domain):
+    return f"{slug}@{domain}"
+
+
+def agent_entry(agent):
+    return {
+        "id": str(agent.id), "email": agent.email, "name": agent.shown_name, "role": agent.role,
+        "active": bool(agent.active),
+        "notify": {"customer_messages": bool(agent.notify_customer_messages),
+                   "assignments": bool(agent.notify_assignments)},
+    }
+
+
+def snapshot(session, client_id, domain):
+    """The event's data for one client: {client: {...}, agents: [...]}; None if there is no such client."""
+    client = session.get(Client, client_id)
+    if client is None:
+        return None
+    agents = session.scalars(sa.select(Agent).where(Agent.client_id == client.id).order_by(Agent.email)).all()
+    return {
+        "client": {
+            "id": str(client.id), "slug": client.slug, "name": client.name,
+            "inbound_address": inbound_address(client.slug, domain),
+            "settings": {**DEFAULT_CLIENT_SETTINGS, **(client.settings or {})},
+        },
+        "agents": [agent_entry(agent) for agent in agents],
+    }
+
+
+def publish_client(session, dispatch, client_id, domain="support.deskline.localhost"):
+    """Dispatch the snapshot of one client (read now, after the change was committed); False if the
+    client does not exist. Raises what the broker raises: callers that must not fail use `announce`."""
+    # Stamped before the read: a consumer keeps the newest stamp, and a later read sees at least as much.
+    occurred_at = datetime.now(timezone.utc)
+    data = snapshot(session, client_id, domain)
+    if data is None:
+        return False
+    dispatch(DIRECTORY_SERVICE, DIRECTORY_CLIENT_CHANGED,
+             make_envelope(DIRECTORY_CLIENT_CHANGED, data, occurred_at=occurred_at))
+    return True
+
+
+def publish_all(session, dispatch, domain="support.deskline.localhost"):
+    """A snapshot of every client (at start: repairs whatever a lost event left behind); how many."""
+    client_ids = session.scalars(sa.select(Client.id).order_by(Client.slug)).all()
+    return sum(publish_client(session, dispatch, client_id, domain) for client_id in client_ids)
+
+
+def dispatcher(amqp_uri):
+    return event_dispatcher({"AMQP_URI": amqp_uri}, retry_policy=RETRY_POLICY)
+
+
+def announce(session, config, client_id=None):
+    """Publish one client (or all, `client_id` None) from the CLI, a start or a request: True if it
+    went out. A failure is logged and swallowed: the change stands and the next start republishes."""
+    try:
+        dispatch = dispatcher(config["AMQP_URI"])
+        domain = config["INBOUND_EMAIL_DOMAIN"]
+        if client_id is None:
+            publish_all(session, dispatch, domain)
+        else:
+            publish_client(session, dispatch, client_id, domain)
+        return True
+    except Exception:
+        log.exception("directory: could not publish %s; the next gateway start publishes it again",
+                      "every client" if client_id is None else f"client {client_id}")
+        return False
+    finally:
+        session.rollback()  # end the read's transaction: the caller's session goes on cleanly
+
+
+def publish_at_start():
+    """gunicorn's when_ready: every client's snapshot, published by a short-lived process of its own
+    (`publish-directory`), so that no broker or database socket is opened in the master and inherited
+    by the workers it forks, and a slow broker does not hold the workers' start."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    try:
+        return subprocess.Popen([sys.executable, "-m", "services.tracker_gateway", "publish-directory"], cwd=root)
+    except OSError:
+        log.exception("directory: could not start the process that publishes the directory")
+        return None
