@@ -1,10 +1,11 @@
-"""The tickets service's tables: tickets, their change history, the number counter, SLA policies and the outbox."""
+"""The tickets service's tables: tickets, their threads (messages, attachments), their change history, the number
+counter, SLA policies and the outbox."""
 import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
 from shared.platform.outbox import OutboxColumns
 
@@ -55,6 +56,12 @@ class Ticket(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     # What search reads (services/tickets/search.py): kept by PostgreSQL, never loaded with the row.
     search_vector: Mapped[str] = mapped_column(TSVECTOR, sa.Computed(SEARCH_VECTOR_SQL), deferred=True)
+    # The conversation (services/tickets/conversation.py): when an agent first answered in public,
+    # the secret of the reply address, where the ticket came from, the older ticket it follows.
+    first_response_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    reply_token: Mapped[str] = mapped_column(sa.String(24), unique=True)
+    channel: Mapped[str] = mapped_column(sa.String(10), server_default="api")
+    related_ticket: Mapped[str | None] = mapped_column(sa.String(20))
     # The SLA clock and targets (services/tickets/sla.py explains them; null on tickets older than 0005).
     sla_first_response_seconds: Mapped[int | None] = mapped_column(sa.Integer)
     sla_resolution_seconds: Mapped[int | None] = mapped_column(sa.Integer)
@@ -74,6 +81,42 @@ class Ticket(Base):
     @property
     def sla(self):
         return sla_rules.state(self)
+
+
+class TicketMessage(Base):
+    """One entry of a ticket's thread: a customer's message, an agent's reply, or an internal note."""
+
+    __tablename__ = "ticket_messages"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    author_type: Mapped[str] = mapped_column(sa.String(10))
+    author_name: Mapped[str | None] = mapped_column(sa.String(200))
+    author_email: Mapped[str | None] = mapped_column(sa.String(254))
+    visibility: Mapped[str] = mapped_column(sa.String(10))
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    body: Mapped[str] = mapped_column(sa.Text)
+    # The whole original (an e-mail with its quoted history): kept, not loaded with the thread.
+    original: Mapped[str | None] = deferred(mapped_column(sa.Text))
+    email_message_id: Mapped[str | None] = mapped_column(sa.String(998))
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(100))
+    attachments: Mapped[list["TicketAttachment"]] = relationship(
+        lazy="selectin", order_by="TicketAttachment.filename", back_populates="message")
+
+
+class TicketAttachment(Base):
+    """A file on a message; its bytes are loaded only when it is downloaded."""
+
+    __tablename__ = "ticket_attachments"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    message_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket_messages.id"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(255))
+    size: Mapped[int] = mapped_column(sa.Integer)
+    data: Mapped[bytes] = deferred(mapped_column(sa.LargeBinary))
+    message: Mapped[TicketMessage] = relationship(back_populates="attachments")
 
 
 class TicketChange(Base):
@@ -136,6 +179,12 @@ sa.Index("ix_tickets_search", Ticket.search_vector, postgresql_using="gin")
 sa.Index("ix_tickets_sla_next_check", Ticket.sla_next_check_at,
          postgresql_where=sa.and_(Ticket.sla_next_check_at.isnot(None), Ticket.deleted_at.is_(None)))
 sa.Index("ix_tickets_client_sla_due", Ticket.client_id, Ticket.sla_due_at, postgresql_where=Ticket.deleted_at.is_(None))
+sa.Index("ix_ticket_messages_email_message_id", TicketMessage.email_message_id,
+         postgresql_where=TicketMessage.email_message_id.isnot(None))
+sa.Index(
+    "ux_ticket_messages_ticket_idempotency_key", TicketMessage.ticket_id, TicketMessage.idempotency_key, unique=True,
+    postgresql_where=TicketMessage.idempotency_key.isnot(None),
+)
 sa.Index(
     "ix_outbox_unpublished", OutboxEvent.id, postgresql_where=OutboxEvent.published_at.is_(None)
 )

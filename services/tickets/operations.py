@@ -13,7 +13,7 @@ from shared.contracts.exceptions import NotFound, ValidationError
 from shared.contracts.schemas import load
 from shared.platform import outbox
 
-from . import domain, schemas, search, sla_operations
+from . import conversation, domain, schemas, search, sla_operations
 from .models import Counter, OutboxEvent, Ticket, TicketChange
 
 TICKET_COUNTER = "ticket_number"
@@ -44,6 +44,7 @@ def create_ticket(session, data, now=None, idempotency_key=None):
     same create delivered twice (an RPC redelivered after a crash, a client's retry) makes one ticket.
     """
     values = load(schemas.TICKET_CREATE, data)  # before numbering: bad input takes no number
+    messages = values.pop("messages")
     key = load(schemas.IDEMPOTENCY, {"idempotency_key": idempotency_key})["idempotency_key"]
     if key is not None:
         existing = session.scalars(
@@ -60,6 +61,7 @@ def create_ticket(session, data, now=None, idempotency_key=None):
         created_at=now,
         updated_at=now,
         idempotency_key=key,
+        reply_token=conversation.new_reply_token(),
         **values,
     )
     domain.stamp_status(ticket, now)
@@ -67,7 +69,11 @@ def create_ticket(session, data, now=None, idempotency_key=None):
     session.add(ticket)
     session.add(TicketChange(ticket_id=ticket.id, at=now, actor=ticket.created_by, action="created"))
     result = schemas.dump_ticket(ticket)
-    event = outbox.record(session, OutboxEvent, TICKET_CREATED, {"ticket": result, "actor": ticket.created_by}, now)
+    data = {"ticket": result, "actor": ticket.created_by}
+    if messages:
+        session.flush()  # the ticket's row before its messages'
+        data["messages"] = conversation.add_initial_messages(session, ticket, messages, now)
+    event = outbox.record(session, OutboxEvent, TICKET_CREATED, data, now)
     return result, event
 
 

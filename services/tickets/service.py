@@ -8,7 +8,7 @@ from shared.contracts.exceptions import NotFound, ValidationError
 from shared.platform.outbox import OutboxPublisher
 from shared.platform.runtime import Pingable
 
-from . import operations, sla_operations
+from . import conversation, operations, sla_operations
 from .config import sla_tick_seconds
 from .models import Base, OutboxEvent
 from .schemas import dump_ticket
@@ -64,6 +64,42 @@ class TicketsService(Pingable, OutboxPublisher):
     def get_history(self, ref, client_id=None):
         with self.db.get_session() as session:
             return operations.get_history(session, ref, client_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def add_message(self, ref, message, client_id=None, idempotency_key=None):
+        try:
+            with self.db.get_session() as session:
+                result, events = conversation.add_message(session, ref, message, client_id, idempotency_key)
+                self._commit_and_publish(session, events)
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+            # The same key added concurrently: the other call won; answer with its message.
+            with self.db.get_session() as session:
+                result, _ = conversation.add_message(session, ref, message, client_id, idempotency_key)
+        return result
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_messages(self, ref, client_id=None, include_internal=True):
+        with self.db.get_session() as session:
+            return conversation.list_messages(session, ref, client_id, include_internal)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_attachment(self, ref, attachment_id, client_id=None, include_internal=True):
+        with self.db.get_session() as session:
+            return conversation.get_attachment(session, ref, attachment_id, client_id, include_internal)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def set_email_message_id(self, message_id, email_message_id):
+        with self.db.get_session() as session:
+            message = conversation.set_email_message_id(session, message_id, email_message_id)
+            session.commit()
+        return message
+
+    @rpc(expected_exceptions=EXPECTED)
+    def find_ticket_for_email(self, client_id=None, reply_tokens=(), message_ids=(), number=None, sender=None):
+        with self.db.get_session() as session:
+            return conversation.find_ticket_for_email(session, client_id, reply_tokens, message_ids, number, sender)
 
     @rpc(expected_exceptions=EXPECTED)
     def export_tickets(self, after_number=0, limit=200):

@@ -16,6 +16,14 @@ TICKET_SLA_WARNING = "ticket.sla_warning"
 TICKET_SLA_BREACHED = "ticket.sla_breached"
 SLA_TARGETS = ("first_response", "resolution")
 SLA_FILTERS = ("breached", "due_soon")
+# A message joined a ticket's thread (a customer's, an agent's public reply, or an internal note).
+TICKET_MESSAGE_ADDED = "ticket.message_added"
+
+# Where a ticket came from, and where each message of its thread was written.
+TICKET_CHANNELS = ("chat", "email", "web", "agent", "api")
+MESSAGE_CHANNELS = ("email", "tracker", "web", "chat", "agent")
+# Internal notes are for agents only: never e-mailed, never shown to the customer.
+MESSAGE_VISIBILITIES = ("public", "internal")
 
 CONVERSATION_STATUSES = ("open", "closed")
 # Who wrote a chat message: the customer, an agent, or the chat service itself (ticket links, closing).

@@ -76,6 +76,11 @@ class TicketSchema(Schema):
     updated_at = fields.DateTime()
     resolved_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
+    first_response_at = fields.DateTime(allow_none=True, metadata={"description": "the first public agent reply"})
+    channel = fields.String(metadata={"description": "where the ticket came from: chat, email, web, agent, api"})
+    related_ticket = fields.String(allow_none=True, metadata={
+        "description": "the older ticket this one follows (a reply to a ticket closed long ago)"})
+    reply_token = fields.String(metadata={"description": "the secret of the ticket's reply address (support+<token>@...)"})
     sla = fields.Nested(SlaStateSchema, allow_none=True)
 
 

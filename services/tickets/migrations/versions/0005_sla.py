@@ -1,7 +1,7 @@
 """SLA: each ticket's clock, targets, due and warning instants and outcomes; sla_policies per client
 
 Revision ID: 0005_sla
-Revises: 0003
+Revises: 0004_thread
 """
 from typing import Sequence, Union
 
@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0005_sla"
-down_revision: Union[str, Sequence[str], None] = "0003"
+down_revision: Union[str, Sequence[str], None] = "0004_thread"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

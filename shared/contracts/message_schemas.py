@@ -1,0 +1,127 @@
+"""A ticket's thread on the wire (marshmallow): the message the tickets service accepts
+(`add_message`, `create_ticket`'s initial `messages`) and the message every caller receives.
+
+The tickets service validates with these; the gateway validates its request bodies with the same
+classes, less what the access token supplies, for early 422s and its OpenAPI document.
+"""
+import base64
+import binascii
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from shared.contracts.enums import (
+    MESSAGE_AUTHORS,
+    MESSAGE_CHANNELS,
+    MESSAGE_VISIBILITIES,
+    TICKET_CHANNELS,
+    TICKET_STATUSES,
+)
+from shared.contracts.schemas import Text, email, optional_text
+from shared.contracts.ticket_schemas import TicketInputSchema
+
+BODY_MAX = 100_000  # a long e-mail's clean text; the full original goes in `original`
+ORIGINAL_MAX = 1_000_000
+ATTACHMENTS_MAX = 10
+ATTACHMENTS_BYTES_MAX = 10 * 1024 * 1024  # all of one message's files together, decoded
+FILENAME_MAX = 255
+REOPEN_WINDOW_DAYS = 14
+INITIAL_MESSAGES_MAX = 500  # a chat transcript's lines
+
+
+def decode_b64(value):
+    """The bytes of a base64 text, or None if it is not base64."""
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        return None
+
+
+class AttachmentInputSchema(Schema):
+    filename = Text(required=True, validate=[validate.Length(min=1, error="Must not be blank."),
+                                             validate.Length(max=FILENAME_MAX)])
+    content_type = Text(load_default="application/octet-stream", validate=validate.Length(min=1, max=255))
+    data_b64 = fields.String(required=True, metadata={"description": "the file's bytes, base64"})
+
+    @validates_schema
+    def _decodes(self, data, **kwargs):
+        if decode_b64(data["data_b64"]) is None:
+            raise ValidationError("Not valid base64.", "data_b64")
+
+
+class AttachmentSchema(Schema):
+    """An attachment as listed on its message (the bytes come from get_attachment / the download)."""
+
+    id = fields.UUID()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer(metadata={"description": "bytes"})
+
+
+class MessageBodySchema(Schema):
+    """What an agent writes: the text, public or internal, and for a public reply the status to set."""
+
+    body = Text(load_default="", validate=validate.Length(max=BODY_MAX))
+    visibility = fields.String(load_default="public", validate=validate.OneOf(MESSAGE_VISIBILITIES))
+    status = fields.String(validate=validate.OneOf(TICKET_STATUSES), metadata={
+        "description": "a public reply only: the status to set with it (reply and mark pending or resolved)"})
+
+
+class MessageInputSchema(MessageBodySchema):
+    """A new thread entry: add_message's `message`, one of create_ticket's `messages`.
+
+    The limits (body, files, bytes) and who may do what (only agents write internal notes, only an
+    agent's public reply sets the status) are checked here, so every caller gets the same
+    ValidationError with its field.
+    """
+
+    author_type = fields.String(required=True, validate=validate.OneOf(MESSAGE_AUTHORS))
+    author_name = optional_text(200)
+    author_email = email()
+    channel = fields.String(required=True, validate=validate.OneOf(MESSAGE_CHANNELS))
+    attachments = fields.List(fields.Nested(AttachmentInputSchema), load_default=list)
+    original = optional_text(ORIGINAL_MAX)
+    email_message_id = optional_text(998)
+    reopen_window_days = fields.Integer(load_default=REOPEN_WINDOW_DAYS, validate=validate.Range(min=0, max=3650))
+    # Only in create_ticket's `messages` (a transcript keeps its own times); add_message stamps now.
+    created_at = fields.AwareDateTime()
+
+    @validates_schema
+    def _rules(self, data, **kwargs):
+        attachments = data.get("attachments") or []
+        if not data.get("body") and not attachments:
+            raise ValidationError("Must not be blank.", "body")
+        if len(attachments) > ATTACHMENTS_MAX:
+            raise ValidationError(f"At most {ATTACHMENTS_MAX} files.", "attachments")
+        total = sum(len(decode_b64(a["data_b64"]) or b"") for a in attachments)
+        if total > ATTACHMENTS_BYTES_MAX:
+            raise ValidationError(f"At most {ATTACHMENTS_BYTES_MAX // (1024 * 1024)} MB of files in all.", "attachments")
+        if data.get("visibility") == "internal" and data.get("author_type") != "agent":
+            raise ValidationError("Only agents write internal notes.", "visibility")
+        if "status" in data and (data.get("author_type") != "agent" or data.get("visibility") != "public"):
+            raise ValidationError("Only an agent's public reply sets the status.", "status")
+
+
+class MessageSchema(Schema):
+    """One entry of a ticket's thread, as every caller (RPC, API, events) sees it."""
+
+    id = fields.Integer()
+    ticket_id = fields.UUID()
+    ticket_number = fields.String(metadata={"example": "TKT-00001"})
+    author_type = fields.String(validate=validate.OneOf(MESSAGE_AUTHORS))
+    author_name = fields.String(allow_none=True)
+    author_email = fields.String(allow_none=True)
+    visibility = fields.String(validate=validate.OneOf(MESSAGE_VISIBILITIES))
+    channel = fields.String(validate=validate.OneOf(MESSAGE_CHANNELS))
+    body = fields.String(metadata={"description": "clean text (quoted history cut)"})
+    created_at = fields.DateTime()
+    attachments = fields.List(fields.Nested(AttachmentSchema))
+    email_message_id = fields.String(allow_none=True)
+
+
+class TicketCreateInputSchema(TicketInputSchema):
+    """create_ticket's data: a ticket, where it came from, and its first thread entries."""
+
+    channel = fields.String(load_default="api", validate=validate.OneOf(TICKET_CHANNELS))
+    related_ticket = optional_text(20)
+    messages = fields.List(fields.Nested(MessageInputSchema), load_default=list,
+                           validate=validate.Length(max=INITIAL_MESSAGES_MAX))
