@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from services.tickets import operations, sla_operations
+from services.tickets import conversation, operations, sla_operations
 from services.tickets.models import Ticket
 from shared.contracts.exceptions import ValidationError
 
@@ -142,3 +142,22 @@ def test_sla_rpcs_answer_and_refuse_with_the_field(tickets_rpc):
     with pytest.raises(ValidationError) as error:
         tickets_rpc.put_sla("acme", {"calendar": {"timezone": "Atlantis/Capital"}})
     assert error.value.errors == {"calendar.timezone": ["must be an IANA time zone, e.g. Europe/Berlin"]}
+
+
+def test_the_first_public_reply_records_the_outcome_and_waiting_on_the_customer_pauses(session):
+    ticket = create(session, priority="urgent", now=NOW - timedelta(minutes=90))
+    note = {"body": "checking", "visibility": "internal", "author_type": "agent", "author_name": "Ann", "channel": "agent"}
+    conversation.add_message(session, ticket["id"], note, now=NOW - timedelta(minutes=80))
+    session.commit()
+    reply = {**note, "body": "Please send the logs", "visibility": "public", "status": "pending"}
+    result, _ = conversation.add_message(session, ticket["id"], reply, now=NOW)
+    session.commit()
+    sla = result["ticket"]["sla"]
+    assert sla["first_response"]["outcome"] == "breached"  # 90 minutes against a 60-minute target
+    assert sla["paused"] and sla["resolution"]["due_at"] is None
+    answer = {"body": "here", "visibility": "public", "author_type": "customer", "author_name": "Kira", "channel": "web"}
+    result, _ = conversation.add_message(session, ticket["id"], answer, now=NOW + timedelta(hours=3))
+    session.commit()
+    # Reopened by the customer: 90 minutes were used of the 8 h resolution target, the 3 h wait was not.
+    assert result["ticket"]["status"] == "open"
+    assert result["ticket"]["sla"]["resolution"]["due_at"] == (NOW + timedelta(hours=3 + 6, minutes=30)).isoformat()
