@@ -10,14 +10,21 @@ from nameko.rpc import rpc
 from nameko.timer import Timer
 from nameko_sqlalchemy import Database
 
-from shared.contracts.enums import DIRECTORY_CLIENT_CHANGED, DIRECTORY_SERVICE, TICKET_CREATED, TICKET_UPDATED
+from shared.contracts.enums import (
+    DIRECTORY_CLIENT_CHANGED,
+    DIRECTORY_SERVICE,
+    TICKET_CREATED,
+    TICKET_SLA_BREACHED,
+    TICKET_SLA_WARNING,
+    TICKET_UPDATED,
+)
 from shared.contracts.events import parse_envelope
 from shared.contracts.exceptions import Conflict, NotFound, ValidationError
 from shared.platform.consumers import EventPolicy
 from shared.platform.observability import record_email_delivery
 from shared.platform.runtime import Pingable
 
-from . import agent_emails, coalescing, deliveries, directory, emails
+from . import agent_emails, coalescing, deliveries, directory, emails, sla_emails
 from .backends import build_backend
 from .config import Settings
 from .models import DEAD, Base
@@ -84,6 +91,14 @@ class NotifierService(Pingable):
     @ticket_event_handler(TICKET_UPDATED)
     def on_ticket_updated(self, payload):
         self._notify(payload)
+
+    @ticket_event_handler(TICKET_SLA_WARNING)
+    def on_sla_warning(self, payload):
+        self.policy.run(self._alert_agents, payload)
+
+    @ticket_event_handler(TICKET_SLA_BREACHED)
+    def on_sla_breached(self, payload):
+        self.policy.run(self._alert_agents, payload)
 
     # The gateway's directory (contract B): each event is a full snapshot of one client and its agents.
     @event_handler(DIRECTORY_SERVICE, DIRECTORY_CLIENT_CHANGED, handler_type=SERVICE_POOL, reliable_delivery=True,
@@ -158,6 +173,12 @@ class NotifierService(Pingable):
         envelope = parse_envelope(payload)
         with self._session() as session:
             directory.apply_snapshot(session, envelope["data"], envelope["occurred_at"])
+
+    def _alert_agents(self, payload):
+        """An SLA warning or breach: e-mail the assignee, or the client's admins when nobody has the ticket."""
+        with self._session() as session:
+            attempts = [deliveries.record(session, plan, self.mail.settings) for plan in sla_emails.plans(session, payload)]
+        self._attempt_all([attempt for attempt in attempts if attempt is not None])
 
     def _attempt_all(self, attempts):
         pool = eventlet.GreenPool(self.mail.settings.retry_concurrency)
