@@ -15,6 +15,7 @@ from services.tracker_gateway.console import chats as console_chats
 from services.tracker_gateway.console import live
 from services.tracker_gateway.console import pages as console_pages
 from services.tracker_gateway.console import reads as console_reads
+from services.tracker_gateway.console import sla_page as console_sla
 from services.tracker_gateway.core import db, errors, health
 from services.tracker_gateway.core.json_body import StrictJSONProvider
 from services.tracker_gateway.core.rpc import RpcPool, release_lease
@@ -73,7 +74,7 @@ def create_app(config=None):
     for blueprint in (
         health.bp,
         api_auth.bp, api_tickets.bp, api_chat.bp, api_docs.bp, api_sla.bp,  # api/: the REST surface
-        console_pages.bp, console_reads.bp, console_chats.bp, live.bp,  # console/: the agent pages and their feeds
+        console_pages.bp, console_reads.bp, console_chats.bp, console_sla.bp, live.bp,  # console/: the agent pages and their feeds
         tracker.bp, public_chat.bp,  # public/: what customers reach without logging in
     ):
         app.register_blueprint(blueprint)

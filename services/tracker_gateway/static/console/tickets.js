@@ -7,9 +7,10 @@ import { api } from "./session.js";
 import { openLive } from "./live.js";
 import { noteLiveEvent, refreshUnansweredChats } from "./nav.js";
 import { shareMessage } from "./share.js";
+import { refreshSlaChips, slaChip, slaFacts } from "./sla.js";
 import { chip, copyText, hideBanner, label, showBanner, showQuery, showRetrying, toast } from "./ui.js";
 
-const FILTERS = ["q", "status", "priority", "category", "assigned_to", "sort"];
+const FILTERS = ["q", "status", "priority", "category", "assigned_to", "sla", "sort"];
 const DEFAULT_SORT = "-created_at";
 const EDITABLE = ["status", "priority", "category", "assigned_to", "resolution_notes"];
 const NULLABLE = new Set(["assigned_to", "resolution_notes"]);
@@ -106,7 +107,7 @@ function rowFor(ticket) {
       el("span", { class: "row-top" },
         el("span", { class: "ticket-number" }, ticket.ticket_number),
         el("span", { class: "row-title" }, ticket.title),
-        el("span", { class: "chips" }, chip("status", ticket.status), chip("priority", ticket.priority))),
+        el("span", { class: "chips" }, chip("status", ticket.status), chip("priority", ticket.priority), slaChip(ticket))),
       el("span", { class: "row-desc" }, firstLine(ticket.description)),
       el("span", { class: "row-meta" },
         el("span", { class: "row-customer" }, customerOf(ticket)),
@@ -130,6 +131,7 @@ setInterval(() => {
   for (const node of list.querySelectorAll("time[data-relative]")) {
     node.textContent = relativeText(node.dataset.relative, node.getAttribute("datetime"));
   }
+  refreshSlaChips(list);
 }, 60_000);
 
 function renderList(page) {
@@ -300,6 +302,7 @@ function renderTicketFacts(ticket) {
     $(id).replaceChildren(ticket[key] ? el("time", { datetime: ticket[key] }, formatDateTime(ticket[key])) : "—");
   }
   $("p-created-by").textContent = ticket.created_by ? personName(ticket.created_by) : "—";
+  $("p-sla").replaceChildren(...slaFacts(ticket));
 }
 
 // A ticket from the server (a load, a save's answer, a live event). Fields the agent has not
@@ -469,6 +472,8 @@ const EMAIL_STATES = {
 function historyText(entry) {
   if (entry.action === "created") return "Ticket created";
   if (entry.action === "deleted") return "Ticket deleted";
+  if (entry.action === "sla_warning") return `⏰ SLA warning: 80 % of the ${label(entry.field).toLowerCase()} target used`;
+  if (entry.action === "sla_breached") return `⚠ SLA breached: ${label(entry.field).toLowerCase()} target missed`;
   const field = entry.field;
   if (field === "assigned_to") return entry.new_value ? `Assigned to ${personName(entry.new_value)}` : "Unassigned";
   if (field === "resolution_notes") return "Resolution notes edited";
