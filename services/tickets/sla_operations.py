@@ -113,10 +113,11 @@ def tick(session, now=None, limit=TICK_BATCH):
                                      new_value=due.isoformat()))
             rows.append((ticket, target, kind, due))
         ticket.sla_next_check_at = sla.next_check(ticket)
-    events = []
-    for ticket, target, kind, due in rows:
-        data = {"ticket": schemas.dump_ticket(ticket), "target": target, "due_at": due.isoformat(), "actor": None}
-        events.append(outbox.record(session, OutboxEvent, EVENT_TYPES[kind], data, now))
+    events = outbox.record_many(session, OutboxEvent, [
+        (EVENT_TYPES[kind], {"ticket": schemas.dump_ticket(ticket), "target": target, "due_at": due.isoformat(),
+                             "actor": None})
+        for ticket, target, kind, due in rows
+    ], now) if rows else []
     return len(tickets), events
 
 
