@@ -135,6 +135,8 @@ def start(ticket, policy, now):
     for target in TARGETS:
         setattr(ticket, f"{_prefix(target)}_outcome", None)
     set_targets(ticket, policy)
+    if ticket.status in RESOLVED_STATUSES:  # answered while it was being written down (a chat): on time
+        _record_outcome(ticket, "resolution", policy.calendar, now)
     schedule(ticket, policy.calendar, now)
 
 

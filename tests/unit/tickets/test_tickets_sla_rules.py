@@ -142,3 +142,9 @@ def test_a_policy_round_trips_and_keeps_defaults_for_missing_priorities():
 def test_state_is_none_for_tickets_older_than_slas():
     assert sla.state(Ticket(client_id="acme", priority="low", status="open")) is None
     assert sla.state(new_ticket())["first_response"]["target_minutes"] == 60
+
+
+def test_a_ticket_created_resolved_achieved_its_resolution_and_never_ticks():
+    ticket = new_ticket("high", status="resolved")
+    assert ticket.sla_resolution_outcome == "achieved" and ticket.sla_first_response_outcome is None
+    assert ticket.sla_next_check_at is None and sla.state(ticket)["paused"]
