@@ -77,6 +77,10 @@ def test_chips_sort_and_filters_by_due_time(signed_in, ui_tenant, tickets_sessio
     expect(targets.locator("[data-target=first_response] dt")).to_have_text("First response (1 h business time)")
     expect(targets.locator("[data-target=first_response] .sla-state")).to_have_text(re.compile(r"breached 1 h"))
     expect(targets.locator("[data-target=resolution] .sla-state")).to_have_text(re.compile(r"due in 5 h"))
+    # The tickets service's scheduler (a tick every 15 s) publishes the breach; the live stream puts it on the
+    # open ticket's timeline without a reload.
+    expect(page.locator("#p-timeline .tl.sla_breached")).to_have_text(
+        re.compile("⚠ SLA breached: first response target missed"), timeout=30_000)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     targets.scroll_into_view_if_needed()
     page.screenshot(path=SCREENSHOTS / "sla-list.png", animations="disabled")
