@@ -64,6 +64,7 @@ def compose(kind, context, recipient, event_id, settings):
         "expires": display_time(context["expires_at"]) or context["expires_at"],
         "brand_color": BRAND_COLOR,
         "sender_name": settings.sender_name,
+        "customer_name": context["agent_name"],  # the layout's greeting
     }
     return OutgoingEmail(
         sender_email=settings.sender_email,

@@ -93,6 +93,7 @@ def compose(kind, context, recipient, event_id, settings):
         "ticket_url": f"{settings.public_base_url.rstrip('/')}/agent/tickets?ticket={ticket['ticket_number']}",
         "brand_color": BRAND_COLOR,
         "sender_name": settings.sender_name,
+        "customer_name": context["agent_name"],  # the layout's greeting
     }
     return OutgoingEmail(
         sender_email=settings.sender_email,

@@ -5,8 +5,10 @@ import redis
 from flask import Flask
 
 from services.tracker_gateway import config as gateway_config
+from services.tracker_gateway.api import agents as api_agents
 from services.tracker_gateway.api import auth as api_auth
 from services.tracker_gateway.api import chat as api_chat
+from services.tracker_gateway.api import client as api_client
 from services.tracker_gateway.api import docs as api_docs
 from services.tracker_gateway.api import sla as api_sla
 from services.tracker_gateway.api import tickets as api_tickets
@@ -16,6 +18,7 @@ from services.tracker_gateway.console import live
 from services.tracker_gateway.console import pages as console_pages
 from services.tracker_gateway.console import reads as console_reads
 from services.tracker_gateway.console import sla_page as console_sla
+from services.tracker_gateway.console import team as console_team
 from services.tracker_gateway.core import db, errors, health
 from services.tracker_gateway.core.json_body import StrictJSONProvider
 from services.tracker_gateway.core.rpc import RpcPool, release_lease
@@ -73,8 +76,10 @@ def create_app(config=None):
 
     for blueprint in (
         health.bp,
-        api_auth.bp, api_tickets.bp, api_chat.bp, api_docs.bp, api_sla.bp,  # api/: the REST surface
-        console_pages.bp, console_reads.bp, console_chats.bp, console_sla.bp, live.bp,  # console/: the agent pages and their feeds
+        api_auth.bp, api_tickets.bp, api_chat.bp, api_docs.bp, api_agents.bp,  # api/: the REST surface
+        api_client.bp, api_sla.bp,
+        console_pages.bp, console_reads.bp, console_chats.bp, live.bp, console_team.bp,  # console/: the agent pages and their feeds
+        console_sla.bp,
         tracker.bp, public_chat.bp,  # public/: what customers reach without logging in
     ):
         app.register_blueprint(blueprint)

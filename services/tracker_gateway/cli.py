@@ -56,7 +56,8 @@ def parser():
     sub.add_parser("projector", help="run the tracker projector (nameko service)")
     sub.add_parser("migrate", help="create and migrate the gateway's database")
     sub.add_parser("bootstrap", help="create client Demo and the admin agent if absent")
-    sub.add_parser("publish-directory", help="publish every client's directory snapshot (done at every start)")
+    pd = sub.add_parser("publish-directory", help="publish every client's directory snapshot (done at every start)")
+    pd.add_argument("--retry-for", type=float, default=0, help="seconds to keep trying while the broker is away")
     c = sub.add_parser("create-client", help="create a client (tenant)")
     c.add_argument("--name", required=True)
     c.add_argument("--slug")
@@ -101,7 +102,7 @@ def main(argv=None):
                 bootstrap(session, config)
                 directory.announce(session, config)
             elif command == "publish-directory":
-                if not directory.announce(session, config):
+                if not directory.announce_with_retries(_sessions(config), config, args.retry_for):
                     sys.exit(1)
             elif command == "deactivate-agent":
                 import redis

@@ -52,6 +52,13 @@ def load(overrides=None):
         "LOGIN_FAILURES_PER_EMAIL": env_int("LOGIN_FAILURES_PER_EMAIL", 5),
         "LOGIN_FAILURES_PER_IP": env_int("LOGIN_FAILURES_PER_IP", 20),
         "LOGIN_WINDOW_SECONDS": env_int("LOGIN_WINDOW_SECONDS", 15 * 60),
+        # Agents' single-use e-mail links (accounts/links.py): how long they work; how many password
+        # resets may be asked for per e-mail address and per client address in a window.
+        "INVITATION_TTL_SECONDS": env_int("INVITATION_TTL_SECONDS", 7 * 86400),
+        "PASSWORD_RESET_TTL_SECONDS": env_int("PASSWORD_RESET_TTL_SECONDS", 3600),
+        "PASSWORD_RESETS_PER_EMAIL": env_int("PASSWORD_RESETS_PER_EMAIL", 3),
+        "PASSWORD_RESETS_PER_IP": env_int("PASSWORD_RESETS_PER_IP", 10),
+        "PASSWORD_RESET_WINDOW_SECONDS": env_int("PASSWORD_RESET_WINDOW_SECONDS", 3600),
         "ADMIN_EMAIL": env("ADMIN_EMAIL", "admin@example.com"),
         "ADMIN_PASSWORD": env("ADMIN_PASSWORD"),
         "ADMIN_NAME": env("ADMIN_NAME", "Administrator"),

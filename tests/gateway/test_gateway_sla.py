@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from services.tracker_gateway.accounts.models import Agent
+from services.tracker_gateway.accounts.roles import ADMIN_ONLY
 from tests.fixtures.gateway import Tenant
 
 API = "/api/sla"
@@ -53,7 +54,7 @@ def test_an_admin_saves_a_policy_that_new_tickets_follow(http, admin, agent, ten
 def test_an_agent_may_not_change_the_policy(http, agent):
     response = http.put(API, json={"targets": {"urgent": {"first_response_minutes": 5}}}, headers=agent)
     assert response.status_code == 403
-    assert response.get_json() == {"error": "forbidden", "message": "Only an admin may change SLA policies."}
+    assert response.get_json() == {"error": "forbidden", "message": ADMIN_ONLY}
     assert http.get(API, headers=agent).get_json()["targets"]["urgent"]["first_response_minutes"] == 60
 
 

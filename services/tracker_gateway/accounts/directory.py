@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 DEFAULT_CLIENT_SETTINGS = {"reopen_window_days": 14}
 # One quick retry: a broker that is away must not hold a request (or a start) for long.
 RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 0.2}
+# At a start, the publishing process tries again (with back-off) this long if the broker or database is away.
+START_RETRY_SECONDS = 300
 
 
 def inbound_address(slug, domain):
@@ -87,12 +89,34 @@ def announce(session, config, client_id=None):
         else:
             publish_client(session, dispatch, client_id, domain)
         return True
-    except Exception:
-        log.exception("directory: could not publish %s; the next gateway start publishes it again",
-                      "every client" if client_id is None else f"client {client_id}")
+    except Exception as exc:  # the broker or the database away: an outage, not a bug (no traceback)
+        log.error("directory: could not publish %s (%r); the next gateway start publishes it again",
+                  "every client" if client_id is None else f"client {client_id}", exc)
         return False
     finally:
-        session.rollback()  # end the read's transaction: the caller's session goes on cleanly
+        try:  # end the read's transaction (nothing is pending: callers commit their change first)
+            session.commit()
+        except Exception:
+            session.rollback()
+
+
+def announce_with_retries(sessions, config, retry_for, sleep=None):
+    """`announce` every client until it works or `retry_for` seconds have passed (back-off 1 s to 30 s)."""
+    import time
+
+    sleep = sleep or time.sleep
+    deadline, delay = time.monotonic() + retry_for, 1.0
+    while True:
+        with sessions() as session:
+            try:
+                if announce(session, config):
+                    return True
+            except Exception as exc:  # the database away: reading the clients failed
+                log.error("directory: could not read the clients to publish (%r)", exc)
+        if time.monotonic() + delay > deadline:
+            return False
+        sleep(delay)
+        delay = min(delay * 2, 30.0)
 
 
 def publish_at_start():
@@ -105,7 +129,8 @@ def publish_at_start():
 
     root = Path(__file__).resolve().parents[3]
     try:
-        return subprocess.Popen([sys.executable, "-m", "services.tracker_gateway", "publish-directory"], cwd=root)
+        return subprocess.Popen([sys.executable, "-m", "services.tracker_gateway", "publish-directory",
+                                 "--retry-for", str(START_RETRY_SECONDS)], cwd=root)
     except OSError:
         log.exception("directory: could not start the process that publishes the directory")
         return None

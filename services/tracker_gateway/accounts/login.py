@@ -8,6 +8,7 @@ from flask import current_app
 
 from services.tracker_gateway.accounts.models import Agent
 from services.tracker_gateway.accounts.passwords import hash_password, needs_rehash, verify_password
+from services.tracker_gateway.accounts.team import mark_seen
 from services.tracker_gateway.accounts.tokens import token_pair
 from services.tracker_gateway.core import db, ratelimit
 from services.tracker_gateway.core.errors import Unauthorized
@@ -38,5 +39,6 @@ def login(email, password, ip):
     if needs_rehash(agent.password_hash):
         agent.password_hash = hash_password(password)
     pair = token_pair(session, agent, current_app.config)
+    mark_seen(session, agent)
     session.commit()
     return pair

@@ -27,14 +27,17 @@ PATH_PARAMETERS = {
     "ref": {"schema": {"type": "string"}, "description": "the ticket's id (UUID) or number (TKT-00001)"},
     "conversation_id": {"schema": {"type": "string", "format": "uuid"}, "description": "the conversation's id"},
     "slug": {"schema": {"type": "string"}, "description": "the client's chat page name, as in /chat/<slug>"},
+    "agent_id": {"schema": {"type": "string", "format": "uuid"}, "description": "the agent's id"},
 }
 # What a 404 means on a path holding that parameter (an agent never learns of other clients' rows).
 NOT_FOUND = {
     "ref": "No such ticket in the agent's client",
     "conversation_id": "No such conversation in the agent's client",
+    "agent_id": "No such agent in the admin's client",
 }
 # Answers the builder adds: with a bearer token, with a body or query string, and to every operation.
 UNAUTHORIZED = "Missing, expired, revoked or invalid access token"
+ADMIN_ONLY = "The agent is not an admin (admin-only operation)"
 INVALID = "Invalid fields"
 UNAVAILABLE = "A service or store the request needs did not answer"
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again", "schema": {"type": "integer"}}}
@@ -129,6 +132,8 @@ def _operation(view, op, path, method, endpoint, methods_of_rule):
     if getattr(view, "requires_login", False):
         operation["security"] = [{"bearer": []}]
         responses.setdefault(401, (UNAUTHORIZED, None))
+    if getattr(view, "requires_admin", False):
+        responses.setdefault(403, (ADMIN_ONLY, None))
     if op.body is not None or op.query is not None:
         responses.setdefault(422, (INVALID, None))
     for name in names:

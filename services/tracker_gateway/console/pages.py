@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, make_response, redirect, render_template, request, url_for
 
 from services.tracker_gateway.accounts import login as accounts_login
-from services.tracker_gateway.accounts import tokens
+from services.tracker_gateway.accounts import team, tokens
 from services.tracker_gateway.accounts.models import Agent, Client
 from services.tracker_gateway.api import schemas
 from services.tracker_gateway.console import session
@@ -33,11 +33,13 @@ class NavItem:
     key: str
     label: str
     endpoint: str
+    admin_only: bool = False
 
 
-# The console's sections, in the order the navigation shows them.
+# The console's sections, in the order the navigation shows them (admin-only ones to admins alone).
 NAV = [NavItem("tickets", "Tickets", "agent_ui.tickets_page"), NavItem("chats", "Chats", "agent_chats.index"),
-       NavItem("sla", "SLA", "agent_sla.settings")]
+       NavItem("sla", "SLA", "agent_sla.settings", admin_only=True),
+       NavItem("team", "Team", "agent_team.team_page", admin_only=True)]
 
 
 def label(value):
@@ -57,7 +59,8 @@ def console_context():
     """`console` (agent, csrf_token, nav) for every page rendered by a `session.agent_page` view."""
     if "console_agent" not in g:
         return {}
-    nav = [{"key": item.key, "label": item.label, "href": url_for(item.endpoint)} for item in NAV]
+    nav = [{"key": item.key, "label": item.label, "href": url_for(item.endpoint)} for item in NAV
+           if g.console_agent.role == "admin" or not item.admin_only]
     return {"console": Console(g.console_agent, session.csrf_token(), nav)}
 
 
@@ -87,7 +90,7 @@ def login():
     """The sign-in form (a signed-in agent goes straight on)."""
     if session.session_agent() is not None:
         return redirect(_safe_next(request.args.get("next")), 303)
-    return _login_page(signed_out=request.args.get("signed_out") == "1")
+    return _login_page(signed_out=request.args.get("signed_out") == "1", password_reset=request.args.get("reset") == "1")
 
 
 @bp.post("/agent/login")
@@ -129,6 +132,8 @@ def session_token():
         response = make_response(jsonify({"error": "unauthorized", "message": "Please sign in again."}), 401)
         session.clear_session_cookie(response)
         return response
+    if team.mark_seen(db.session(), agent):
+        db.session().commit()
     config = current_app.config
     response = make_response(jsonify({
         "access_token": tokens.issue_access_token(agent, config), "token_type": "Bearer",
@@ -155,12 +160,16 @@ def logout():
 @session.agent_page
 def tickets_page():
     """The tickets dashboard: filters, the list and the detail panel (filled by static/agent/tickets.js)."""
-    agents = db.session().scalars(
-        sa.select(Agent).where(Agent.client_id == g.console_agent.client_id, Agent.active).order_by(Agent.name)
+    everyone = db.session().scalars(
+        sa.select(Agent).where(Agent.client_id == g.console_agent.client_id).order_by(Agent.name)
     ).all()
+    # Deactivated agents can no longer be assigned, but their tickets still name them, as deactivated.
+    agents = [agent for agent in everyone if agent.active]
+    former_agents = [agent for agent in everyone if not agent.active]
     client = db.session().get(Client, uuid.UUID(g.console_agent.client_id))
     return render_template(
-        "console/tickets.html", active_nav="tickets", agents=agents, filters=request.args, client_slug=client.slug,
+        "console/tickets.html", active_nav="tickets", agents=agents, former_agents=former_agents, filters=request.args,
+        client_slug=client.slug,
         statuses=[(value, label(value)) for value in TICKET_STATUSES],
         priorities=[(value, label(value)) for value in TICKET_PRIORITIES],
         categories=[(value, label(value)) for value in TICKET_CATEGORIES],

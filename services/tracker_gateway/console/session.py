@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import current_app, g, make_response, redirect, request, url_for
+from flask import Response, current_app, g, make_response, redirect, request, url_for
 
 from services.tracker_gateway.accounts import tokens
 from services.tracker_gateway.accounts.models import Agent, Client
@@ -56,7 +56,7 @@ def console_agent(agent_id):
     if found is None or not found.Agent.active:
         return None
     agent, client = found
-    return ConsoleAgent(str(agent.id), agent.name, agent.email, agent.role, str(client.id), client.name)
+    return ConsoleAgent(str(agent.id), agent.shown_name, agent.email, agent.role, str(client.id), client.name)
 
 
 def session_agent():
@@ -128,6 +128,9 @@ def agent_page(view):
         if agent is None:
             return redirect(url_for("agent_ui.login", next=request.full_path.rstrip("?")), 303)
         g.console_agent = agent
-        return page_response(view(*args, **kwargs))
+        result = view(*args, **kwargs)
+        if isinstance(result, Response):  # a form's redirect
+            return result
+        return page_response(*result) if isinstance(result, tuple) else page_response(result)
 
     return wrapper
