@@ -27,7 +27,8 @@ from shared.contracts.ticket_numbers import parse_ref, parse_typed
 from shared.contracts.ticket_schemas import TEXT_MAX, TITLE_MAX
 from shared.platform import outbox
 
-from . import domain, schemas, sla_operations
+# operations imports this module too: each uses the other's functions only when called.
+from . import domain, operations, schemas, sla_operations
 from .models import OutboxEvent, Ticket, TicketAttachment, TicketChange, TicketMessage
 
 # add_message stamps its own time: only a new ticket's first messages (a transcript) bring theirs.
@@ -141,10 +142,8 @@ def _by_key(session, ticket, key):
 def add_message(session, ref, message, client_id=None, idempotency_key=None, now=None):
     """Add a message to a ticket's thread; returns ({"message", "ticket", "created_ticket"}, outbox rows).
 
-    A repeated `idempotency_key` returns the first result and records nothing.
+    A repeated `idempotency_key` returns the first message (with the ticket as it is now) and records nothing.
     """
-    from . import operations  # the ticket's own operations import this module
-
     values = load(MESSAGE_INPUT, message)
     key = load(schemas.IDEMPOTENCY, {"idempotency_key": idempotency_key})["idempotency_key"]
     now = now or datetime.now(timezone.utc)
@@ -175,6 +174,8 @@ def add_message(session, ref, message, client_id=None, idempotency_key=None, now
     if is_first_response(ticket, values):
         ticket.first_response_at = now
         sla_operations.record_first_response(session, ticket, now)
+    if values["author_type"] == "customer":
+        ticket.last_customer_message_at = now
     actor = values.get("author_email") or values.get("author_name")
     if status is not None:
         diff = domain.apply_changes(ticket, {"status": status}, now)
@@ -195,13 +196,15 @@ def add_message(session, ref, message, client_id=None, idempotency_key=None, now
 def add_initial_messages(session, ticket, messages, now):
     """A new ticket's first entries (a chat transcript, the e-mail that opened it), in the given order;
     they tell nothing new (ticket.created carries them) and stamp no first response."""
-    return [dump_message(store_message(session, ticket, values, now), ticket) for values in messages]
+    rows = [store_message(session, ticket, values, now) for values in messages]
+    customer_times = [row.created_at for row in rows if row.author_type == "customer"]
+    if customer_times:
+        ticket.last_customer_message_at = max(customer_times)
+    return [dump_message(row, ticket) for row in rows]
 
 
 def list_messages(session, ref, client_id=None, include_internal=True):
     """The ticket's thread, oldest first."""
-    from . import operations
-
     ticket = operations.get_ticket(session, ref, client_id)
     query = sa.select(TicketMessage).where(TicketMessage.ticket_id == ticket.id)
     if not include_internal:
@@ -212,8 +215,6 @@ def list_messages(session, ref, client_id=None, include_internal=True):
 
 def get_attachment(session, ref, attachment_id, client_id=None, include_internal=True):
     """One file of the ticket's thread, its bytes in base64; NotFound for any other ticket's file."""
-    from . import operations
-
     ticket = operations.get_ticket(session, ref, client_id)
     try:
         attachment_uuid = uuid.UUID(str(attachment_id))

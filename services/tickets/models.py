@@ -5,7 +5,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
-from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.platform.outbox import OutboxColumns
 
@@ -62,6 +62,8 @@ class Ticket(Base):
     reply_token: Mapped[str] = mapped_column(sa.String(24), unique=True)
     channel: Mapped[str] = mapped_column(sa.String(10), server_default="api")
     related_ticket: Mapped[str | None] = mapped_column(sa.String(20))
+    # When the customer last wrote: the console marks a ticket unread when this is newer than the agent's last look.
+    last_customer_message_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     # The SLA clock and targets (services/tickets/sla.py explains them; null on tickets older than 0005).
     sla_first_response_seconds: Mapped[int | None] = mapped_column(sa.Integer)
     sla_resolution_seconds: Mapped[int | None] = mapped_column(sa.Integer)
@@ -98,7 +100,7 @@ class TicketMessage(Base):
     channel: Mapped[str] = mapped_column(sa.String(10))
     body: Mapped[str] = mapped_column(sa.Text)
     # The whole original (an e-mail with its quoted history): kept, not loaded with the thread.
-    original: Mapped[str | None] = deferred(mapped_column(sa.Text))
+    original: Mapped[str | None] = mapped_column(sa.Text, deferred=True)
     email_message_id: Mapped[str | None] = mapped_column(sa.String(998))
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(100))
     attachments: Mapped[list["TicketAttachment"]] = relationship(
@@ -115,7 +117,7 @@ class TicketAttachment(Base):
     filename: Mapped[str] = mapped_column(sa.String(255))
     content_type: Mapped[str] = mapped_column(sa.String(255))
     size: Mapped[int] = mapped_column(sa.Integer)
-    data: Mapped[bytes] = deferred(mapped_column(sa.LargeBinary))
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
     message: Mapped[TicketMessage] = relationship(back_populates="attachments")
 
 

@@ -68,12 +68,13 @@ def create_ticket(session, data, now=None, idempotency_key=None):
     sla_operations.start_clock(session, ticket, now)
     session.add(ticket)
     session.add(TicketChange(ticket_id=ticket.id, at=now, actor=ticket.created_by, action="created"))
-    result = schemas.dump_ticket(ticket)
-    data = {"ticket": result, "actor": ticket.created_by}
+    data = {}
     if messages:
         session.flush()  # the ticket's row before its messages'
         data["messages"] = conversation.add_initial_messages(session, ticket, messages, now)
-    event = outbox.record(session, OutboxEvent, TICKET_CREATED, data, now)
+    result = schemas.dump_ticket(ticket)
+    event = outbox.record(session, OutboxEvent, TICKET_CREATED, {"ticket": result, "actor": ticket.created_by, **data},
+                          now)
     return result, event
 
 

@@ -10,6 +10,7 @@ from services.tracker_gateway.api import auth as api_auth
 from services.tracker_gateway.api import chat as api_chat
 from services.tracker_gateway.api import client as api_client
 from services.tracker_gateway.api import docs as api_docs
+from services.tracker_gateway.api import messages as api_messages
 from services.tracker_gateway.api import sla as api_sla
 from services.tracker_gateway.api import tickets as api_tickets
 from services.tracker_gateway.api.openapi import build_spec
@@ -76,7 +77,7 @@ def create_app(config=None):
 
     for blueprint in (
         health.bp,
-        api_auth.bp, api_tickets.bp, api_chat.bp, api_docs.bp, api_agents.bp,  # api/: the REST surface
+        api_auth.bp, api_tickets.bp, api_messages.bp, api_chat.bp, api_docs.bp, api_agents.bp,  # api/: the REST surface
         api_client.bp, api_sla.bp,
         console_pages.bp, console_reads.bp, console_chats.bp, live.bp, console_team.bp,  # console/: the agent pages and their feeds
         console_sla.bp,

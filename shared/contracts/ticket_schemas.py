@@ -80,6 +80,7 @@ class TicketSchema(Schema):
     channel = fields.String(metadata={"description": "where the ticket came from: chat, email, web, agent, api"})
     related_ticket = fields.String(allow_none=True, metadata={
         "description": "the older ticket this one follows (a reply to a ticket closed long ago)"})
+    last_customer_message_at = fields.DateTime(allow_none=True, metadata={"description": "when the customer last wrote"})
     reply_token = fields.String(metadata={"description": "the secret of the ticket's reply address (support+<token>@...)"})
     sla = fields.Nested(SlaStateSchema, allow_none=True)
 

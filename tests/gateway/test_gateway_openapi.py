@@ -32,7 +32,8 @@ NOT_DOCUMENTED = {
 }
 OPENAPI_3_0_SCHEMA = Path(__file__).with_name("openapi-3.0-schema.json")
 # A value for each path parameter, to call every documented path.
-PATH_VALUES = {"ref": "TKT-00001", "conversation_id": str(uuid.uuid4()), "slug": "acme", "agent_id": str(uuid.uuid4())}
+PATH_VALUES = {"ref": "TKT-00001", "conversation_id": str(uuid.uuid4()), "slug": "acme", "agent_id": str(uuid.uuid4()),
+               "attachment_id": str(uuid.uuid4())}
 
 EXPECTED = {
     "/api/auth/login": {"post"}, "/api/auth/refresh": {"post"}, "/api/auth/logout": {"post"}, "/api/auth/me": {"get"},
@@ -40,6 +41,8 @@ EXPECTED = {
     "/api/entities/ticket/{ref}": {"get", "put", "patch", "delete"},
     "/api/entities/ticket/{ref}/history": {"get"},
     "/api/sla": {"get", "put"},
+    "/api/entities/ticket/{ref}/messages": {"get", "post"},
+    "/api/entities/ticket/{ref}/attachments/{attachment_id}": {"get"},
     "/api/public/track": {"get"},
     "/api/chat/conversations": {"get"},
     "/api/chat/conversations/{conversation_id}": {"get"},
@@ -224,7 +227,7 @@ def test_the_bearer_requirement_is_the_views_own(bare_app):
                 response = client.open(url, method=method.upper(), json={})
                 assert response.status_code == 401 and "WWW-Authenticate" in response.headers, (method, path)
                 secured += 1
-    assert secured == 25  # auth 2, tickets 7, chat 8, agents 4, client 2, sla 2
+    assert secured == 28  # auth 2, tickets 10, chat 8, agents 4, client 2, sla 2
 
 
 def test_every_answer_with_a_body_has_a_schema(bare_app):
@@ -234,6 +237,10 @@ def test_every_answer_with_a_body_has_a_schema(bare_app):
             for status, response in operation["responses"].items():
                 if status == "204":
                     assert "content" not in response
+                    continue
+                if path.endswith("/attachments/{attachment_id}") and status == "200":  # a file, not JSON
+                    assert response["content"] == {"application/octet-stream": {
+                        "schema": {"type": "string", "format": "binary"}}}
                     continue
                 schema = response["content"]["application/json"]["schema"]
                 assert "$ref" in schema, (method, path, status)
@@ -277,6 +284,10 @@ def test_every_auth_ticket_and_tracker_answer_matches_its_documented_schema(
     call("PUT", f"{api}/{number}", 200, headers=headers, json={"status": "in_progress"})
     call("PATCH", f"{api}/{number}", 200, headers=headers, json={"priority": "urgent", "resolution_notes": None})
     call("GET", f"{api}/{number}/history", 200, headers=headers)
+    call("POST", f"{api}/{number}/messages", 201, headers=headers, json={"body": "On it", "visibility": "internal"})
+    call("POST", f"{api}/{number}/messages", 422, headers=headers, json={"body": ""})
+    call("GET", f"{api}/{number}/messages", 200, headers=headers)
+    call("GET", f"{api}/{number}/attachments/{uuid.uuid4()}", 404, headers=headers)
     wait_for(lambda: http.get("/api/public/track", query_string={"ticket": number, "email": "kira@example.com"})
              .get_json().get("priority") == "urgent", timeout=10, message="the tracker to catch up")
     call("GET", "/api/public/track", 200, query_string={"ticket": number, "email": "kira@example.com"})

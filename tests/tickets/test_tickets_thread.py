@@ -91,6 +91,9 @@ def test_first_public_agent_reply_stamps_first_response_once(session):
     assert result["ticket"]["first_response_at"] == (NOW + timedelta(minutes=5)).isoformat()
     result, _ = add(session, ticket["ticket_number"], REPLY, now=NOW + timedelta(minutes=9))
     assert result["ticket"]["first_response_at"] == (NOW + timedelta(minutes=5)).isoformat()
+    assert result["ticket"]["last_customer_message_at"] is None
+    result, _ = add(session, ticket["ticket_number"], CUSTOMER, now=NOW + timedelta(minutes=12))
+    assert result["ticket"]["last_customer_message_at"] == (NOW + timedelta(minutes=12)).isoformat()
 
 
 def test_a_reply_can_set_the_status_which_is_history_and_an_update_event(session):
@@ -241,6 +244,7 @@ def test_create_ticket_with_initial_messages_keeps_their_order_and_times(session
         ("customer", "chat", "Hi, my VPN drops"), ("agent", "chat", "Which version?")]
     assert thread[0]["created_at"] == (NOW - timedelta(minutes=10)).isoformat()
     assert ticket["channel"] == "chat" and ticket["first_response_at"] is None
+    assert ticket["last_customer_message_at"] == (NOW - timedelta(minutes=10)).isoformat()
     assert [m["id"] for m in event.payload["data"]["messages"]] == [m["id"] for m in thread]
     assert event_types(session) == ["ticket.created"]
 

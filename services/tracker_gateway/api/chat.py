@@ -9,7 +9,7 @@ from marshmallow import ValidationError as SchemaError
 
 from services.tracker_gateway.accounts.models import Agent
 from services.tracker_gateway.accounts.tokens import login_required
-from services.tracker_gateway.api import chat_schemas, schemas
+from services.tracker_gateway.api import chat_schemas, schemas, transcript
 from services.tracker_gateway.api.openapi import CLOSED, documented
 from services.tracker_gateway.api.tickets import create_once
 from services.tracker_gateway.core import db
@@ -26,7 +26,7 @@ def _client_id():
     return g.principal.client_id
 
 
-def _agent_name():
+def agent_name():
     """The name customers see on the agent's replies (the token carries the e-mail, not the name)."""
     agent = db.session().get(Agent, uuid.UUID(g.principal.agent_id))
     return agent.name if agent is not None else g.principal.email
@@ -61,7 +61,7 @@ def post_message(conversation_id):
     data = _body(chat_schemas.MESSAGE)
     message = chat().post_message(
         conversation_id,
-        {"body": data["body"], "author": "agent", "author_name": _agent_name(), "author_id": g.principal.email},
+        {"body": data["body"], "author": "agent", "author_name": agent_name(), "author_id": g.principal.email},
         client_id=_client_id(),
     )
     return jsonify(message), 201
@@ -115,11 +115,15 @@ def ticket_draft(conversation_id):
 @login_required
 def create_ticket(conversation_id):
     """A ticket from this conversation, created by the agent; the chat service then links it and
-    says so in the thread (on ticket.created). The customer's details default to the conversation's."""
+    says so in the thread (on ticket.created). The customer's details default to the conversation's;
+    the chat's transcript becomes the ticket's first thread entries."""
     data = _body(chat_schemas.CHAT_TICKET)
+    selected = data.pop("message_ids", None)
     # 404 for a conversation outside the agent's client, before any ticket exists.
     conversation = chat().get_conversation(conversation_id, client_id=_client_id(), limit=1)["conversation"]
     data.setdefault("customer_name", conversation["customer_name"])
     data.setdefault("customer_email", conversation["customer_email"])
-    data.update(conversation_id=conversation["id"], client_id=_client_id(), created_by=g.principal.email)
+    messages = transcript.select(transcript.fetch_transcript(conversation["id"], _client_id()), selected)
+    data.update(conversation_id=conversation["id"], client_id=_client_id(), created_by=g.principal.email,
+                channel="chat", messages=transcript.thread_entries(messages, conversation["customer_email"]))
     return jsonify(create_once(data)), 201

@@ -28,12 +28,14 @@ PATH_PARAMETERS = {
     "conversation_id": {"schema": {"type": "string", "format": "uuid"}, "description": "the conversation's id"},
     "slug": {"schema": {"type": "string"}, "description": "the client's chat page name, as in /chat/<slug>"},
     "agent_id": {"schema": {"type": "string", "format": "uuid"}, "description": "the agent's id"},
+    "attachment_id": {"schema": {"type": "string", "format": "uuid"}, "description": "the attachment's id"},
 }
 # What a 404 means on a path holding that parameter (an agent never learns of other clients' rows).
 NOT_FOUND = {
     "ref": "No such ticket in the agent's client",
     "conversation_id": "No such conversation in the agent's client",
     "agent_id": "No such agent in the admin's client",
+    "attachment_id": "No such file on this ticket",
 }
 # Answers the builder adds: with a bearer token, with a body or query string, and to every operation.
 UNAUTHORIZED = "Missing, expired, revoked or invalid access token"
@@ -52,6 +54,9 @@ PUBLIC_CHAT_ERRORS = {
     429: ("Too many calls from this address (see Retry-After)", None),
 }
 CLOSED = {409: ("The conversation is closed", None)}
+# An answer that is a file to save, not JSON (a ticket's attachment).
+BINARY = "binary"
+DOWNLOAD_HEADERS = {"Content-Disposition": {"description": "attachment; filename=...", "schema": {"type": "string"}}}
 
 METHODS = ("get", "post", "put", "patch", "delete")  # the document's order; HEAD and OPTIONS are Flask's own
 
@@ -97,6 +102,10 @@ def _summary(view):
 
 def _response(description, schema, status):
     response = {"description": description}
+    if schema is BINARY:
+        response["content"] = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+        response["headers"] = DOWNLOAD_HEADERS
+        return response
     if schema is None and status >= 400:
         schema = schemas.ValidationErrorSchema if status == 422 else schemas.ErrorSchema
     if schema is not None:

@@ -46,6 +46,9 @@ class AgentSchema(Schema):
 class TicketCreateSchema(TicketInputSchema):
     """A new ticket. The client and the creator come from the access token, never from the body."""
 
+    channel = fields.String(load_default="api", validate=validate.OneOf(("api", "agent")), metadata={
+        "description": "agent: an agent records a phone call or a walk-in; api (default): another system"})
+
     class Meta:
         exclude = ("client_id", "created_by")
 

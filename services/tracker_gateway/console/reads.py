@@ -1,5 +1,5 @@
 """Reads the agent console needs beyond the ticket API, scoped to the agent's client: a ticket's
-panel (the ticket, its history, the customer's tracking link) and the e-mails sent about it.
+panel (the ticket, its history and thread, the customer's tracking link) and the e-mails sent about it.
 
 They are the console's own (not in the OpenAPI document): the public agent API stays the ticket
 endpoints, which the console uses for everything else (list, update, delete).
@@ -19,15 +19,17 @@ DELIVERY_FIELDS = ("kind", "recipient", "subject", "status", "attempts", "last_e
 @bp.get("/tickets/<ref>")
 @login_required
 def ticket_panel(ref):
-    """The ticket, its history (oldest first) and where the customer can follow it."""
+    """The ticket, its history and thread (oldest first) and where the customer can follow it."""
     client_id = g.principal.client_id
     ticket = tickets().get_ticket(ref, client_id=client_id)
     history = tickets().get_history(ticket["id"], client_id=client_id)
+    messages = tickets().list_messages(ticket["id"], client_id=client_id)
     base_url = current_app.config["PUBLIC_BASE_URL"]
     email = ticket.get("customer_email")
     return jsonify({
         "ticket": ticket,
         "history": history,
+        "messages": messages,
         # Signed, bound to the number and the e-mail: it opens the ticket without the form.
         "tracking_url": current_app.extensions["tracking_links"].url(base_url, ticket["ticket_number"], email) if email else None,
         "tracker_url": f"{base_url.rstrip('/')}/track-ticket",

@@ -1,5 +1,5 @@
 """the ticket's conversation: ticket_messages, ticket_attachments; tickets.first_response_at,
-reply_token (filled for existing tickets), channel, related_ticket
+reply_token (filled for existing tickets), channel, related_ticket, last_customer_message_at
 
 Revision ID: 0004_thread
 Revises: 0003
@@ -27,6 +27,7 @@ def upgrade() -> None:
     op.add_column("tickets", sa.Column("reply_token", sa.String(length=24), nullable=True))
     op.add_column("tickets", sa.Column("channel", sa.String(length=10), server_default="api", nullable=False))
     op.add_column("tickets", sa.Column("related_ticket", sa.String(length=20), nullable=True))
+    op.add_column("tickets", sa.Column("last_customer_message_at", sa.DateTime(timezone=True), nullable=True))
     connection = op.get_bind()
     # Existing tickets: those made from a chat say so; each gets its own reply address.
     connection.execute(sa.text("UPDATE tickets SET channel = 'chat' WHERE conversation_id IS NOT NULL"))
@@ -81,6 +82,7 @@ def downgrade() -> None:
     op.drop_index("ix_ticket_messages_ticket_id", table_name="ticket_messages")
     op.drop_table("ticket_messages")
     op.drop_constraint("tickets_reply_token_key", "tickets", type_="unique")
+    op.drop_column("tickets", "last_customer_message_at")
     op.drop_column("tickets", "related_ticket")
     op.drop_column("tickets", "channel")
     op.drop_column("tickets", "reply_token")

@@ -7,6 +7,8 @@ import { api } from "./session.js";
 import { openLive } from "./live.js";
 import { noteLiveEvent, refreshUnansweredChats } from "./nav.js";
 import { shareMessage } from "./share.js";
+import { isUnread, markSeen, messageEntry, wireDownloads, wireReplyBox } from "./conversation.js";
+import { wireNewTicket } from "./new-ticket.js";
 import { refreshSlaChips, slaChip, slaFacts } from "./sla.js";
 import { chip, copyText, hideBanner, label, showBanner, showQuery, showRetrying, toast } from "./ui.js";
 
@@ -98,15 +100,17 @@ function customerOf(ticket) {
 function rowFor(ticket) {
   const selected = ticket.ticket_number === view.ticket;
   const changed = recentlyChanged.has(ticket.id);
+  const unread = !selected && isUnread(ticket);
   return el("li", { class: "ticket-item" },
     el("a", {
-      class: `ticket-row${selected ? " selected" : ""}${changed ? " flash" : ""}`,
+      class: `ticket-row${selected ? " selected" : ""}${changed ? " flash" : ""}${unread ? " unread" : ""}`,
       href: ticketHref(ticket.ticket_number), "aria-current": selected ? "true" : null,
       dataset: { number: ticket.ticket_number, id: ticket.id },
     },
       el("span", { class: "row-top" },
         el("span", { class: "ticket-number" }, ticket.ticket_number),
         el("span", { class: "row-title" }, ticket.title),
+        unread ? el("span", { class: "unread-mark" }, "New message") : null,
         el("span", { class: "chips" }, chip("status", ticket.status), chip("priority", ticket.priority), slaChip(ticket))),
       el("span", { class: "row-desc" }, firstLine(ticket.description)),
       el("span", { class: "row-meta" },
@@ -245,6 +249,19 @@ let emailsRetry = null;
 // Unsaved edits of tickets the agent moved away from, restored when they come back.
 const drafts = new Map();
 
+const replyBox = wireReplyBox($("p-reply"), {
+  send: (message, key) => api(`/api/entities/ticket/${current.id}/messages`, { method: "POST", body: message, headers: { "Idempotency-Key": key } }),
+  onSent(sent, message) {
+    toast(message.visibility === "internal" ? "Internal note added" : message.status ? `Reply sent, ticket ${label(message.status).toLowerCase()}` : "Reply sent", "success");
+    if (!current) return;
+    if (!current.messages.some((m) => m.id === sent.id)) current.messages.push(sent);
+    renderTimeline();
+    loadPanel(current.number);
+    refreshListSoon();
+  },
+});
+wireDownloads($("p-timeline"), (message) => showBanner(panelAlert, message));
+
 const control = (field) => form.elements[field];
 const valueOf = (ticket, field) => ticket[field] ?? "";
 
@@ -347,7 +364,8 @@ function keepDraft() {
 
 function startPanel(number) {
   keepDraft();
-  current = { number, id: null, ticket: null, base: {}, history: [], emails: [], deleted: false };
+  current = { number, id: null, ticket: null, base: {}, history: [], messages: [], emails: [], deleted: false };
+  replyBox.reset();
   clearTimeout(panelRetry);
   clearTimeout(emailsRetry);
   hideBanner(panelAlert);
@@ -366,6 +384,7 @@ function startPanel(number) {
 function setFormEnabled(enabled) {
   for (const element of form.elements) element.disabled = !enabled;
   for (const id of ["p-share", "p-delete", "p-copy-number", "p-copy-link"]) $(id).disabled = !enabled;
+  replyBox.setEnabled(enabled);
 }
 
 async function openTicket(number, { push = false, focus = true } = {}) {
@@ -394,6 +413,11 @@ async function loadPanel(number, { focus = false } = {}) {
     applyTicket(data.ticket);
     if (fresh) restoreDraft(number);
     current.history = data.history;
+    current.messages = data.messages || [];
+    markSeen(data.ticket);
+    const opened = list.querySelector(`[data-number="${CSS.escape(number)}"]`);
+    opened?.classList.remove("unread");
+    opened?.querySelector(".unread-mark")?.remove();
     showTracking(data);
     panel.classList.remove("loading");
     setFormEnabled(!current.deleted);
@@ -461,7 +485,7 @@ async function loadEmails(number) {
   renderTimeline();
 }
 
-// -- the timeline: the ticket's history and the e-mails about it, newest first --
+// -- the conversation: messages, the ticket's history and the e-mails about it, oldest first --
 
 const EMAIL_KINDS = { created: "Ticket created", updated: "Ticket updated", resolved: "Ticket resolved" };
 const EMAIL_STATES = {
@@ -484,12 +508,14 @@ function historyText(entry) {
 }
 
 function timelineItems() {
-  const items = current.history.map((entry) => ({
+  // At one moment: the ticket's creation, then messages (a reply before the status change it made), then the rest.
+  const items = current.messages.map((message) => messageEntry(message, current.id, personName));
+  items.push(...current.history.map((entry) => ({
     at: entry.at,
     kind: entry.action === "updated" ? `change tl-${entry.field}${entry.field === "status" ? ` tl-to-${entry.new_value}` : ""}` : entry.action,
     text: historyText(entry),
     by: entry.actor ? `by ${personName(entry.actor)}` : "",
-  }));
+  })));
   for (const mail of current.emails) {
     const failed = mail.status === "failed" || mail.status === "dead";
     items.push({
@@ -499,13 +525,14 @@ function timelineItems() {
       by: failed && mail.last_error ? mail.last_error : mail.subject || "",
     });
   }
-  // Newest first; entries of the same moment (one save changing several fields) keep their own order, reversed.
-  return items.reverse().sort((a, b) => timeOf(b.at) - timeOf(a.at));
+  const rank = (item) => (item.kind === "created" ? 0 : item.node ? 1 : 2);
+  // Oldest first, as a conversation reads; entries of the same moment and rank keep their order (the sort is stable).
+  return items.sort((a, b) => timeOf(a.at) - timeOf(b.at) || rank(a) - rank(b));
 }
 
 function renderTimeline() {
   if (!current) return;
-  $("p-timeline").replaceChildren(...timelineItems().map((item) => el("li", { class: `tl ${item.kind}` },
+  $("p-timeline").replaceChildren(...timelineItems().map((item) => item.node || el("li", { class: `tl ${item.kind}` },
     el("span", { class: "dot", "aria-hidden": "true" }),
     el("span", { class: "what" }, item.text),
     el("span", { class: "when" }, el("time", { datetime: item.at }, formatDateTime(item.at)), item.by ? ` · ${item.by}` : ""))));
@@ -691,6 +718,7 @@ openLive({
     recentlyChanged.add(ticket.id);
     refreshListSoon();
     if (!current || ticket.id !== current.id) return;
+    if (type === "ticket.message_added") markSeen(ticket);  // it arrives in the open panel: read
     if (type === "ticket.deleted") markDeleted(event.data.actor);
     else {
       applyTicket(ticket, { actor: event.data.actor });
@@ -698,6 +726,8 @@ openLive({
     }
   },
 });
+
+wireNewTicket((ticket) => { loadList(); openTicket(ticket.ticket_number, { push: true }); });
 
 showFiltersOf(view);
 loadList();

@@ -1,0 +1,186 @@
+// A ticket's conversation on the tickets page: its messages as timeline entries (internal notes
+// labelled and set apart), attachments downloaded with the agent's token, the reply box (reply to the
+// customer, optionally marking the ticket pending or resolved, or an internal note), and which tickets
+// hold a customer message the agent has not opened yet.
+import { el } from "../common/dom.js";
+import { formatDateTime } from "../common/time.js";
+import { accessToken } from "./session.js";
+import { label } from "./ui.js";
+
+const CHANNELS = { email: "by e-mail", tracker: "on the tracker", web: "by web form", chat: "in chat", agent: "" };
+
+// -- messages in the timeline --
+
+export function messageEntry(message, ticketId, personName) {
+  const internal = message.visibility === "internal";
+  const who = message.author_type === "agent"
+    ? (message.author_name || personName(message.author_email))
+    : message.author_name || message.author_email || label(message.author_type);
+  return {
+    at: message.created_at,
+    node: el("li", { class: `tl msg msg-${message.author_type} msg-${internal ? "internal" : "public"}`, dataset: { messageId: String(message.id) } },
+      el("span", { class: "dot", "aria-hidden": "true" }),
+      el("div", { class: "msg-card" },
+        el("p", { class: "msg-head" },
+          internal ? el("span", { class: "note-label" }, "Internal note") : null,
+          el("span", { class: "who" }, who),
+          message.author_type === "customer" ? el("span", { class: "role" }, "Customer") : null,
+          CHANNELS[message.channel] ? el("span", { class: "channel" }, CHANNELS[message.channel]) : null,
+          el("time", { datetime: message.created_at }, formatDateTime(message.created_at))),
+        el("p", { class: "msg-body" }, message.body),
+        message.attachments?.length
+          ? el("ul", { class: "msg-files", "aria-label": "Attachments" }, ...message.attachments.map((file) => el("li", {},
+            el("a", {
+              class: "attachment", download: file.filename,
+              href: `/api/entities/ticket/${encodeURIComponent(ticketId)}/attachments/${encodeURIComponent(file.id)}`,
+            }, `${file.filename} (${formatSize(file.size)})`))))
+          : null)),
+  };
+}
+
+function formatSize(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+// The download endpoint needs the bearer token, which a plain link cannot send: fetch, then save.
+export function wireDownloads(container, onError) {
+  container.addEventListener("click", async (event) => {
+    const link = event.target.closest("a.attachment");
+    if (!link || event.button !== 0) return;
+    event.preventDefault();
+    try {
+      const response = await fetch(link.href, { headers: { Authorization: `Bearer ${await accessToken()}` }, cache: "no-store" });
+      if (!response.ok) throw new Error(response.status === 404 ? "the file is gone" : `HTTP ${response.status}`);
+      const url = URL.createObjectURL(await response.blob());
+      const save = el("a", { href: url, download: link.getAttribute("download") || "attachment", hidden: true });
+      document.body.append(save);
+      save.click();
+      save.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (error) {
+      onError(`The file could not be downloaded: ${error.message}.`);
+    }
+  });
+}
+
+// -- unread customer messages: per browser, what the agent last opened --
+
+const SEEN_KEY = "deskline.tickets.seen";
+const SINCE_KEY = "deskline.tickets.seenSince";
+
+function seenMap() {
+  try {
+    return JSON.parse(localStorage.getItem(SEEN_KEY)) || {};
+  } catch {
+    return {};
+  }
+}
+
+// Messages older than this browser's first visit are not news.
+function since() {
+  let value = localStorage.getItem(SINCE_KEY);
+  if (!value) {
+    value = new Date().toISOString();
+    localStorage.setItem(SINCE_KEY, value);
+  }
+  return Date.parse(value);
+}
+
+export function isUnread(ticket) {
+  if (!ticket.last_customer_message_at) return false;
+  const at = Date.parse(ticket.last_customer_message_at);
+  const seen = seenMap()[ticket.id];
+  return at > Math.max(since(), seen ? Date.parse(seen) : 0);
+}
+
+export function markSeen(ticket) {
+  const seen = seenMap();
+  seen[ticket.id] = ticket.last_customer_message_at || new Date().toISOString();
+  const entries = Object.entries(seen).sort((a, b) => Date.parse(b[1]) - Date.parse(a[1])).slice(0, 500);
+  localStorage.setItem(SEEN_KEY, JSON.stringify(Object.fromEntries(entries)));
+}
+
+since();  // the first visit starts the clock
+
+// -- the reply box --
+
+function newKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+// `send({ body, visibility, status }, key)` posts it (and throws the HttpError on failure).
+export function wireReplyBox(form, { send, onSent }) {
+  const body = form.elements.body;
+  const error = form.querySelector(".field-error");
+  // One key per message being written: a retry after a lost answer adds it once.
+  let key = newKey();
+  let busy = false;
+
+  function mode() {
+    return form.elements.visibility.value;
+  }
+
+  function showMode() {
+    const note = mode() === "internal";
+    form.classList.toggle("note-mode", note);
+    form.querySelector("#p-reply-send").textContent = note ? "Add internal note" : "Send reply";
+    body.placeholder = note ? "A note for the team: the customer never sees it" : "Write to the customer";
+    form.querySelector("#p-reply-label").textContent = note ? "Internal note" : "Reply to customer";
+    form.querySelector("#p-reply-hint").textContent = note
+      ? "Only agents see internal notes; they are never e-mailed."
+      : "The customer sees this reply.";
+  }
+
+  function showError(message) {
+    error.textContent = message || "";
+    error.hidden = !message;
+    body.setAttribute("aria-invalid", message ? "true" : "false");
+  }
+
+  form.addEventListener("change", (event) => { if (event.target.name === "visibility") showMode(); });
+  body.addEventListener("input", () => showError(""));
+  body.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); form.requestSubmit(); }
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (busy) return;
+    const text = body.value.trim();
+    if (!text) { showError(mode() === "internal" ? "Write the note first." : "Write the reply first."); body.focus(); return; }
+    const status = mode() === "public" ? event.submitter?.value || null : null;
+    const message = { body: text, visibility: mode(), ...(status ? { status } : {}) };
+    busy = true;
+    for (const button of form.querySelectorAll("button")) button.disabled = true;
+    try {
+      const sent = await send(message, key);
+      body.value = "";
+      key = newKey();
+      showError("");
+      onSent(sent, message);
+    } catch (failure) {
+      const reasons = failure.fieldErrors ? Object.entries(failure.fieldErrors).map(([field, why]) => `${label(field)}: ${[].concat(why).join(" ")}`) : [];
+      showError(reasons.length ? `Not sent: ${reasons.join("; ")}`
+        : failure.outcomeUnknown ? "No answer in time: it may have been sent. Sending again is safe, it will not be added twice."
+          : failure.retryable ? "Not sent: the service is unavailable. Your text is kept; try again shortly."
+            : `Not sent: ${failure.message} Your text is kept.`);
+    } finally {
+      busy = false;
+      for (const button of form.querySelectorAll("button")) button.disabled = false;
+    }
+  });
+
+  return {
+    reset() {
+      body.value = "";
+      key = newKey();
+      form.elements.visibility.value = "public";
+      showMode();
+      showError("");
+    },
+    setEnabled(enabled) {
+      for (const element of form.elements) element.disabled = !enabled;
+    },
+  };
+}
