@@ -18,7 +18,7 @@ from shared.contracts.exceptions import Conflict, NotFound
 from shared.contracts.ticket_numbers import format_ticket_number, parse_ref
 from shared.platform.consumers import is_transient
 
-from . import agent_emails, assignments, emails, mailthread
+from . import agent_emails, assignments, emails, mailthread, sla_emails
 from .backends import DeliveryError, PermanentError, TransientError
 from .models import DEAD, DELIVERY_STATUSES, FAILED, OPEN_STATUSES, PENDING, SENDING, SENT, SKIPPED, Delivery
 from .schemas import dump_deliveries, dump_delivery
@@ -209,7 +209,8 @@ def attempt_delivery(session_scope, backend, settings, attempt):
     job = attempt.job
     provider_message_id, error = None, None
     compose = (agent_emails.compose if job.kind in agent_emails.KINDS
-               else assignments.compose if job.kind in assignments.KINDS else emails.compose)
+               else assignments.compose if job.kind in assignments.KINDS
+               else sla_emails.compose if job.kind in sla_emails.KINDS.values() else emails.compose)
     try:
         email = compose(job.kind, job.context, job.recipient, job.event_id, settings)
     except Exception as exc:  # a template bug: the same on every try, so not worth retrying

@@ -16,6 +16,8 @@ from shared.contracts.enums import (
     DIRECTORY_SERVICE,
     TICKET_CREATED,
     TICKET_MESSAGE_ADDED,
+    TICKET_SLA_BREACHED,
+    TICKET_SLA_WARNING,
     TICKET_UPDATED,
 )
 from shared.contracts.events import parse_envelope
@@ -24,7 +26,7 @@ from shared.platform.consumers import EventPolicy
 from shared.platform.observability import record_email_delivery
 from shared.platform.runtime import Pingable
 
-from . import agent_emails, assignments, coalescing, deliveries, directory, emails, mailthread
+from . import agent_emails, assignments, coalescing, deliveries, directory, emails, mailthread, sla_emails
 from .backends import build_backend
 from .config import Settings
 from .inbound import intake
@@ -121,6 +123,13 @@ class NotifierService(Pingable):
         with their raw bytes (base64), so nothing a customer sent is lost."""
         with self.db.get_session() as session:
             return intake.list_inbound(session, status, limit)
+    @ticket_event_handler(TICKET_SLA_WARNING)
+    def on_sla_warning(self, payload):
+        self.policy.run(self._alert_agents, payload)
+
+    @ticket_event_handler(TICKET_SLA_BREACHED)
+    def on_sla_breached(self, payload):
+        self.policy.run(self._alert_agents, payload)
 
     # The gateway's directory (contract B): each event is a full snapshot of one client and its agents.
     @event_handler(DIRECTORY_SERVICE, DIRECTORY_CLIENT_CHANGED, handler_type=SERVICE_POOL, reliable_delivery=True,
@@ -195,6 +204,12 @@ class NotifierService(Pingable):
         envelope = parse_envelope(payload)
         with self._session() as session:
             directory.apply_snapshot(session, envelope["data"], envelope["occurred_at"])
+
+    def _alert_agents(self, payload):
+        """An SLA warning or breach: e-mail the assignee, or the client's admins when nobody has the ticket."""
+        with self._session() as session:
+            attempts = [deliveries.record(session, plan, self.mail.settings) for plan in sla_emails.plans(session, payload)]
+        self._attempt_all([attempt for attempt in attempts if attempt is not None])
 
     def _attempt_all(self, attempts):
         pool = eventlet.GreenPool(self.mail.settings.retry_concurrency)

@@ -1,7 +1,7 @@
 """The tickets service's configuration, read from the environment in this one place."""
 from pathlib import Path
 
-from shared.platform.config import amqp_uri, database_url, env_int, logging_config
+from shared.platform.config import amqp_uri, database_url, env_float, env_int, logging_config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -19,3 +19,9 @@ def nameko_config():
         "OUTBOX_BATCH_SIZE": env_int("TICKETS_OUTBOX_BATCH_SIZE", 200),
         "LOGGING": logging_config(),
     }
+
+
+def sla_tick_seconds():
+    """How often the SLA scheduler looks for warnings and breaches that have come due (read at import:
+    nameko's timer takes its interval when the class is made)."""
+    return env_float("TICKETS_SLA_TICK_SECONDS", 15.0)

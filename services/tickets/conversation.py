@@ -28,7 +28,7 @@ from shared.contracts.ticket_schemas import TEXT_MAX, TITLE_MAX
 from shared.platform import outbox
 
 # operations imports this module too: each uses the other's functions only when called.
-from . import domain, operations, schemas
+from . import domain, operations, schemas, sla_operations
 from .models import OutboxEvent, Ticket, TicketAttachment, TicketChange, TicketMessage
 
 # add_message stamps its own time: only a new ticket's first messages (a transcript) bring theirs.
@@ -173,11 +173,13 @@ def add_message(session, ref, message, client_id=None, idempotency_key=None, now
     status = status_after(ticket, values)
     if is_first_response(ticket, values):
         ticket.first_response_at = now
+        sla_operations.record_first_response(session, ticket, now)
     if values["author_type"] == "customer":
         ticket.last_customer_message_at = now
     actor = values.get("author_email") or values.get("author_name")
     if status is not None:
         diff = domain.apply_changes(ticket, {"status": status}, now)
+        sla_operations.follow_changes(session, ticket, diff, now)  # waiting on the customer pauses the SLA clock
         session.add(TicketChange(ticket_id=ticket.id, at=now, actor=actor, action="updated", field="status",
                                  old_value=diff["status"]["from"], new_value=diff["status"]["to"]))
         events.append(outbox.record(session, OutboxEvent, TICKET_UPDATED, {

@@ -1,13 +1,15 @@
 """The tickets service's tables: tickets, their threads (messages, attachments), their change history, the number
-counter and the outbox."""
+counter, SLA policies and the outbox."""
 import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.platform.outbox import OutboxColumns
+
+from . import sla as sla_rules
 
 # The weighted full-text document of a ticket (migration 0003 creates the column from this text):
 # number and customer A, title B, description C. The e-mail also goes in split at '@', so that its
@@ -62,6 +64,25 @@ class Ticket(Base):
     related_ticket: Mapped[str | None] = mapped_column(sa.String(20))
     # When the customer last wrote: the console marks a ticket unread when this is newer than the agent's last look.
     last_customer_message_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # The SLA clock and targets (services/tickets/sla.py explains them; null on tickets older than 0005).
+    sla_first_response_seconds: Mapped[int | None] = mapped_column(sa.Integer)
+    sla_resolution_seconds: Mapped[int | None] = mapped_column(sa.Integer)
+    sla_consumed_seconds: Mapped[float | None] = mapped_column(sa.Float)
+    sla_clock_started_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    sla_first_response_due_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    sla_first_response_warn_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    sla_resolution_due_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    sla_resolution_warn_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # "achieved" or "breached", written when the first response / the resolution happens (for reports).
+    sla_first_response_outcome: Mapped[str | None] = mapped_column(sa.String(10))
+    sla_resolution_outcome: Mapped[str | None] = mapped_column(sa.String(10))
+    sla_fired: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
+    sla_due_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    sla_next_check_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    @property
+    def sla(self):
+        return sla_rules.state(self)
 
 
 class TicketMessage(Base):
@@ -124,6 +145,17 @@ class Counter(Base):
     value: Mapped[int] = mapped_column(sa.BigInteger)
 
 
+class SlaPolicy(Base):
+    """A client's SLA policy: targets per priority and a business-hours calendar (sla.parse_policy's form)."""
+
+    __tablename__ = "sla_policies"
+
+    client_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    policy: Mapped[dict] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    updated_by: Mapped[str | None] = mapped_column(sa.String(255))
+
+
 class OutboxEvent(OutboxColumns, Base):
     """ticket.* events waiting to be (or already) published: see shared.platform.outbox."""
 
@@ -145,6 +177,10 @@ sa.Index(
     postgresql_where=Ticket.idempotency_key.isnot(None),
 )
 sa.Index("ix_tickets_search", Ticket.search_vector, postgresql_using="gin")
+# The SLA scheduler's tick reads only the tickets with a warning or breach due; the list sorts by due time.
+sa.Index("ix_tickets_sla_next_check", Ticket.sla_next_check_at,
+         postgresql_where=sa.and_(Ticket.sla_next_check_at.isnot(None), Ticket.deleted_at.is_(None)))
+sa.Index("ix_tickets_client_sla_due", Ticket.client_id, Ticket.sla_due_at, postgresql_where=Ticket.deleted_at.is_(None))
 sa.Index("ix_ticket_messages_email_message_id", TicketMessage.email_message_id,
          postgresql_where=TicketMessage.email_message_id.isnot(None))
 sa.Index(

@@ -13,7 +13,7 @@ from shared.contracts.exceptions import NotFound, ValidationError
 from shared.contracts.schemas import load
 from shared.platform import outbox
 
-from . import conversation, domain, queues, schemas, search
+from . import conversation, domain, queues, schemas, search, sla_operations
 from .models import Counter, OutboxEvent, Ticket, TicketChange
 
 TICKET_COUNTER = "ticket_number"
@@ -65,6 +65,7 @@ def create_ticket(session, data, now=None, idempotency_key=None):
         **values,
     )
     domain.stamp_status(ticket, now)
+    sla_operations.start_clock(session, ticket, now)
     session.add(ticket)
     session.add(TicketChange(ticket_id=ticket.id, at=now, actor=ticket.created_by, action="created"))
     data = {}
@@ -109,6 +110,7 @@ SORT_COLUMNS = {
     "priority": _rank(Ticket.priority, TICKET_PRIORITIES),
     "status": _rank(Ticket.status, TICKET_STATUSES),
     "title": Ticket.title,
+    "sla_due_at": Ticket.sla_due_at,
 }
 
 
@@ -116,9 +118,14 @@ def list_tickets(session, filters):
     """One page of a client's tickets: {items, total, page, per_page}."""
     f = load(schemas.LIST_FILTERS, filters)
     where = queues.conditions(f)
+    if f.get("sla"):
+        where.append(sla_operations.due_filter(f["sla"], _now()))
     column = SORT_COLUMNS[f["sort"].lstrip("-")]
     descending = f["sort"].startswith("-")
-    order = [column.desc() if descending else column.asc(), Ticket.number.desc() if descending else Ticket.number.asc()]
+    first = column.desc() if descending else column.asc()
+    if column is Ticket.sla_due_at:
+        first = first.nulls_last()  # tickets without a due time (paused, met, older than SLAs) last either way
+    order = [first, Ticket.number.desc() if descending else Ticket.number.asc()]
     if f.get("q") and "sort" not in filters:
         order.insert(0, search.relevance(f["q"]).desc())  # a search without a chosen order: best first
     total = session.scalar(sa.select(sa.func.count()).select_from(Ticket).where(*where))
@@ -145,6 +152,7 @@ def update_ticket(session, ref, changes, actor=None, client_id=None, now=None):
     now = now or _now()
     ticket = get_ticket(session, ref, client_id, for_update=True)  # serialise concurrent edits
     diff = domain.apply_changes(ticket, values, now)
+    sla_operations.follow_changes(session, ticket, diff, now)
     result = schemas.dump_ticket(ticket)
     if not diff:
         return result, diff, None

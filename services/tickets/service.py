@@ -1,5 +1,6 @@
 """The tickets nameko service: thin RPC entrypoints over `operations`; events leave through the outbox."""
 from nameko.rpc import rpc
+from nameko.timer import timer
 from nameko_sqlalchemy import Database
 from sqlalchemy.exc import IntegrityError
 
@@ -8,7 +9,8 @@ from shared.platform import outbox
 from shared.platform.outbox import OutboxPublisher
 from shared.platform.runtime import Pingable
 
-from . import bulk, conversation, operations, queues
+from . import bulk, conversation, operations, queues, sla_operations
+from .config import sla_tick_seconds
 from .models import Base, OutboxEvent
 from .schemas import dump_ticket
 
@@ -120,3 +122,27 @@ class TicketsService(Pingable, OutboxPublisher):
     def export_tickets(self, after_number=0, limit=200):
         with self.db.get_session() as session:
             return operations.export_tickets(session, after_number, limit)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_sla(self, client_id):
+        with self.db.get_session() as session:
+            return sla_operations.get_sla(session, client_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def put_sla(self, client_id, policy, actor=None):
+        with self.db.get_session() as session:
+            result = sla_operations.put_sla(session, client_id, policy, actor)
+            session.commit()
+        return result
+
+    @timer(interval=sla_tick_seconds())
+    def sla_tick(self):
+        """Publish the SLA warnings and breaches that have come due (every instance runs it: SKIP LOCKED
+        shares the tickets, see sla_operations)."""
+        batch = sla_operations.TICK_BATCH
+        while True:
+            with self.db.get_session() as session:
+                claimed, events = sla_operations.tick(session, limit=batch)
+                self._commit_and_publish(session, events)
+            if claimed < batch:
+                return

@@ -13,6 +13,7 @@ from services.tracker_gateway.api import chat as api_chat
 from services.tracker_gateway.api import client as api_client
 from services.tracker_gateway.api import docs as api_docs
 from services.tracker_gateway.api import messages as api_messages
+from services.tracker_gateway.api import sla as api_sla
 from services.tracker_gateway.api import tickets as api_tickets
 from services.tracker_gateway.api import views as api_views
 from services.tracker_gateway.api.openapi import build_spec
@@ -20,6 +21,7 @@ from services.tracker_gateway.console import chats as console_chats
 from services.tracker_gateway.console import live
 from services.tracker_gateway.console import pages as console_pages
 from services.tracker_gateway.console import reads as console_reads
+from services.tracker_gateway.console import sla_page as console_sla
 from services.tracker_gateway.console import team as console_team
 from services.tracker_gateway.core import db, errors, health
 from services.tracker_gateway.core.json_body import StrictJSONProvider
@@ -82,8 +84,9 @@ def create_app(config=None):
     for blueprint in (
         health.bp,
         api_auth.bp, api_bulk.bp, api_tickets.bp, api_messages.bp, api_chat.bp, api_docs.bp, api_agents.bp,  # api/
-        api_client.bp, api_views.bp, api_views.queues_bp, api_canned.bp,
+        api_client.bp, api_views.bp, api_views.queues_bp, api_canned.bp, api_sla.bp,
         console_pages.bp, console_reads.bp, console_chats.bp, live.bp, console_team.bp,  # console/: the agent pages and their feeds
+        console_sla.bp,
         tracker.bp, tracker_thread.bp, support.bp, public_chat.bp,  # public/: what customers reach without logging in
         hooks_sendgrid.bp,  # hooks/: outside parties' webhooks (SendGrid Inbound Parse)
     ):

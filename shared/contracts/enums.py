@@ -11,6 +11,11 @@ RESOLVED_STATUSES = ("resolved", "closed")
 TICKET_CREATED = "ticket.created"
 TICKET_UPDATED = "ticket.updated"
 TICKET_DELETED = "ticket.deleted"
+# The SLA scheduler's: 80 % of a target used, and the target missed (each once per ticket and target).
+TICKET_SLA_WARNING = "ticket.sla_warning"
+TICKET_SLA_BREACHED = "ticket.sla_breached"
+SLA_TARGETS = ("first_response", "resolution")
+SLA_FILTERS = ("breached", "due_soon")
 # A message joined a ticket's thread (a customer's, an agent's public reply, or an internal note).
 TICKET_MESSAGE_ADDED = "ticket.message_added"
 

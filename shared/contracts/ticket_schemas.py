@@ -5,7 +5,7 @@ classes (minus the fields its token supplies) for early 422s and its OpenAPI doc
 """
 from marshmallow import Schema, fields, validate
 
-from shared.contracts.enums import TICKET_CATEGORIES, TICKET_PRIORITIES, TICKET_STATUSES
+from shared.contracts.enums import SLA_FILTERS, TICKET_CATEGORIES, TICKET_PRIORITIES, TICKET_STATUSES
 from shared.contracts.schemas import Text, email, optional_text, required_text
 
 TITLE_MAX = 200
@@ -16,7 +16,7 @@ PER_PAGE_MAX = 100
 # The sidebar's queues (services/tickets/queues.py says what each holds).
 QUEUES = ("open", "unassigned", "pending", "resolved_recently")
 
-SORT_FIELDS = ("created_at", "updated_at", "ticket_number", "priority", "status", "title")
+SORT_FIELDS = ("created_at", "updated_at", "ticket_number", "priority", "status", "title", "sla_due_at")
 SORTS = SORT_FIELDS + tuple(f"-{name}" for name in SORT_FIELDS)
 
 # Fields fixed at creation: who the ticket belongs to, who opened it, where it came from.
@@ -38,6 +38,24 @@ class TicketInputSchema(Schema):
     created_by = optional_text(255)
     assigned_to = optional_text(255)
     resolution_notes = optional_text(TEXT_MAX)
+
+
+class SlaTargetSchema(Schema):
+    target_minutes = fields.Integer(metadata={"description": "business minutes allowed"})
+    due_at = fields.DateTime(allow_none=True, metadata={"description": "null while the clock is paused"})
+    outcome = fields.String(allow_none=True, validate=validate.OneOf(("achieved", "breached")),
+                            metadata={"description": "set when the first response / resolution happens"})
+    warned = fields.Boolean()
+    breached = fields.Boolean()
+
+
+class SlaStateSchema(Schema):
+    """A ticket's SLA: its next due time and each target's state (null on tickets older than SLAs)."""
+
+    due_at = fields.DateTime(allow_none=True, metadata={"description": "the next target's due time"})
+    paused = fields.Boolean(metadata={"description": "the clock stops while pending, resolved or closed"})
+    first_response = fields.Nested(SlaTargetSchema)
+    resolution = fields.Nested(SlaTargetSchema)
 
 
 class TicketSchema(Schema):
@@ -67,6 +85,7 @@ class TicketSchema(Schema):
         "description": "the older ticket this one follows (a reply to a ticket closed long ago)"})
     last_customer_message_at = fields.DateTime(allow_none=True, metadata={"description": "when the customer last wrote"})
     reply_token = fields.String(metadata={"description": "the secret of the ticket's reply address (support+<token>@...)"})
+    sla = fields.Nested(SlaStateSchema, allow_none=True)
 
 
 class HistoryEntrySchema(Schema):
@@ -75,7 +94,7 @@ class HistoryEntrySchema(Schema):
     id = fields.Integer()
     at = fields.DateTime()
     actor = fields.String(allow_none=True)
-    action = fields.String(validate=validate.OneOf(("created", "updated", "deleted")))
+    action = fields.String(validate=validate.OneOf(("created", "updated", "deleted", "sla_warning", "sla_breached")))
     field = fields.String(allow_none=True)
     old_value = fields.String(allow_none=True)
     new_value = fields.String(allow_none=True)
@@ -91,6 +110,9 @@ class ListFiltersSchema(Schema):
     assigned_to = Text(validate=validate.Length(max=255))
     q = Text(validate=validate.Length(max=SEARCH_MAX),
              metadata={"description": "words in any order in number, customer, title, description (web-search syntax: \"a phrase\", or, -word); a ticket number also matches by prefix (12, TKT-12)"})
+    sla = fields.String(validate=validate.OneOf(SLA_FILTERS),
+                        metadata={"description": "breached: the next SLA target's due time has passed; due_soon: it "
+                                                 "falls within the hour"})
     sort = fields.String(load_default="-created_at", validate=validate.OneOf(SORTS),
                          metadata={"description": "a field, '-' first for descending"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))

@@ -39,20 +39,32 @@ class OutboxColumns:
     last_error: Mapped[str | None] = mapped_column(sa.Text)
 
 
-def record(session, model, event_type, data, now=None):
-    """Add an event row to the session; it commits (or not) with the change it reports."""
-    now = now or datetime.now(timezone.utc)
+def _row(model, event_type, data, now):
     event_id = uuid.uuid4()
-    row = model(
+    return model(
         event_id=event_id,
         event_type=event_type,
         payload=make_envelope(event_type, data, event_id=event_id, occurred_at=now),
         created_at=now,
         attempts=0,
     )
+
+
+def record(session, model, event_type, data, now=None):
+    """Add an event row to the session; it commits (or not) with the change it reports."""
+    row = _row(model, event_type, data, now or datetime.now(timezone.utc))
     session.add(row)
     session.flush()  # assigns row.id, by which the fast path marks it published
     return row
+
+
+def record_many(session, model, events, now=None):
+    """`record` for several (event_type, data) at once: one flush, so one multi-row INSERT (a batch job's)."""
+    now = now or datetime.now(timezone.utc)
+    rows = [_row(model, event_type, data, now) for event_type, data in events]
+    session.add_all(rows)
+    session.flush()
+    return rows
 
 
 # How long after its commit a row is left to the fast path before the relay takes it over.

@@ -42,6 +42,7 @@ EXPECTED = {
     "/api/entities/ticket": {"get", "post"},
     "/api/entities/ticket/{ref}": {"get", "put", "patch", "delete"},
     "/api/entities/ticket/{ref}/history": {"get"},
+    "/api/sla": {"get", "put"},
     "/api/entities/ticket/{ref}/messages": {"get", "post"},
     "/api/entities/ticket/{ref}/attachments/{attachment_id}": {"get"},
     "/api/entities/ticket/bulk": {"post"},
@@ -232,7 +233,7 @@ def test_the_bearer_requirement_is_the_views_own(bare_app):
                 response = client.open(url, method=method.upper(), json={})
                 assert response.status_code == 401 and "WWW-Authenticate" in response.headers, (method, path)
                 secured += 1
-    assert secured == 37  # auth 2, tickets 10, chat 8, agents 4, client 2, bulk 1, views and queues 5, canned replies 5
+    assert secured == 39  # auth 2, tickets 10, chat 8, agents 4, client 2, bulk 1, views and queues 5, canned replies 5, sla 2
 
 
 def test_every_answer_with_a_body_has_a_schema(bare_app):
@@ -298,6 +299,10 @@ def test_every_auth_ticket_and_tracker_answer_matches_its_documented_schema(
     call("GET", "/api/public/track", 200, query_string={"ticket": number, "email": "kira@example.com"})
     call("GET", "/api/public/track", 404, query_string={"ticket": number, "email": "someone@example.com"})
     call("GET", "/api/public/track", 422, query_string={"ticket": number})
+    call("GET", "/api/sla", 200, headers=headers)
+    call("PUT", "/api/sla", 200, headers=headers, json={"calendar": {
+        "timezone": "Europe/Berlin", "hours": {"mon": [["09:00", "17:00"]]}, "holidays": ["2026-12-25"]}})
+    call("PUT", "/api/sla", 422, headers=headers, json={"targets": {"urgent": {"first_response_minutes": 0}}})
     call("DELETE", f"{api}/{number}", 204, headers=headers)
     call("GET", f"{api}/{number}", 404, headers=headers)
     call("POST", "/api/auth/logout", 204, headers=headers, json={"refresh_token": pair["refresh_token"]})

@@ -7,6 +7,7 @@ the gateway's check gives early 422s and an accurate document, the service check
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from shared.contracts.schemas import PageSchema, Text
+from shared.contracts.sla_schemas import SlaPolicyInputSchema, SlaPolicySchema  # noqa: F401  (for api/sla.py)
 from shared.contracts.ticket_schemas import (  # noqa: F401  (TicketSchema, HistoryEntrySchema: re-exported for openapi.py)
     IMMUTABLE_FIELDS,
     HistoryEntrySchema,

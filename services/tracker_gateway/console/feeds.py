@@ -14,6 +14,8 @@ from shared.contracts.enums import (
     TICKET_CREATED,
     TICKET_DELETED,
     TICKET_MESSAGE_ADDED,
+    TICKET_SLA_BREACHED,
+    TICKET_SLA_WARNING,
     TICKET_UPDATED,
 )
 
@@ -32,7 +34,9 @@ class Feed:
 # Every feed, by name: a gateway process binds its one queue to all of them.
 FEEDS = {feed.name: feed for feed in (
     Feed(name="tickets", exchange="tickets.events",
-         routing_keys=(TICKET_CREATED, TICKET_UPDATED, TICKET_DELETED, TICKET_MESSAGE_ADDED),
+         # The SLA scheduler's too: a warning or breach lands on the open ticket's timeline at once.
+         routing_keys=(TICKET_CREATED, TICKET_UPDATED, TICKET_DELETED, TICKET_MESSAGE_ADDED, TICKET_SLA_WARNING,
+                       TICKET_SLA_BREACHED),
          tenant_of=lambda data: data["ticket"]["client_id"]),
     Feed(name="chat", exchange="chat.events",
          routing_keys=(CHAT_CONVERSATION_STARTED, CHAT_MESSAGE_POSTED, CHAT_CONVERSATION_ASSIGNED,

@@ -22,8 +22,10 @@ bp = Blueprint("agent_ui", __name__)
 
 SORTS = (
     ("-created_at", "Newest first"), ("created_at", "Oldest waiting"), ("-updated_at", "Last updated"),
-    ("-priority", "Most urgent"), ("status", "Status"), ("-ticket_number", "Number"), ("title", "Title A-Z"),
+    ("-priority", "Most urgent"), ("sla_due_at", "SLA due soonest"), ("status", "Status"), ("-ticket_number", "Number"),
+    ("title", "Title A-Z"),
 )
+SLA_FILTERS = (("breached", "Breached"), ("due_soon", "Due within 1 h"))
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class NavItem:
 
 # The console's sections, in the order the navigation shows them (admin-only ones to admins alone).
 NAV = [NavItem("tickets", "Tickets", "agent_ui.tickets_page"), NavItem("chats", "Chats", "agent_chats.index"),
+       NavItem("sla", "SLA", "agent_sla.settings", admin_only=True),
        NavItem("team", "Team", "agent_team.team_page", admin_only=True)]
 
 
@@ -170,5 +173,5 @@ def tickets_page():
         statuses=[(value, label(value)) for value in TICKET_STATUSES],
         priorities=[(value, label(value)) for value in TICKET_PRIORITIES],
         categories=[(value, label(value)) for value in TICKET_CATEGORIES],
-        sorts=SORTS,
+        sorts=SORTS, sla_filters=SLA_FILTERS,
     )

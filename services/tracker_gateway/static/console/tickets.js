@@ -10,9 +10,10 @@ import { noteLiveEvent, refreshUnansweredChats } from "./nav.js";
 import { shareMessage } from "./share.js";
 import { isUnread, markSeen, messageEntry, wireDownloads, wireReplyBox } from "./conversation.js";
 import { wireNewTicket } from "./new-ticket.js";
+import { refreshSlaChips, slaChip, slaFacts } from "./sla.js";
 import { chip, copyText, hideBanner, label, showBanner, showQuery, showRetrying, toast } from "./ui.js";
 
-const FILTERS = ["q", "queue", "status", "priority", "category", "assigned_to", "sort"];
+const FILTERS = ["q", "queue", "status", "priority", "category", "assigned_to", "sla", "sort"];
 const DEFAULT_SORT = "-created_at";
 const EDITABLE = ["status", "priority", "category", "assigned_to", "resolution_notes"];
 const NULLABLE = new Set(["assigned_to", "resolution_notes"]);
@@ -111,7 +112,7 @@ function rowFor(ticket) {
         el("span", { class: "ticket-number" }, ticket.ticket_number),
         el("span", { class: "row-title" }, ticket.title),
         unread ? el("span", { class: "unread-mark" }, "New message") : null,
-        el("span", { class: "chips" }, chip("status", ticket.status), chip("priority", ticket.priority))),
+        el("span", { class: "chips" }, chip("status", ticket.status), chip("priority", ticket.priority), slaChip(ticket))),
       el("span", { class: "row-desc" }, firstLine(ticket.description)),
       el("span", { class: "row-meta" },
         el("span", { class: "row-customer" }, customerOf(ticket)),
@@ -135,6 +136,7 @@ setInterval(() => {
   for (const node of list.querySelectorAll("time[data-relative]")) {
     node.textContent = relativeText(node.dataset.relative, node.getAttribute("datetime"));
   }
+  refreshSlaChips(list);
 }, 60_000);
 
 function renderList(page) {
@@ -320,6 +322,7 @@ function renderTicketFacts(ticket) {
     $(id).replaceChildren(ticket[key] ? el("time", { datetime: ticket[key] }, formatDateTime(ticket[key])) : "—");
   }
   $("p-created-by").textContent = ticket.created_by ? personName(ticket.created_by) : "—";
+  $("p-sla").replaceChildren(...slaFacts(ticket));
 }
 
 // A ticket from the server (a load, a save's answer, a live event). Fields the agent has not
@@ -496,6 +499,8 @@ const EMAIL_STATES = {
 function historyText(entry) {
   if (entry.action === "created") return "Ticket created";
   if (entry.action === "deleted") return "Ticket deleted";
+  if (entry.action === "sla_warning") return `⏰ SLA warning: 80 % of the ${label(entry.field).toLowerCase()} target used`;
+  if (entry.action === "sla_breached") return `⚠ SLA breached: ${label(entry.field).toLowerCase()} target missed`;
   const field = entry.field;
   if (field === "assigned_to") return entry.new_value ? `Assigned to ${personName(entry.new_value)}` : "Unassigned";
   if (field === "resolution_notes") return "Resolution notes edited";

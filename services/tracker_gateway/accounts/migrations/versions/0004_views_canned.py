@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_views_canned"
-down_revision = "0003_agents_profile"  # after accounts (merged); the lead re-chains at merge
+down_revision = "0002_inbound"
 branch_labels = None
 depends_on = None
 
