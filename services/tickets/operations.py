@@ -117,9 +117,7 @@ SORT_COLUMNS = {
 def list_tickets(session, filters):
     """One page of a client's tickets: {items, total, page, per_page}."""
     f = load(schemas.LIST_FILTERS, filters)
-    where = queues.conditions(f)
-    if f.get("sla"):
-        where.append(sla_operations.due_filter(f["sla"], _now()))
+    where = queues.conditions(f, _now())
     column = SORT_COLUMNS[f["sort"].lstrip("-")]
     descending = f["sort"].startswith("-")
     first = column.desc() if descending else column.asc()

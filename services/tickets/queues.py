@@ -14,7 +14,7 @@ from shared.contracts.enums import RESOLVED_STATUSES
 from shared.contracts.exceptions import ValidationError
 from shared.contracts.schemas import load
 
-from . import schemas, search
+from . import schemas, search, sla_operations
 from .models import Ticket
 
 OPEN_STATUSES = ("open", "in_progress")
@@ -49,6 +49,8 @@ def conditions(filters, now=None):
         where.append(queue_condition(filters["queue"], now))
     if filters.get("q"):
         where.append(search.matches(filters["q"]))
+    if filters.get("sla"):
+        where.append(sla_operations.due_filter(filters["sla"], now))
     return where
 
 

@@ -24,7 +24,7 @@ NAME_MAX = 80
 QUERY_MAX = 1000
 BODY_MAX = 10_000
 # What a view keeps of the list's URL: its filters and sort (not the page, nor the open ticket).
-VIEW_KEYS = ("q", "queue", "status", "priority", "category", "assigned_to", "sort")
+VIEW_KEYS = ("q", "queue", "status", "priority", "category", "assigned_to", "sla", "sort")
 # Enough for any team's sidebar and picker; a runaway script is stopped.
 PER_AGENT_MAX = 200
 

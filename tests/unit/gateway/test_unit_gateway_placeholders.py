@@ -50,6 +50,6 @@ def test_a_view_keeps_the_lists_filters_and_sort_only():
     with pytest.raises(ValidationError) as error:
         saved.view_filters("status=bogus&sort=sideways")
     assert sorted(error.value.messages["query"]) == [
-        "sort: Must be one of: created_at, updated_at, ticket_number, priority, status, title, -created_at, -updated_at, "
-        "-ticket_number, -priority, -status, -title.",
+        "sort: Must be one of: created_at, updated_at, ticket_number, priority, status, title, sla_due_at, -created_at, "
+        "-updated_at, -ticket_number, -priority, -status, -title, -sla_due_at.",
         "status: Must be one of: open, in_progress, pending, resolved, closed."]
