@@ -18,6 +18,8 @@ NEW = {"title": "Offline", "description": "Sent while the notifier was away.", "
 QUEUES = ["evt-directory-directory.client_changed--notifier.on_directory_client_changed",
           "evt-tickets-ticket.created--notifier.on_ticket_created",
           "evt-tickets-ticket.message_added--notifier.on_message_added",
+          "evt-tickets-ticket.sla_breached--notifier.on_sla_breached",
+          "evt-tickets-ticket.sla_warning--notifier.on_sla_warning",
           "evt-tickets-ticket.updated--notifier.on_ticket_updated"]
 
 pytestmark = pytest.mark.slow
