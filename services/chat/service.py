@@ -117,6 +117,14 @@ class ChatService(Pingable, OutboxPublisher):
             return operations.agent_view(session, conversation)
 
     @rpc(expected_exceptions=EXPECTED)
+    def mark_handled(self, conversation_id, actor=None, client_id=None):
+        """A missed conversation an agent has dealt with: it leaves the "Missed" list."""
+        with self.db.get_session() as session:
+            conversation = operations.mark_handled(session, conversation_id, actor, client_id)
+            session.commit()
+            return operations.agent_view(session, conversation)
+
+    @rpc(expected_exceptions=EXPECTED)
     def ticket_draft(self, conversation_id, client_id=None):
         """The "Create Ticket" dialog's pre-filled fields for this conversation."""
         with self.db.get_session() as session:

@@ -75,7 +75,7 @@ def record(session, plan, settings, now=None):
         event_id=plan.event_id, event_type=plan.event_type, kind=plan.kind,
         ticket_id=plan.ticket_id, ticket_number=plan.ticket_number,
         recipient=recipient or (plan.recipient or None),
-        subject=emails.subject_for(plan.kind, plan.context["ticket"]),
+        subject=emails.subject_of(plan.kind, plan.context, settings),
         context=plan.context,
         message_id=emails.message_id_for(plan.event_id, plan.kind, settings.sender_email),
         occurred_at=plan.occurred_at, created_at=now, updated_at=now,
@@ -87,7 +87,7 @@ def record(session, plan, settings, now=None):
     else:
         lease = now + timedelta(seconds=settings.in_flight_lease_seconds)
         values.update(status=SENDING, attempts=1, next_attempt_at=lease)
-        values["context"] = emails.with_tracking_link(plan.context, plan.ticket_number, recipient, settings)
+        values["context"] = emails.with_links(plan.kind, plan.context, plan.ticket_number, recipient, settings)
     statement = (
         insert(Delivery).values(**values)
         .on_conflict_do_nothing(constraint="uq_deliveries_event_kind")

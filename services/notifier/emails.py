@@ -24,6 +24,8 @@ from shared.contracts.customer_view import CUSTOMER_FIELDS, NOTIFIED_FIELDS, cus
 from shared.contracts.enums import RESOLVED_STATUSES, TICKET_CREATED, TICKET_UPDATED
 from shared.contracts.events import MalformedEvent, parse_envelope
 
+from . import transcripts
+
 CREATED, UPDATED, RESOLVED = "created", "updated", "resolved"
 EMAIL_KINDS = (CREATED, UPDATED, RESOLVED)
 # Asked for on the tracker ("e-mail me a link"), not owed for a ticket event.
@@ -263,8 +265,25 @@ def with_tracking_link(context, ticket_number, recipient, settings):
     return {**context, "tracking_url": settings.links.url(settings.public_base_url, ticket_number, recipient)}
 
 
+def subject_of(kind, context, settings):
+    """The subject the delivery log records for a planned e-mail."""
+    if kind == transcripts.CHAT_TRANSCRIPT:
+        return transcripts.subject(settings.sender_name)
+    return subject_for(kind, context["ticket"])
+
+
+def with_links(kind, context, ticket_number, recipient, settings):
+    """The context with its signed links, made once when the delivery is recorded."""
+    if kind == transcripts.CHAT_TRANSCRIPT:
+        return transcripts.with_links(context, recipient, settings)
+    return with_tracking_link(context, ticket_number, recipient, settings)
+
+
 def compose(kind, context, recipient, event_id, settings):
     """Render the email for a planned delivery; the tracking link is signed for `recipient`."""
+    if kind == transcripts.CHAT_TRANSCRIPT:
+        return _render(kind, transcripts.variables(context, settings, display_time), recipient,
+                       context.get("customer_name"), event_id, settings)
     ticket = context["ticket"]
     link = context.get("tracking_url") or settings.links.url(settings.public_base_url, ticket["ticket_number"], recipient)
     variables = {
@@ -292,11 +311,16 @@ def compose(kind, context, recipient, event_id, settings):
         "sender_name": settings.sender_name,
         "subject": subject_for(kind, ticket),
     }
+    return _render(kind, variables, recipient, ticket.get("customer_name"), event_id, settings)
+
+
+def _render(kind, variables, recipient, recipient_name, event_id, settings):
+    variables = {"brand_color": BRAND_COLOR, "brand_color_end": BRAND_COLOR_END, **variables}
     return OutgoingEmail(
         sender_email=settings.sender_email,
         sender_name=settings.sender_name,
         recipient_email=recipient,
-        recipient_name=_one_line(ticket["customer_name"], 200) if ticket.get("customer_name") else None,
+        recipient_name=_one_line(recipient_name, 200) if recipient_name else None,
         subject=variables["subject"],
         text=TEMPLATES.get_template(f"{kind}.txt").render(variables),
         html=TEMPLATES.get_template(f"{kind}.html").render(variables),

@@ -10,13 +10,13 @@ from nameko.rpc import rpc
 from nameko.timer import Timer
 from nameko_sqlalchemy import Database
 
-from shared.contracts.enums import TICKET_CREATED, TICKET_UPDATED
+from shared.contracts.enums import CHAT_CONVERSATION_MISSED, TICKET_CREATED, TICKET_UPDATED
 from shared.contracts.exceptions import Conflict, NotFound
 from shared.platform.consumers import EventPolicy
 from shared.platform.observability import record_email_delivery
 from shared.platform.runtime import Pingable
 
-from . import coalescing, deliveries, emails
+from . import coalescing, deliveries, emails, transcripts
 from .backends import build_backend
 from .config import Settings
 from .models import DEAD, Base
@@ -83,6 +83,20 @@ class NotifierService(Pingable):
     @ticket_event_handler(TICKET_UPDATED)
     def on_ticket_updated(self, payload):
         self._notify(payload)
+
+    # Durable and shared like the ticket queues; one e-mail per event (the delivery log's key).
+    @event_handler("chat", CHAT_CONVERSATION_MISSED, handler_type=SERVICE_POOL, reliable_delivery=True,
+                   requeue_on_error=True)
+    def on_conversation_missed(self, payload):
+        """The customer left a chat nobody answered: e-mail them its transcript and a way back."""
+        self.policy.run(self._send_transcript, payload)
+
+    def _send_transcript(self, payload):
+        plan = transcripts.plan(payload)
+        with self._session() as session:
+            attempt = deliveries.record(session, plan, self.mail.settings)
+        if attempt is not None:
+            self._attempt(attempt)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_deliveries(self, ticket_ref):

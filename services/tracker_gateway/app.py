@@ -11,7 +11,7 @@ from services.tracker_gateway.api import docs as api_docs
 from services.tracker_gateway.api import tickets as api_tickets
 from services.tracker_gateway.api.openapi import build_spec
 from services.tracker_gateway.console import chats as console_chats
-from services.tracker_gateway.console import live
+from services.tracker_gateway.console import live, live_status
 from services.tracker_gateway.console import pages as console_pages
 from services.tracker_gateway.console import reads as console_reads
 from services.tracker_gateway.core import db, errors, health
@@ -20,7 +20,7 @@ from services.tracker_gateway.core.rpc import RpcPool, release_lease
 from services.tracker_gateway.core.security import add_security_headers
 from services.tracker_gateway.projector.read_model import TrackerView, parse_time
 from services.tracker_gateway.public import chat as public_chat
-from services.tracker_gateway.public import tracker
+from services.tracker_gateway.public import favicon, tracker
 from shared.contracts.tracking_links import TrackingLinks
 from shared.platform import observability
 
@@ -72,8 +72,8 @@ def create_app(config=None):
     for blueprint in (
         health.bp,
         api_auth.bp, api_tickets.bp, api_chat.bp, api_docs.bp,  # api/: the REST surface
-        console_pages.bp, console_reads.bp, console_chats.bp, live.bp,  # console/: the agent pages and their feeds
-        tracker.bp, public_chat.bp,  # public/: what customers reach without logging in
+        console_pages.bp, console_reads.bp, console_chats.bp, live.bp, live_status.bp,  # console/: the agent pages and their feeds
+        tracker.bp, public_chat.bp, favicon.bp,  # public/: what customers reach without logging in
     ):
         app.register_blueprint(blueprint)
     app.extensions["openapi"] = build_spec(app)  # from the routes just registered, once

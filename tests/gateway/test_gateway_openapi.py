@@ -27,6 +27,8 @@ NOT_DOCUMENTED = {
     "/api/console/tickets/<ref>": "the agent console's own read for its ticket panel (console/reads.py): "
                                   "it changes with the page and is not offered to API clients",
     "/api/console/tickets/<ref>/emails": "the agent console's own read of the notifier's deliveries, as above",
+    "/api/live/status": "the console's Live indicator: whether the services behind its feeds answer "
+                        "(console/live_status.py), for its pages only",
     "/api/live": "the agent console's server-sent event stream (console/live.py): a text/event-stream of "
                  "typed events that OpenAPI 3.0 cannot describe, for the console's pages",
 }
@@ -46,6 +48,7 @@ EXPECTED = {
     "/api/chat/conversations/{conversation_id}/read": {"post"},
     "/api/chat/conversations/{conversation_id}/assign": {"post"},
     "/api/chat/conversations/{conversation_id}/close": {"post"},
+    "/api/chat/conversations/{conversation_id}/handled": {"post"},
     "/api/chat/conversations/{conversation_id}/ticket-draft": {"get"},
     "/api/chat/conversations/{conversation_id}/ticket": {"post"},
     "/api/public/chat/{slug}/conversations": {"post"},
@@ -218,7 +221,7 @@ def test_the_bearer_requirement_is_the_views_own(bare_app):
                 response = client.open(url, method=method.upper(), json={})
                 assert response.status_code == 401 and "WWW-Authenticate" in response.headers, (method, path)
                 secured += 1
-    assert secured == 17  # auth 2, tickets 7, chat 8
+    assert secured == 18  # auth 2, tickets 7, chat 9
 
 
 def test_every_answer_with_a_body_has_a_schema(bare_app):
@@ -229,12 +232,15 @@ def test_every_answer_with_a_body_has_a_schema(bare_app):
                 if status == "204":
                     assert "content" not in response
                     continue
+                if status == "414":  # gunicorn's own page, before the app (gunicorn_conf.py)
+                    assert set(response["content"]) == {"text/html"}
+                    continue
                 schema = response["content"]["application/json"]["schema"]
                 assert "$ref" in schema, (method, path, status)
     # The chat answers: the chat service's replies, described by its contract.
     chat = {(path, method): op["responses"] for path, operations in spec["paths"].items()
             if "/chat/" in path for method, op in operations.items()}
-    assert len(chat) == 13
+    assert len(chat) == 14
     assert chat[("/api/chat/conversations", "get")]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ConversationPage"}
     components = spec["components"]["schemas"]
