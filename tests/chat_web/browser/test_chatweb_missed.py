@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from shared.testing import wait_for
 from tests.chat_web.browser import test_chatweb_browser as chat_pages
 from tests.chat_web.browser.test_chatweb_browser import CUSTOMER_EMAIL, sign_in_to_chats, start_chat
+from tests.ui.test_ui_screenshots import shoot
 
 two_pages = chat_pages.two_pages  # the fixture: a customer's page and an agent's
 
@@ -47,6 +48,7 @@ def test_a_chat_left_unanswered_is_missed_until_handled_and_the_customer_gets_th
     expect(agent.locator("#t-chips .chip-missed")).to_have_text("Missed")
     assert_safe_links(agent, "#t-messages")
     assert agent.dialogs == [] and customer.dialogs == []
+    shoot(agent, "chats-missed.png")
 
     # The customer's e-mail: the transcript, and the page to start a new chat.
     def transcript():
