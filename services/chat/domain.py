@@ -90,9 +90,14 @@ def close(conversation, actor, now):
     return True
 
 
+# Who closes an open chat no agent answered, once it has been quiet for a while (operations.close_unanswered).
+UNANSWERED_CLOSER = "system"
+
+
 def is_missed(closed_by, agent_answered):
-    """A conversation the customer closed before any agent wrote in it: the agents missed it."""
-    return closed_by == "customer" and not agent_answered
+    """A conversation the customer closed before any agent wrote in it, or that nobody answered
+    until the service closed it: the agents missed it."""
+    return closed_by in ("customer", UNANSWERED_CLOSER) and not agent_answered
 
 
 def mark_missed(conversation, now):

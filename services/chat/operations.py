@@ -5,7 +5,7 @@ transaction, so they commit together or not at all, and returns the outbox rows 
 Writes to one conversation hold its row lock until commit: messages get ids (and times) in
 commit order, which makes a message id a safe cursor for "what is new since".
 """
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
@@ -250,6 +250,21 @@ def transcript(session, conversation):
         .order_by(Message.id.desc()).limit(domain.TRANSCRIPT_MESSAGES)
     )
     return list(newest)[::-1]
+
+
+def close_unanswered(session, quiet_seconds, now=None, limit=100):
+    """Close, as missed, open conversations no agent has written in and quiet for `quiet_seconds`
+    (the customer most likely left without saying so); returns the outbox rows. Rows another
+    instance is closing are skipped, not waited for."""
+    now = now or _now()
+    agent_wrote = sa.exists().where(Message.conversation_id == Conversation.id, Message.author == "agent")
+    quiet = list(session.scalars(
+        sa.select(Conversation)
+        .where(Conversation.status == "open", Conversation.last_message_at < now - timedelta(seconds=quiet_seconds),
+               ~agent_wrote)
+        .order_by(Conversation.last_message_at).limit(limit).with_for_update(skip_locked=True)
+    ))
+    return [event for conversation in quiet for event in close(session, conversation, domain.UNANSWERED_CLOSER, now)]
 
 
 def mark_handled(session, conversation_id, actor=None, client_id=None, now=None):

@@ -139,7 +139,8 @@ class ConversationSchema(Schema):
     created_at = fields.DateTime()
     last_message_at = fields.DateTime(metadata={"description": "newest activity (the start until a message)"})
     closed_at = fields.DateTime(allow_none=True)
-    closed_by = fields.String(allow_none=True, metadata={"description": "an agent's e-mail, or customer"})
+    closed_by = fields.String(allow_none=True, metadata={
+        "description": "an agent's e-mail, customer, or system (closed unanswered after a quiet while)"})
     ticket_numbers = fields.List(fields.String(), metadata={"description": "tickets made from it, in order"})
     missed_at = fields.DateTime(allow_none=True, metadata={
         "description": "when the customer left before any agent answered (null: not missed)"})

@@ -60,3 +60,19 @@ def test_an_answered_chat_or_one_an_agent_closed_is_not_missed(session):
     assert answered.missed_at is None and closed_by_agent.missed_at is None
     assert CHAT_CONVERSATION_MISSED not in event_types(session)
     assert missed_list(session) == []
+
+
+def test_a_chat_nobody_answered_and_quiet_for_a_while_is_closed_as_missed(session):
+    _, quiet = start(session, now=T0, message="hello?", customer_name="Quiet", page_url=PAGE)
+    _, recent = start(session, now=T0 + timedelta(minutes=25), message="hi", customer_name="Recent")
+    _, answered = start(session, now=T0, message="hi", customer_name="Answered")
+    post(session, answered, "Ann here", now=T0 + timedelta(minutes=1))
+
+    events = operations.close_unanswered(session, 1800, now=T0 + timedelta(minutes=31))
+    session.commit()
+    assert [e.event_type for e in events] == ["chat.message_posted", "chat.conversation_closed", CHAT_CONVERSATION_MISSED]
+    assert (quiet.status, quiet.closed_by, quiet.missed_at) == ("closed", "system", T0 + timedelta(minutes=31))
+    assert recent.status == "open" and answered.status == "open" and answered.missed_at is None
+    assert missed_list(session) == ["Quiet"]
+    # Nothing more to close: closing is done once.
+    assert operations.close_unanswered(session, 1800, now=T0 + timedelta(minutes=40)) == []
