@@ -329,4 +329,8 @@ def test_the_document_states_the_rules_the_api_applies(bare_app):
 def test_logout_refuses_a_body_it_does_not_describe(http, tenants, auth_headers):
     response = http.post("/api/auth/logout", json={"refresh_token": "x", "extra": 1}, headers=auth_headers(tenants[0]))
     assert response.status_code == 422 and set(response.get_json()["errors"]) == {"extra"}
+    for body in (b"null", b"[]", b"not json"):
+        response = http.post("/api/auth/logout", data=body, content_type="application/json",
+                             headers=auth_headers(tenants[0]))
+        assert response.status_code == 422, body
     assert http.post("/api/auth/logout", headers=auth_headers(tenants[0])).status_code == 204

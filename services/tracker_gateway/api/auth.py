@@ -35,9 +35,9 @@ def refresh():
 @tokens.login_required
 def logout():
     """Revoke this access token and, if given, the refresh token of the same login."""
-    # No body is fine; a body is checked like any other (the document describes it).
-    data = request.get_json(silent=True) if request.content_length else None
-    token = schemas.load(schemas.LOGOUT, data).get("refresh_token") if data is not None else None
+    # No body is fine; a body is checked like any other, so it must be the object the document describes.
+    token = schemas.load(schemas.LOGOUT, request.get_json(silent=True)).get("refresh_token") \
+        if request.content_length else None
     if token:
         tokens.revoke_refresh_token(db.session(), token, g.principal.agent_id)
     tokens.revoke_access_token(g.principal)
