@@ -41,7 +41,7 @@ def fuzzed_gateway(gateway_db, amqp_uri, redis_prefix, tickets_service, chat_ser
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONPATH": str(ROOT), "GATEWAY_PORT": str(port), "GATEWAY_DATABASE_URL": gateway_db,
              "AMQP_URI": amqp_uri, "REDIS_URL": TEST_REDIS_URL, "GATEWAY_REDIS_PREFIX": redis_prefix,
-             "GATEWAY_WORKERS": "2", "GATEWAY_THREADS": "4", "RPC_TIMEOUT": "3", "PUBLIC_BASE_URL": base,
+             "GATEWAY_WORKERS": "2", "GATEWAY_THREADS": "4", "RPC_TIMEOUT": "10", "PUBLIC_BASE_URL": base,
              "GATEWAY_READY_SERVICES": "tickets",
              # The fuzzer is one address sending hundreds of requests: limits high enough to reach the API.
              **{name: "100000" for name in LIMITS}},
@@ -49,7 +49,7 @@ def fuzzed_gateway(gateway_db, amqp_uri, redis_prefix, tickets_service, chat_ser
 
     def up():
         try:
-            return requests.get(f"{base}/healthz", timeout=5).status_code == 200
+            return requests.get(f"{base}/readyz", timeout=5).status_code == 200  # tickets answers too
         except requests.RequestException:
             assert process.poll() is None, log_path.read_text()
             return False
