@@ -17,6 +17,9 @@ def nameko_config():
         # Workers are also the prefetch count; PostgreSQL connections follow them.
         "max_workers": env_int("CHAT_MAX_WORKERS", 10),
         "OUTBOX_BATCH_SIZE": env_int("CHAT_OUTBOX_BATCH_SIZE", 200),
+        # An open chat no agent answered, quiet this long, is closed as missed (0: never); checked this often.
+        "UNANSWERED_CLOSE_SECONDS": env_int("CHAT_UNANSWERED_CLOSE_SECONDS", 1800),
+        "UNANSWERED_CHECK_SECONDS": env_int("CHAT_UNANSWERED_CHECK_SECONDS", 60),
         **consumer_settings(),
         "LOGGING": logging_config(),
     }

@@ -90,6 +90,32 @@ def close(conversation, actor, now):
     return True
 
 
+# Who closes an open chat no agent answered, once it has been quiet for a while (operations.close_unanswered).
+UNANSWERED_CLOSER = "system"
+
+
+def is_missed(closed_by, agent_answered):
+    """A conversation the customer closed before any agent wrote in it, or that nobody answered
+    until the service closed it: the agents missed it."""
+    return closed_by in ("customer", UNANSWERED_CLOSER) and not agent_answered
+
+
+def mark_missed(conversation, now):
+    conversation.missed_at = now
+
+
+def mark_handled(conversation, actor, now):
+    """An agent has dealt with a missed conversation; False if it was not missed or already handled."""
+    if conversation.missed_at is None or conversation.handled_at is not None:
+        return False
+    conversation.handled_at, conversation.handled_by = now, actor
+    return True
+
+
+# The transcript a missed-chat e-mail carries: the newest messages, oldest first.
+TRANSCRIPT_MESSAGES = 200
+
+
 def check_can_assign(conversation):
     if conversation.status == "closed":
         raise Conflict(f"conversation {conversation.id} is closed: it cannot be assigned")

@@ -37,6 +37,13 @@ class Conversation(Base):
     # Read markers, one per side: the highest message id that side has seen.
     agent_read_up_to: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     customer_read_up_to: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    # Missed: the customer left before any agent answered (domain.is_missed); it stays in the
+    # console's "Missed" list until an agent marks it handled.
+    missed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    handled_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    handled_by: Mapped[str | None] = mapped_column(sa.String(255))
+    # The chat page the customer started on: the transcript e-mail's way back.
+    page_url: Mapped[str | None] = mapped_column(sa.String(500))
     # Display copy of the links, in link order; ticket_links holds the idempotency key.
     ticket_numbers: Mapped[list[str]] = mapped_column(ARRAY(sa.String(20)), default=list)
 
@@ -81,6 +88,8 @@ for _field in ("status", "assigned_to"):
         f"ix_conversations_client_{_field}_activity", Conversation.client_id, getattr(Conversation, _field),
         Conversation.last_message_at.desc(),
     )
+sa.Index("ix_conversations_client_missed", Conversation.client_id, Conversation.missed_at.desc(),
+         postgresql_where=sa.and_(Conversation.missed_at.isnot(None), Conversation.handled_at.is_(None)))
 # A thread's pages and unread counts.
 sa.Index("ix_messages_conversation_id", Message.conversation_id, Message.id)
 sa.Index(

@@ -5,13 +5,14 @@ transaction, so they commit together or not at all, and returns the outbox rows 
 Writes to one conversation hold its row lock until commit: messages get ids (and times) in
 commit order, which makes a message id a safe cursor for "what is new since".
 """
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
 from shared.contracts.enums import (
     CHAT_CONVERSATION_ASSIGNED,
     CHAT_CONVERSATION_CLOSED,
+    CHAT_CONVERSATION_MISSED,
     CHAT_CONVERSATION_STARTED,
     CHAT_MESSAGE_POSTED,
 )
@@ -116,8 +117,10 @@ def message_page(session, conversation_id, page):
     in_conversation = Message.conversation_id == conversation_id
     query = sa.select(Message).where(in_conversation)
     if after is not None:
+        if before is not None:  # a window: the oldest of the messages between the two
+            query = query.where(Message.id < before)
         rows = list(session.scalars(query.where(Message.id > after).order_by(Message.id).limit(limit + 1)))
-        has_newer = len(rows) > limit
+        has_newer = len(rows) > limit or (before is not None and _exists(session, in_conversation, Message.id >= before))
         rows = rows[:limit]
         has_older = _exists(session, in_conversation, Message.id <= after)
         return rows, has_older, has_newer
@@ -216,15 +219,61 @@ def _actor(actor):
 
 
 def close(session, conversation, actor, now):
-    """Close a locked conversation with a system line in the thread; outbox rows ([] if it was closed)."""
+    """Close a locked conversation with a system line in the thread; outbox rows ([] if it was closed).
+    Closed by its customer before any agent answered, it is missed: chat.conversation_missed carries
+    the transcript for the customer's e-mail."""
     if not domain.close(conversation, actor, now):
         return []
+    answered = _exists(session, Message.conversation_id == conversation.id, Message.author == "agent")
+    missed = domain.is_missed(actor, answered)
+    if missed:
+        domain.mark_missed(conversation, now)
     _, posted = _post(session, conversation, "system", domain.SYSTEM_AUTHOR_NAME, None, domain.CLOSED_TEXT, now)
     closed = outbox.record(
         session, OutboxEvent, CHAT_CONVERSATION_CLOSED,
         {"conversation": schemas.CONVERSATION.dump(conversation), "actor": actor}, now,
     )
-    return [posted, closed]
+    if not missed:
+        return [posted, closed]
+    return [posted, closed, outbox.record(session, OutboxEvent, CHAT_CONVERSATION_MISSED, {
+        "conversation": schemas.CONVERSATION.dump(conversation),
+        "messages": schemas.CUSTOMER_MESSAGES.dump(transcript(session, conversation)),
+        "page_url": conversation.page_url,
+        "actor": actor,
+    }, now)]
+
+
+def transcript(session, conversation):
+    """The newest TRANSCRIPT_MESSAGES of a conversation, oldest first."""
+    newest = session.scalars(
+        sa.select(Message).where(Message.conversation_id == conversation.id)
+        .order_by(Message.id.desc()).limit(domain.TRANSCRIPT_MESSAGES)
+    )
+    return list(newest)[::-1]
+
+
+def close_unanswered(session, quiet_seconds, now=None, limit=100):
+    """Close, as missed, open conversations no agent has written in and quiet for `quiet_seconds`
+    (the customer most likely left without saying so); returns the outbox rows. Rows another
+    instance is closing are skipped, not waited for."""
+    now = now or _now()
+    agent_wrote = sa.exists().where(Message.conversation_id == Conversation.id, Message.author == "agent")
+    quiet = list(session.scalars(
+        sa.select(Conversation)
+        .where(Conversation.status == "open", Conversation.last_message_at < now - timedelta(seconds=quiet_seconds),
+               ~agent_wrote)
+        .order_by(Conversation.last_message_at).limit(limit).with_for_update(skip_locked=True)
+    ))
+    return [event for conversation in quiet for event in close(session, conversation, domain.UNANSWERED_CLOSER, now)]
+
+
+def mark_handled(session, conversation_id, actor=None, client_id=None, now=None):
+    """An agent has handled a missed conversation (it leaves the "Missed" list); returns it.
+    Handling twice, or a conversation that was not missed, changes nothing."""
+    actor = load(schemas.HANDLED, {"actor": actor})["actor"]
+    conversation = get_conversation_row(session, conversation_id, client_id, for_update=True)
+    domain.mark_handled(conversation, actor, now or _now())
+    return conversation
 
 
 def close_conversation(session, conversation_id, actor=None, client_id=None, now=None):
@@ -284,10 +333,14 @@ def list_conversations(session, filters):
     where = [Conversation.client_id == f["client_id"]]
     if f.get("status"):
         where.append(Conversation.status == f["status"])
-    if f.get("assigned_to"):
-        where.append(Conversation.assigned_to == f["assigned_to"])
+    # Both: "mine and nobody's" (the queue an agent works from).
+    assignees = [Conversation.assigned_to == f["assigned_to"]] if f.get("assigned_to") else []
     if f.get("unassigned"):
-        where.append(Conversation.assigned_to.is_(None))
+        assignees.append(Conversation.assigned_to.is_(None))
+    if assignees:
+        where.append(sa.or_(*assignees))
+    if f.get("missed"):
+        where += [Conversation.missed_at.isnot(None), Conversation.handled_at.is_(None)]
     total = session.scalar(sa.select(sa.func.count()).select_from(Conversation).where(*where))
     rows = list(
         session.scalars(

@@ -12,6 +12,7 @@ from shared.contracts.chat_schemas import (
     AssignSchema,
     BodySchema,
     CustomerMessageSchema,
+    HandledSchema,
     ListFiltersSchema,
     MessagePageSchema,
     MessageSchema,
@@ -57,3 +58,4 @@ MESSAGE_PAGE = MessagePageSchema()
 ASSIGN = AssignSchema()
 ACTOR = ActorSchema()
 READ = ReadSchema()
+HANDLED = HandledSchema()

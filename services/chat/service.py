@@ -10,6 +10,7 @@ import logging
 
 from nameko.events import SERVICE_POOL, event_handler
 from nameko.rpc import rpc
+from nameko.timer import Timer
 from nameko_sqlalchemy import Database
 
 from shared.contracts.enums import TICKET_CREATED
@@ -29,6 +30,17 @@ UNRELATED = "unrelated"
 
 def _page(before, after, limit):
     return {key: value for key, value in (("before", before), ("after", after), ("limit", limit)) if value is not None}
+
+
+class UnansweredTimer(Timer):
+    """Checks for chats nobody answered every UNANSWERED_CHECK_SECONDS (a setting, so tests can
+    make it short)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(interval=60, **kwargs)
+
+    def setup(self):
+        self.interval = self.container.config.get("UNANSWERED_CHECK_SECONDS", 60)
 
 
 class ChatService(Pingable, OutboxPublisher):
@@ -117,10 +129,30 @@ class ChatService(Pingable, OutboxPublisher):
             return operations.agent_view(session, conversation)
 
     @rpc(expected_exceptions=EXPECTED)
+    def mark_handled(self, conversation_id, actor=None, client_id=None):
+        """A missed conversation an agent has dealt with: it leaves the "Missed" list."""
+        with self.db.get_session() as session:
+            conversation = operations.mark_handled(session, conversation_id, actor, client_id)
+            session.commit()
+            return operations.agent_view(session, conversation)
+
+    @rpc(expected_exceptions=EXPECTED)
     def ticket_draft(self, conversation_id, client_id=None):
         """The "Create Ticket" dialog's pre-filled fields for this conversation."""
         with self.db.get_session() as session:
             return operations.ticket_draft(session, conversation_id, client_id)
+
+    @UnansweredTimer.decorator
+    def close_unanswered(self):
+        """Open chats no agent answered and quiet for UNANSWERED_CLOSE_SECONDS are closed as missed
+        (their customers get the transcript): the customer left without clicking "End chat"."""
+        quiet = self.config.get("UNANSWERED_CLOSE_SECONDS", 1800)
+        if not quiet:
+            return 0
+        with self.db.get_session() as session:
+            events = operations.close_unanswered(session, quiet)
+            self._commit_and_publish(session, events)
+        return len(events)
 
     # ------------------------------------------------------------ events in and out
 

@@ -18,7 +18,7 @@ from shared.contracts.exceptions import Conflict, NotFound
 from shared.contracts.ticket_numbers import format_ticket_number, parse_ref
 from shared.platform.consumers import is_transient
 
-from . import agent_emails, assignments, emails, mailthread, sla_emails
+from . import agent_emails, assignments, emails, mailthread, sla_emails, transcripts
 from .backends import DeliveryError, PermanentError, TransientError
 from .models import DEAD, DELIVERY_STATUSES, FAILED, OPEN_STATUSES, PENDING, SENDING, SENT, SKIPPED, Delivery
 from .schemas import dump_deliveries, dump_delivery
@@ -75,7 +75,7 @@ def record(session, plan, settings, now=None):
         event_id=plan.event_id, event_type=plan.event_type, kind=plan.kind,
         ticket_id=plan.ticket_id, ticket_number=plan.ticket_number,
         recipient=recipient or (plan.recipient or None),
-        subject=plan.subject or emails.subject_for(plan.kind, plan.context["ticket"]),
+        subject=plan.subject or emails.subject_of(plan.kind, plan.context, settings),
         context=plan.context,
         message_id=emails.message_id_for(plan.event_id, plan.kind, settings.sender_email),
         occurred_at=plan.occurred_at, created_at=now, updated_at=now,
@@ -92,6 +92,8 @@ def record(session, plan, settings, now=None):
             context = emails.with_tracking_link(plan.context, plan.ticket_number, recipient, settings)
             values["context"] = {**context, "threading": mailthread.headers_for(
                 session, plan.ticket_number, plan.ticket_id, values["message_id"], settings)}
+        elif plan.kind == transcripts.CHAT_TRANSCRIPT:
+            values["context"] = transcripts.with_links(plan.context, recipient, settings)
     statement = (
         insert(Delivery).values(**values)
         .on_conflict_do_nothing(constraint="uq_deliveries_event_kind")

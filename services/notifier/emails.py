@@ -25,6 +25,8 @@ from shared.contracts.customer_view import CUSTOMER_FIELDS, NOTIFIED_FIELDS, cus
 from shared.contracts.enums import RESOLVED_STATUSES, TICKET_CREATED, TICKET_UPDATED
 from shared.contracts.events import MalformedEvent, parse_envelope
 
+from . import transcripts
+
 CREATED, UPDATED, RESOLVED = "created", "updated", "resolved"
 EMAIL_KINDS = (CREATED, UPDATED, RESOLVED)
 # TICKET_MESSAGE_ADDED (the conversation, tickets service): a public agent reply is emailed to the
@@ -370,8 +372,18 @@ def with_tracking_link(context, ticket_number, recipient, settings):
     return {**context, "tracking_url": settings.links.url(settings.public_base_url, ticket_number, recipient)}
 
 
+def subject_of(kind, context, settings):
+    """The subject the delivery log records for a planned e-mail."""
+    if kind == transcripts.CHAT_TRANSCRIPT:
+        return transcripts.subject(settings.sender_name)
+    return subject_for(kind, context["ticket"])
+
+
 def compose(kind, context, recipient, event_id, settings):
     """Render the email for a planned delivery; the tracking link is signed for `recipient`."""
+    if kind == transcripts.CHAT_TRANSCRIPT:
+        return _render(kind, transcripts.variables(context, settings, display_time), recipient,
+                       context.get("customer_name"), event_id, settings)
     ticket = context["ticket"]
     if kind == NOTICE:
         link = f"{settings.public_base_url.rstrip('/')}/agent/tickets?search={ticket['ticket_number']}"
@@ -410,16 +422,19 @@ def compose(kind, context, recipient, event_id, settings):
     }
     sender_name = settings.sender_name
     if kind == REPLY and message and message.get("author_name"):
-        sender_name = _one_line(f"{message['author_name']} ({settings.sender_name})", 200)
-    if kind == NOTICE:
-        recipient_name = _one_line(context["agent_name"], 200) if context.get("agent_name") else None
-    else:
-        recipient_name = _one_line(ticket["customer_name"], 200) if ticket.get("customer_name") else None
+        sender_name = f"{message['author_name']} ({settings.sender_name})"
+    recipient_name = context.get("agent_name") if kind == NOTICE else ticket.get("customer_name")
+    return _render(kind, variables, recipient, recipient_name, event_id, settings, sender_name, threading)
+
+
+def _render(kind, variables, recipient, recipient_name, event_id, settings, sender_name=None, threading=None):
+    variables = {"brand_color": BRAND_COLOR, "brand_color_end": BRAND_COLOR_END, **variables}
+    threading = threading or {}
     return OutgoingEmail(
         sender_email=settings.sender_email,
-        sender_name=sender_name,
+        sender_name=_one_line(sender_name or settings.sender_name, 200),
         recipient_email=recipient,
-        recipient_name=recipient_name,
+        recipient_name=_one_line(recipient_name, 200) if recipient_name else None,
         subject=variables["subject"],
         text=TEMPLATES.get_template(f"{kind}.txt").render(variables),
         html=TEMPLATES.get_template(f"{kind}.html").render(variables),

@@ -12,6 +12,7 @@ from nameko.timer import Timer
 from nameko_sqlalchemy import Database
 
 from shared.contracts.enums import (
+    CHAT_CONVERSATION_MISSED,
     DIRECTORY_CLIENT_CHANGED,
     DIRECTORY_SERVICE,
     TICKET_CREATED,
@@ -26,7 +27,7 @@ from shared.platform.consumers import EventPolicy
 from shared.platform.observability import record_email_delivery
 from shared.platform.runtime import Pingable
 
-from . import agent_emails, assignments, coalescing, deliveries, directory, emails, mailthread, sla_emails
+from . import agent_emails, assignments, coalescing, deliveries, directory, emails, mailthread, sla_emails, transcripts
 from .backends import build_backend
 from .config import Settings
 from .inbound import intake
@@ -136,6 +137,20 @@ class NotifierService(Pingable):
                    requeue_on_error=True)
     def on_directory_client_changed(self, payload):
         self.policy.run(self._apply_directory, payload)
+
+    # Durable and shared like the ticket queues; one e-mail per event (the delivery log's key).
+    @event_handler("chat", CHAT_CONVERSATION_MISSED, handler_type=SERVICE_POOL, reliable_delivery=True,
+                   requeue_on_error=True)
+    def on_conversation_missed(self, payload):
+        """The customer left a chat nobody answered: e-mail them its transcript and a way back."""
+        self.policy.run(self._send_transcript, payload)
+
+    def _send_transcript(self, payload):
+        plan = transcripts.plan(payload)
+        with self._session() as session:
+            attempt = deliveries.record(session, plan, self.mail.settings)
+        if attempt is not None:
+            self._attempt(attempt)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_deliveries(self, ticket_ref):

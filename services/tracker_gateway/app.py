@@ -18,7 +18,7 @@ from services.tracker_gateway.api import tickets as api_tickets
 from services.tracker_gateway.api import views as api_views
 from services.tracker_gateway.api.openapi import build_spec
 from services.tracker_gateway.console import chats as console_chats
-from services.tracker_gateway.console import live
+from services.tracker_gateway.console import live, live_status
 from services.tracker_gateway.console import pages as console_pages
 from services.tracker_gateway.console import reads as console_reads
 from services.tracker_gateway.console import sla_page as console_sla
@@ -30,7 +30,7 @@ from services.tracker_gateway.core.security import add_security_headers
 from services.tracker_gateway.hooks import sendgrid as hooks_sendgrid
 from services.tracker_gateway.projector.read_model import TrackerView, parse_time
 from services.tracker_gateway.public import chat as public_chat
-from services.tracker_gateway.public import support, tracker, tracker_thread
+from services.tracker_gateway.public import favicon, support, tracker, tracker_thread
 from shared.contracts.tracking_links import TrackingLinks
 from shared.platform import observability
 
@@ -85,9 +85,9 @@ def create_app(config=None):
         health.bp,
         api_auth.bp, api_bulk.bp, api_tickets.bp, api_messages.bp, api_chat.bp, api_docs.bp, api_agents.bp,  # api/
         api_client.bp, api_views.bp, api_views.queues_bp, api_canned.bp, api_sla.bp,
-        console_pages.bp, console_reads.bp, console_chats.bp, live.bp, console_team.bp,  # console/: the agent pages and their feeds
+        console_pages.bp, console_reads.bp, console_chats.bp, live.bp, live_status.bp, console_team.bp,  # console/
         console_sla.bp,
-        tracker.bp, tracker_thread.bp, support.bp, public_chat.bp,  # public/: what customers reach without logging in
+        tracker.bp, tracker_thread.bp, support.bp, public_chat.bp, favicon.bp,  # public/: what customers reach without logging in
         hooks_sendgrid.bp,  # hooks/: outside parties' webhooks (SendGrid Inbound Parse)
     ):
         app.register_blueprint(blueprint)

@@ -8,6 +8,7 @@ import gunicorn.http.wsgi
 from services.tracker_gateway import config as gateway_config
 from services.tracker_gateway.accounts import directory
 from services.tracker_gateway.console import live
+from services.tracker_gateway.core.http_limits import MAX_REQUEST_LINE
 from shared.platform import observability
 
 _settings = gateway_config.load()
@@ -30,7 +31,10 @@ accesslog = "-" if _settings["ACCESS_LOG"] else None
 # its route and request id (shared/platform/observability.py); this line has the id to match it.
 access_log_format = '%(h)s "%(m)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
 errorlog = "-"
-# Headers and request line limits stay at gunicorn's defaults; bodies are capped by MAX_CONTENT_LENGTH.
+# A request line (method, path and query string) longer than this is answered 414 by gunicorn itself,
+# before the app (the OpenAPI document says so on every operation: api/openapi.py, URI_TOO_LONG).
+# Header limits stay at gunicorn's defaults; bodies are capped by MAX_CONTENT_LENGTH.
+limit_request_line = MAX_REQUEST_LINE
 
 
 # The Server header names no software and no version (gunicorn's would say "gunicorn").

@@ -41,6 +41,7 @@ class StartSchema(Schema):
     customer_name = required_text(NAME_MAX)
     customer_email = email(required=True)
     message = _body(required=False)
+    page_url = optional_text(500, metadata={"description": "the chat page it starts on (the e-mails' way back)"})
 
 
 class PostSchema(Schema):
@@ -71,30 +72,24 @@ class BodySchema(PostSchema):
 class ListFiltersSchema(Schema):
     client_id = required_text(64)
     status = fields.String(validate=validate.OneOf(CONVERSATION_STATUSES))
-    assigned_to = Text(validate=[validate.Length(min=1, max=AGENT_MAX)])
-    unassigned = fields.Boolean()
+    assigned_to = Text(validate=[validate.Length(min=1, max=AGENT_MAX)], metadata={
+        "description": "this agent's (by e-mail); with unassigned=true, theirs and nobody's"})
+    unassigned = fields.Boolean(metadata={"description": "only conversations assigned to nobody (true)"})
+    missed = fields.Boolean(metadata={"description": "only missed conversations no agent has handled yet (true)"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=PER_PAGE_MAX))
 
-    @validates_schema
-    def _one_assignee_filter(self, data, **kwargs):
-        if data.get("unassigned") and data.get("assigned_to"):
-            raise SchemaError("Give assigned_to or unassigned, not both.", field_name="unassigned")
-
 
 class MessagePageSchema(Schema):
-    """Which messages: the newest `limit` by default, older than `before`, or newer than `after`."""
+    """Which messages: the newest `limit` by default, older than `before`, newer than `after`, or
+    both: between them (oldest first)."""
 
     before = fields.Integer(allow_none=True, validate=validate.Range(min=1),
-                            metadata={"description": "only messages with a smaller id"})
+                            metadata={"description": "only messages with a smaller id (the newest of them)"})
     after = fields.Integer(allow_none=True, validate=validate.Range(min=0),
-                           metadata={"description": "only messages with a greater id"})
+                           metadata={"description": "only messages with a greater id (the oldest of them); "
+                                                    "with before, those between the two"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MESSAGES_LIMIT_MAX))
-
-    @validates_schema
-    def _one_direction(self, data, **kwargs):
-        if data.get("before") is not None and data.get("after") is not None:
-            raise SchemaError("Give before or after, not both.", field_name="before")
 
 
 class AssignSchema(Schema):
@@ -106,6 +101,10 @@ class AssignSchema(Schema):
 
 class ActorSchema(Schema):
     actor = optional_text(255)
+
+
+class HandledSchema(Schema):
+    actor = optional_text(255, metadata={"description": "the agent who handled it (e-mail)"})
 
 
 class ReadSchema(Schema):
@@ -140,8 +139,13 @@ class ConversationSchema(Schema):
     created_at = fields.DateTime()
     last_message_at = fields.DateTime(metadata={"description": "newest activity (the start until a message)"})
     closed_at = fields.DateTime(allow_none=True)
-    closed_by = fields.String(allow_none=True, metadata={"description": "an agent's e-mail, or customer"})
+    closed_by = fields.String(allow_none=True, metadata={
+        "description": "an agent's e-mail, customer, or system (closed unanswered after a quiet while)"})
     ticket_numbers = fields.List(fields.String(), metadata={"description": "tickets made from it, in order"})
+    missed_at = fields.DateTime(allow_none=True, metadata={
+        "description": "when the customer left before any agent answered (null: not missed)"})
+    handled_at = fields.DateTime(allow_none=True, metadata={"description": "when an agent handled the missed chat"})
+    handled_by = fields.String(allow_none=True, metadata={"description": "the agent's e-mail"})
     agent_read_up_to = fields.Integer(metadata={"description": "the newest message id the agents have seen"})
     customer_read_up_to = fields.Integer(metadata={"description": "the newest message id the customer has seen"})
     last_message = fields.Nested(LastMessageSchema, allow_none=True)
@@ -151,7 +155,7 @@ class CustomerConversationSchema(ConversationSchema):
     """A conversation as its customer sees it: no tenant, assignee or agents' read marker."""
 
     class Meta:
-        exclude = ("client_id", "assigned_to", "closed_by", "agent_read_up_to")
+        exclude = ("client_id", "assigned_to", "closed_by", "agent_read_up_to", "missed_at", "handled_at", "handled_by")
 
 
 class MessageSchema(Schema):

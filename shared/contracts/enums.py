@@ -33,6 +33,8 @@ CHAT_CONVERSATION_STARTED = "chat.conversation_started"
 CHAT_MESSAGE_POSTED = "chat.message_posted"
 CHAT_CONVERSATION_ASSIGNED = "chat.conversation_assigned"
 CHAT_CONVERSATION_CLOSED = "chat.conversation_closed"
+# A conversation the customer left before any agent answered: with its transcript, for the e-mail.
+CHAT_CONVERSATION_MISSED = "chat.conversation_missed"
 
 # The directory of clients and agents (contract B): the gateway owns them and publishes, as service
 # "directory", a full snapshot of one client and its agents after every change and at every start.

@@ -6,6 +6,7 @@ from marshmallow import ValidationError as SchemaError
 from shared.contracts.exceptions import ValidationError
 
 EMAIL_MAX = 254
+_Length = validate.Length
 
 
 def _no_nul(value):
@@ -14,13 +15,26 @@ def _no_nul(value):
         raise SchemaError("Must not contain NUL characters.")
 
 
+# The rules Text applies, as the regular expressions the OpenAPI document publishes (`pattern`), in
+# the syntax JSON Schema validators share (ECMA 262, which Python's re reads the same): no NUL, and
+# for a text that must not be blank, one character that is not white space as str.strip() sees it
+# (tests/unit/shared checks the class against str.isspace).
+WHITE_SPACE = r"\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NO_NUL = r"^[^\u0000]*$"
+NOT_BLANK = rf"^[^\u0000]*[^\u0000{WHITE_SPACE}][^\u0000]*$"
+
+
 class Text(fields.String):
     """A string with surrounding white space removed, never holding NUL; an optional one left blank
-    becomes null."""
+    becomes null. Its document `pattern` says so (NOT_BLANK when a Length needs a character)."""
 
-    def __init__(self, *args, validate=None, **kwargs):
+    def __init__(self, *args, validate=None, metadata=None, **kwargs):
         validators = [validate] if callable(validate) else list(validate or [])
-        super().__init__(*args, validate=[*validators, _no_nul], **kwargs)
+        metadata = dict(metadata or {})
+        if "pattern" not in metadata:
+            nonempty = any(isinstance(v, _Length) and (v.min or 0) >= 1 for v in validators)
+            metadata["pattern"] = NOT_BLANK if nonempty else NO_NUL
+        super().__init__(*args, validate=[*validators, _no_nul], metadata=metadata, **kwargs)
 
     def deserialize(self, value, attr=None, data=None, **kwargs):
         if self.allow_none and isinstance(value, str) and not value.strip():
@@ -43,10 +57,25 @@ def optional_text(max_length, **kwargs):
     return Text(allow_none=True, validate=validate.Length(max=max_length), **kwargs)
 
 
+# The address rule, one regular expression that validates and is published as the field's
+# `pattern` in the OpenAPI document (so the two cannot disagree): local@domain.tld in ASCII, the
+# local part of RFC 5322 "atext" and dots (none leading, trailing or doubled), domain labels of
+# letters, digits and inner hyphens, a top-level label of two letters or more (EMAIL_MAX bounds the
+# whole; no bound per label, which keeps the expression cheap for generators). White space around
+# it is allowed (Text strips it); an optional address may also be blank (it becomes null).
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+EMAIL_ADDRESS = rf"{_ATEXT}(?:\.{_ATEXT})*@(?:{_LABEL}\.)+[A-Za-z]{{2,}}"
+EMAIL_PATTERN = rf"^[{WHITE_SPACE}]*{EMAIL_ADDRESS}[{WHITE_SPACE}]*$"
+OPTIONAL_EMAIL_PATTERN = rf"^[{WHITE_SPACE}]*(?:{EMAIL_ADDRESS})?[{WHITE_SPACE}]*$"
+
+
 def email(required=False):
     return Text(
         required=required, allow_none=not required,
-        validate=[validate.Length(max=EMAIL_MAX), validate.Email(error="Not a valid email address.")],
+        validate=[validate.Length(max=EMAIL_MAX),
+                  validate.Regexp(EMAIL_PATTERN, error="Not a valid email address.")],
+        metadata={"pattern": EMAIL_PATTERN if required else OPTIONAL_EMAIL_PATTERN},
     )
 
 

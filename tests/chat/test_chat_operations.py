@@ -197,7 +197,8 @@ def test_list_filters_by_status_and_assignee(session):
     assert errors(operations.list_conversations, session, {"client_id": "acme", "status": "gone", "per_page": 101}) == {
         "status": ["Must be one of: open, closed."], "per_page": ["Must be greater than or equal to 1 and less than or equal to 100."],
     }
-    assert "unassigned" in errors(operations.list_conversations, session, {"client_id": "acme", "assigned_to": "x", "unassigned": True})
+    # Both: the agent's own and nobody's, as the document says.
+    assert names(assigned_to="ann", unassigned=True) == ["C", "A"]
     assert "client_id" in errors(operations.list_conversations, session, {})
 
 
@@ -215,9 +216,10 @@ def test_a_thread_is_paged_backwards_and_polled_forwards(session):
     assert page(limit=3, after=ids[1]) == (["m2", "m3", "m4"], True, True)
     assert page(after=ids[6]) == ([], True, False)
     assert page(after=0) == ([f"m{n}" for n in range(7)], False, False)
-    assert errors(operations.thread, session, conversation, {"before": 5, "after": 1}, "agent") == {
-        "before": ["Give before or after, not both."],
-    }
+    # Both: the messages between them, oldest first (what the document promises).
+    assert page(limit=2, after=ids[1], before=ids[5]) == (["m2", "m3"], True, True)
+    assert page(after=ids[1], before=ids[4]) == (["m2", "m3"], True, True)
+    assert page(after=ids[5], before=ids[6]) == ([], True, True)
     assert set(errors(operations.thread, session, conversation, {"limit": 0, "after": -1}, "agent")) == {"limit", "after"}
 
 

@@ -92,9 +92,13 @@ def test_start_and_post_are_validated_field_by_field(http, acme, tenants):
     for body in ("", "   ", "x" * 5001):
         response = http.post(post, json={"body": body}, headers=token_header(token))
         assert response.status_code == 422 and "body" in response.get_json()["errors"], body
-    too_far = http.get(f"{public_api('acme')}/conversation", query_string={"after": 1, "before": 5},
+    # Both bounds: the messages between them (the document says so; the fuzz run holds the API to it).
+    between = http.get(f"{public_api('acme')}/conversation", query_string={"after": 0, "before": 2},
                        headers=token_header(token))
-    assert too_far.status_code == 422
+    assert between.status_code == 200 and [m["id"] for m in between.get_json()["messages"]] == [1]
+    too_far = http.get(f"{public_api('acme')}/conversation", query_string={"after": -1, "limit": 0},
+                       headers=token_header(token))
+    assert too_far.status_code == 422 and set(too_far.get_json()["errors"]) == {"after", "limit"}
 
 
 def test_a_conversation_without_a_first_message_starts_empty(http, acme):

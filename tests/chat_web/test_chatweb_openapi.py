@@ -55,6 +55,14 @@ def test_every_chat_answer_matches_its_documented_schema(http, gateway_app, acme
     call("POST", f"{thread}/assign", 422, json={"agent": "nobody@example.com"}, headers=acme)
     call("GET", AGENT_API, 401)
 
+    # Issue 11, point 5: the customer leaves the empty chat unanswered: missed, listed, handled.
+    call("POST", f"{public}/conversation/close", 200, headers=token_header(empty["token"]))
+    missed = call("GET", AGENT_API, 200, headers=acme, query_string={"missed": "true"})
+    assert [item["id"] for item in missed["items"]] == [empty["conversation"]["id"]] and missed["items"][0]["missed_at"]
+    handled = call("POST", f"{AGENT_API}/{empty['conversation']['id']}/handled", 200, headers=acme)
+    assert handled["handled_by"] == tenants[0].email and handled["handled_at"]
+    assert call("GET", AGENT_API, 200, headers=acme, query_string={"missed": "true"})["items"] == []
+
     # Every chat operation was called.
     assert call.seen == call.operations(lambda path: "/chat/" in path)
 

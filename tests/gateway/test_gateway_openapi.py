@@ -27,6 +27,8 @@ NOT_DOCUMENTED = {
     "/api/console/tickets/<ref>": "the agent console's own read for its ticket panel (console/reads.py): "
                                   "it changes with the page and is not offered to API clients",
     "/api/console/tickets/<ref>/emails": "the agent console's own read of the notifier's deliveries, as above",
+    "/api/live/status": "the console's Live indicator: whether the services behind its feeds answer "
+                        "(console/live_status.py), for its pages only",
     "/api/live": "the agent console's server-sent event stream (console/live.py): a text/event-stream of "
                  "typed events that OpenAPI 3.0 cannot describe, for the console's pages",
 }
@@ -56,6 +58,7 @@ EXPECTED = {
     "/api/chat/conversations/{conversation_id}/read": {"post"},
     "/api/chat/conversations/{conversation_id}/assign": {"post"},
     "/api/chat/conversations/{conversation_id}/close": {"post"},
+    "/api/chat/conversations/{conversation_id}/handled": {"post"},
     "/api/chat/conversations/{conversation_id}/ticket-draft": {"get"},
     "/api/chat/conversations/{conversation_id}/ticket": {"post"},
     "/api/public/chat/{slug}/conversations": {"post"},
@@ -233,7 +236,7 @@ def test_the_bearer_requirement_is_the_views_own(bare_app):
                 response = client.open(url, method=method.upper(), json={})
                 assert response.status_code == 401 and "WWW-Authenticate" in response.headers, (method, path)
                 secured += 1
-    assert secured == 39  # auth 2, tickets 10, chat 8, agents 4, client 2, bulk 1, views and queues 5, canned replies 5, sla 2
+    assert secured == 40  # auth 2, tickets 10, chat 9, agents 4, client 2, bulk 1, views and queues 5, canned replies 5, sla 2
 
 
 def test_every_answer_with_a_body_has_a_schema(bare_app):
@@ -247,13 +250,15 @@ def test_every_answer_with_a_body_has_a_schema(bare_app):
                 if path.endswith("/attachments/{attachment_id}") and status == "200":  # a file, not JSON
                     assert response["content"] == {"application/octet-stream": {
                         "schema": {"type": "string", "format": "binary"}}}
+                elif status == "414":  # gunicorn's own page, before the app (gunicorn_conf.py)
+                    assert set(response["content"]) == {"text/html"}
                     continue
                 schema = response["content"]["application/json"]["schema"]
                 assert "$ref" in schema, (method, path, status)
     # The chat answers: the chat service's replies, described by its contract.
     chat = {(path, method): op["responses"] for path, operations in spec["paths"].items()
             if "/chat/" in path for method, op in operations.items()}
-    assert len(chat) == 13
+    assert len(chat) == 14
     assert chat[("/api/chat/conversations", "get")]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ConversationPage"}
     components = spec["components"]["schemas"]
@@ -323,3 +328,38 @@ def _refs(node):
     elif isinstance(node, list):
         for item in node:
             yield from _refs(item)
+
+
+def test_the_document_states_the_rules_the_api_applies(bare_app):
+    # Issue 11, point 16: what a schema fuzzer over the document found disagreeing, now said right.
+    from shared.contracts.schemas import EMAIL_PATTERN, NOT_BLANK, OPTIONAL_EMAIL_PATTERN
+
+    spec = bare_app.extensions["openapi"]
+    components = spec["components"]["schemas"]
+    update = spec["paths"]["/api/entities/ticket/{ref}"]["patch"]["requestBody"]["content"]["application/json"]
+    update_schema = components[update["schema"]["$ref"].split("/")[-1]]
+    assert "required" not in update_schema  # a partial update
+    assert components["TicketCreate"]["properties"]["title"]["pattern"] == NOT_BLANK
+    assert components["TicketCreate"]["properties"]["customer_email"]["pattern"] == OPTIONAL_EMAIL_PATTERN
+    assert components["ChatStart"]["properties"]["customer_email"]["pattern"] == EMAIL_PATTERN
+    assert "page_url" not in components["ChatStart"]["properties"]  # the gateway sets it
+    chat_query = {p["name"] for p in spec["paths"]["/api/chat/conversations"]["get"]["parameters"]}
+    assert chat_query == {"status", "assigned_to", "unassigned", "missed", "page", "per_page"}
+    thread_query = {p["name"] for p in spec["paths"]["/api/chat/conversations/{conversation_id}"]["get"]["parameters"]
+                    if p["in"] == "query"}
+    assert thread_query == {"before", "after", "limit"}
+    logout = spec["paths"]["/api/auth/logout"]["post"]["requestBody"]
+    assert logout["required"] is False and "required" not in components["Logout"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            assert "4094 bytes" in operation["responses"]["414"]["description"], (method, path)
+
+
+def test_logout_refuses_a_body_it_does_not_describe(http, tenants, auth_headers):
+    response = http.post("/api/auth/logout", json={"refresh_token": "x", "extra": 1}, headers=auth_headers(tenants[0]))
+    assert response.status_code == 422 and set(response.get_json()["errors"]) == {"extra"}
+    for body in (b"null", b"[]", b"not json"):
+        response = http.post("/api/auth/logout", data=body, content_type="application/json",
+                             headers=auth_headers(tenants[0]))
+        assert response.status_code == 422, body
+    assert http.post("/api/auth/logout", headers=auth_headers(tenants[0])).status_code == 204

@@ -15,7 +15,9 @@ from tests.fixtures.notifier import deliveries_in, notifier_process_env
 
 NEW = {"title": "Offline", "description": "Sent while the notifier was away.", "client_id": "acme",
        "customer_name": "Kira", "customer_email": "kira@example.com"}
-QUEUES = ["evt-directory-directory.client_changed--notifier.on_directory_client_changed",
+# The missed-chat transcripts' queue too (issue 11, point 5): chat events kept until the notifier runs.
+QUEUES = ["evt-chat-chat.conversation_missed--notifier.on_conversation_missed",
+          "evt-directory-directory.client_changed--notifier.on_directory_client_changed",
           "evt-tickets-ticket.created--notifier.on_ticket_created",
           "evt-tickets-ticket.message_added--notifier.on_message_added",
           "evt-tickets-ticket.sla_breached--notifier.on_sla_breached",
@@ -52,6 +54,8 @@ def test_migrate_declares_the_durable_queues_nameko_consumes(amqp_uri, notifier_
         assert queue["durable"] and not queue["auto_delete"]
     bindings = {(b["source"], b["routing_key"], b["destination"]) for b in rabbit_manager.get_queue_bindings(vhost, QUEUES[1])}
     assert ("tickets.events", "ticket.created", QUEUES[1]) in bindings
+    missed = {(b["source"], b["routing_key"]) for b in rabbit_manager.get_queue_bindings(vhost, QUEUES[0])}
+    assert ("chat.events", "chat.conversation_missed") in missed
 
 
 def test_tickets_created_before_the_notifier_ever_ran_are_emailed_when_it_starts(

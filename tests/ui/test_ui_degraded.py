@@ -45,3 +45,19 @@ def test_the_timeline_does_without_the_notifier_and_recovers(signed_in, ben_api,
         ui_stack.notifier.start()
     expect(page.locator("#p-emails-state")).to_be_hidden(timeout=30_000)
     expect(page.locator("#p-timeline li").filter(has_text="E-mail “Ticket created”")).to_have_count(1)
+
+
+def test_the_live_pill_says_degraded_while_tickets_is_down_and_recovers(signed_in, ui_stack):
+    # The stream stays connected (the broker answers), but the service whose events it carries does not.
+    page = signed_in
+    pill = page.locator("#live-state")
+    expect(pill).to_have_attribute("data-state", "live", timeout=10_000)
+    ui_stack.tickets.stop()
+    try:
+        expect(pill).to_have_attribute("data-state", "degraded", timeout=25_000)
+        expect(pill).to_have_text("Degraded")
+        expect(pill).to_have_attribute("title", re.compile("tickets service is not answering"))
+    finally:
+        ui_stack.tickets.start()
+    expect(pill).to_have_attribute("data-state", "live", timeout=30_000)
+    expect(pill).to_have_text("Live")

@@ -31,13 +31,14 @@ def refresh():
 
 
 @bp.post("/logout")
-@documented("auth", body=schemas.RefreshSchema, body_required=False, responses={204: ("Logged out", None)})
+@documented("auth", body=schemas.LogoutSchema, body_required=False, responses={204: ("Logged out", None)})
 @tokens.login_required
 def logout():
     """Revoke this access token and, if given, the refresh token of the same login."""
-    data = request.get_json(silent=True) or {}
-    token = data.get("refresh_token") if isinstance(data, dict) else None
-    if isinstance(token, str) and token:
+    # No body is fine; a body is checked like any other, so it must be the object the document describes.
+    token = schemas.load(schemas.LOGOUT, request.get_json(silent=True)).get("refresh_token") \
+        if request.content_length else None
+    if token:
         tokens.revoke_refresh_token(db.session(), token, g.principal.agent_id)
     tokens.revoke_access_token(g.principal)
     return "", 204

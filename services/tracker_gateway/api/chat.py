@@ -101,6 +101,14 @@ def close(conversation_id):
     return jsonify(chat().close_conversation(conversation_id, actor=g.principal.email, client_id=_client_id()))
 
 
+@bp.post("/<conversation_id>/handled")
+@documented("chat", responses={200: ("The conversation", chat_schemas.AgentConversationViewSchema)})
+@login_required
+def handled(conversation_id):
+    """Mark a missed conversation handled: it leaves the "Missed" list (handling twice changes nothing)."""
+    return jsonify(chat().mark_handled(conversation_id, actor=g.principal.email, client_id=_client_id()))
+
+
 @bp.get("/<conversation_id>/ticket-draft")
 @documented("chat", responses={200: ("The pre-filled fields", chat_schemas.TicketDraftSchema)})
 @login_required

@@ -34,7 +34,7 @@ class ChatStartSchema(StartSchema):
     """A customer opening a chat on a client's page; `message`, if given, is the first message."""
 
     class Meta:
-        exclude = ("client_id",)
+        exclude = ("client_id", "page_url")
 
 
 class ChatMessageSchema(PostSchema):

@@ -7,7 +7,7 @@ and the answers it gives itself, `{status: (description, schema or None)}`. `bui
 method: the path and its parameters from the rule, the summary from the view's docstring (its first
 sentence; the rest is the description), the bearer requirement from `login_required` (so the
 document cannot say an endpoint is open when it is not), and the answers every operation of its
-kind gives (401, 404 for a path's unknown object, 422, 503). apispec's MarshmallowPlugin turns the
+kind gives (401, 404 for a path's unknown object, 414 from gunicorn, 422, 503). apispec's MarshmallowPlugin turns the
 schemas into components, so the document cannot name a schema the gateway does not use.
 
 Which /api/ routes stay out of the document, and why, is listed in one place: the completeness test
@@ -21,6 +21,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from services.tracker_gateway.api import schemas
+from services.tracker_gateway.core.http_limits import MAX_REQUEST_LINE
 
 # Every {name} a path may hold; a path naming one not listed here fails at startup, not in a reader's hands.
 PATH_PARAMETERS = {
@@ -46,6 +47,12 @@ UNAUTHORIZED = "Missing, expired, revoked or invalid access token"
 ADMIN_ONLY = "The agent is not an admin (admin-only operation)"
 INVALID = "Invalid fields"
 UNAVAILABLE = "A service or store the request needs did not answer"
+# gunicorn answers an over-long request line itself (gunicorn_conf.py), with an HTML page, before the app.
+URI_TOO_LONG = {
+    "description": f"The request line (path and query string) is longer than {MAX_REQUEST_LINE} bytes: "
+                   "answered by the HTTP server itself, as an HTML page",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again", "schema": {"type": "integer"}}}
 
 # The public chat's credential: a header, so it never lands in URLs, logs or Referer headers.
@@ -155,6 +162,7 @@ def _operation(view, op, path, method, endpoint, methods_of_rule):
     responses.setdefault(503, (UNAVAILABLE, None))
     for status, (text, schema) in sorted(responses.items()):
         operation["responses"][str(status)] = _response(text, schema, status)
+    operation["responses"]["414"] = URI_TOO_LONG
     return operation
 
 

@@ -27,6 +27,12 @@ class RefreshSchema(Schema):
     refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
+class LogoutSchema(Schema):
+    """Logging out: the body is optional; with it, the refresh token of the same login is revoked too."""
+
+    refresh_token = fields.String(validate=validate.Length(min=1, max=200))
+
+
 class TokenPairSchema(Schema):
     access_token = fields.String(metadata={"description": "JWT (HS256), valid 15 minutes"})
     token_type = fields.String(metadata={"example": "Bearer"})
@@ -140,4 +146,5 @@ TICKET_UPDATE = TicketUpdateSchema(partial=True)
 TICKET_LIST_QUERY = TicketListQuerySchema()
 LOGIN = LoginSchema()
 REFRESH = RefreshSchema()
+LOGOUT = LogoutSchema()
 TRACK_QUERY = TrackQuerySchema()

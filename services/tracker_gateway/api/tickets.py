@@ -56,7 +56,7 @@ def get_ticket(ref):
 
 
 @bp.route("/<ref>", methods=["PUT", "PATCH"])
-@documented("tickets", body=schemas.TicketUpdateSchema, responses={
+@documented("tickets", body=schemas.TICKET_UPDATE, responses={
     200: ("The ticket and its changes", schemas.TicketUpdatedSchema)})
 @login_required
 def update_ticket(ref):

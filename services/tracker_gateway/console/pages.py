@@ -124,12 +124,17 @@ def login_submit():
 
 @bp.post("/agent/session")
 def session_token():
-    """A fresh access token for the page (JSON), for the login the cookie holds."""
+    """A fresh access token for the page (JSON), for the login the cookie holds. `?probe=1` (the
+    sign-in page asking whether this browser is still signed in) answers "no" with a 204, not a 401:
+    a first visit shows no failed request."""
     session.check_csrf()
     row = session.live_login()
     agent = db.session().get(Agent, row.agent_id) if row else None
     if agent is None or not agent.active:
-        response = make_response(jsonify({"error": "unauthorized", "message": "Please sign in again."}), 401)
+        if request.args.get("probe") == "1":
+            response = make_response("", 204)
+        else:
+            response = make_response(jsonify({"error": "unauthorized", "message": "Please sign in again."}), 401)
         session.clear_session_cookie(response)
         return response
     if team.mark_seen(db.session(), agent):

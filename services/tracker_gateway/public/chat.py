@@ -71,8 +71,11 @@ def start(slug):
     messages, has_older, has_newer}. The token is shown this once."""
     limit("start")
     data = schemas.load(chat_schemas.START, request.get_json(silent=True))
-    client_id = str(client_for(slug).id)
-    return _private(jsonify(chat().start_conversation({**data, "client_id": client_id})), 201)
+    client = client_for(slug)
+    # The page it starts on, by its slug: a missed chat's e-mail brings the customer back to it.
+    page_url = f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/chat/{client.slug}"
+    return _private(jsonify(chat().start_conversation(
+        {**data, "client_id": str(client.id), "page_url": page_url})), 201)
 
 
 @bp.get(f"{API}/conversation")

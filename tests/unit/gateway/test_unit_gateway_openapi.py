@@ -3,8 +3,9 @@ under /api/ that is part of the API is in it, every reference resolves, and it i
 Written against `create_app`, not openapi.py's internals, so it holds however the document is made."""
 import re
 
-# Routes under /api/ that are not API operations: the document itself, its page, the live stream (SSE).
-NOT_OPERATIONS = {"/api/openapi.json", "/api/docs", "/api/live"}
+# Routes under /api/ that are not API operations: the document itself, its page, the live stream (SSE)
+# and the console's Live indicator's status.
+NOT_OPERATIONS = {"/api/openapi.json", "/api/docs", "/api/live", "/api/live/status"}
 # The console's own reads (called by its pages, not by API clients) are not documented today.
 UNDOCUMENTED_PREFIXES = ("/api/console/",)
 

@@ -12,8 +12,32 @@ export function messageNode(message, reader) {
   const who = author === "customer" && reader === "customer" ? "You" : message.author_name;
   return el("li", { class: `msg msg-${author}`, dataset: { id: String(message.id) } },
     author === "system" ? null : el("span", { class: "who" }, who),
-    el("p", { class: "body" }, message.body),
+    el("p", { class: "body" }, linkify(message.body)),
     el("time", { datetime: message.created_at, title: formatDateTime(message.created_at) }, formatTime(message.created_at)));
+}
+
+// Links a message may carry: web pages and e-mail addresses, written with their scheme. Anything else
+// (javascript:, data:, a bare "www.") stays text.
+const LINK = /\b(?:https?:\/\/|mailto:)[^\s<>"']+/gi;
+const LINK_SCHEMES = new Set(["http:", "https:", "mailto:"]);
+const TRAILING = /[.,;:!?)\]}]+$/;  // "see https://x.io/a." ends the sentence, not the link
+
+// A message body as text nodes and <a> elements, for textContent-only rendering: each link opens
+// in a new tab, with no window.opener and no Referer for the page it leads to.
+export function linkify(text) {
+  const parts = [];
+  let last = 0;
+  for (const match of text.matchAll(LINK)) {
+    const href = match[0].replace(TRAILING, "");
+    let url;
+    try { url = new URL(href); } catch { continue; }
+    if (!LINK_SCHEMES.has(url.protocol)) continue;
+    parts.push(text.slice(last, match.index));
+    parts.push(el("a", { href: url.href, target: "_blank", rel: "noopener noreferrer" }, href));
+    last = match.index + href.length;
+  }
+  parts.push(text.slice(last));
+  return parts.filter((part) => part !== "");
 }
 
 // A reply box: Enter sends, Shift+Enter is a new line (and Enter that ends an IME composition is not a send).

@@ -12,6 +12,16 @@ import { chip, hideBanner, label, showBanner, showQuery, showRetrying, toast } f
 
 const API = "/api/chat/conversations";
 const PER_PAGE = 20;
+// The list's views: by status, and "missed" (left unanswered by the customer, not handled yet).
+const STATUSES = ["open", "closed", "missed"];
+const EMPTY_TEXT = {
+  open: "No open conversations. New chats appear here as soon as a customer writes.",
+  closed: "No closed conversations.",
+  missed: "No missed chats: every customer who left got an answer, or an agent has followed up.",
+};
+
+// Missed and not handled yet: it stays in the "Missed" list.
+const isMissed = (conversation) => Boolean(conversation.missed_at && !conversation.handled_at);
 const TITLE_MAX = 200;
 const TEXT_MAX = 20000;
 const NAME_MAX = 200;
@@ -30,7 +40,7 @@ const thread = new Thread($("t-messages"), "agent");
 function readUrl() {
   const params = new URLSearchParams(location.search);
   return {
-    status: params.get("status") === "closed" ? "closed" : "open",
+    status: STATUSES.includes(params.get("status")) ? params.get("status") : "open",
     page: Math.max(1, parseInt(params.get("page"), 10) || 1),
     conversation: params.get("c"),
   };
@@ -72,6 +82,7 @@ function row(conversation) {
     },
     el("span", { class: "conv-top" },
       el("span", { class: "conv-name" }, conversation.customer_name),
+      isMissed(conversation) ? el("span", { class: "missed-badge", title: "Left before anyone answered" }, "Missed") : null,
       unread ? el("span", { class: "unread-badge", title: `${unread} unread`, "aria-label": `${unread} unread` }, String(unread)) : null,
       el("time", { class: "conv-time", datetime: conversation.last_message_at }, formatTime(conversation.last_message_at))),
     preview(conversation),
@@ -84,14 +95,13 @@ async function loadList() {
   const ticket = ++listRequest;
   list.setAttribute("aria-busy", "true");
   try {
-    const data = await api(`${API}?${new URLSearchParams({ status: view.status, page: view.page, per_page: PER_PAGE })}`);
+    const filter = view.status === "missed" ? { missed: "true" } : { status: view.status };
+    const data = await api(`${API}?${new URLSearchParams({ ...filter, page: view.page, per_page: PER_PAGE })}`);
     if (ticket !== listRequest) return;
     hideBanner($("c-alert"));
     list.replaceChildren(...data.items.map(row));
     $("c-total").textContent = data.total ? `(${data.total})` : "";
-    $("c-empty").textContent = view.status === "open"
-      ? "No open conversations. New chats appear here as soon as a customer writes."
-      : "No closed conversations.";
+    $("c-empty").textContent = EMPTY_TEXT[view.status];
     $("c-empty").hidden = data.items.length > 0;
     const first = (data.page - 1) * data.per_page + 1;
     $("c-range").textContent = data.total ? `${first}–${first + data.items.length - 1} of ${data.total}` : "";
@@ -139,6 +149,8 @@ function showConversation(conversation) {
   email.href = `mailto:${conversation.customer_email}`;
   $("t-chips").replaceChildren(
     chip("status", conversation.status),
+    isMissed(conversation) ? el("span", { class: "chip chip-missed", title: "The customer left before anyone answered; "
+      + "they were e-mailed the transcript" }, "Missed") : null,
     ...(conversation.ticket_numbers || []).map((number) => el("a", {
       class: "ticket-number ticket-link", href: `/agent/tickets?ticket=${encodeURIComponent(number)}`,
       title: `Open ${number} in Tickets`,
@@ -154,6 +166,7 @@ function showConversation(conversation) {
   $("t-close").hidden = !open;
   $("t-reply").hidden = !open;
   $("t-closed").hidden = open;
+  $("t-handled").hidden = !isMissed(conversation);
   if (!open) $("t-reply-error").hidden = true;
 }
 
@@ -304,6 +317,22 @@ async function closeChat() {
     toast(error.message, "error");
   } finally {
     $("t-close").disabled = false;
+  }
+}
+
+async function markHandled() {
+  if (!current) return;
+  const id = current.id;
+  $("t-handled").disabled = true;
+  try {
+    const conversation = await api(`${API}/${encodeURIComponent(id)}/handled`, { method: "POST" });
+    if (current && current.id === id) showConversation(conversation);
+    toast("Marked handled", "success");
+    refreshListSoon();
+  } catch (error) {
+    toast(error.message, "error");
+  } finally {
+    $("t-handled").disabled = false;
   }
 }
 
@@ -464,6 +493,7 @@ function showStatusButtons() {
   }
 }
 
+$("t-handled").addEventListener("click", markHandled);
 $("c-prev").addEventListener("click", () => { view.page = Math.max(1, view.page - 1); writeUrl(); loadList(); });
 $("c-next").addEventListener("click", () => { view.page += 1; writeUrl(); loadList(); });
 $("t-reply").addEventListener("submit", (event) => { event.preventDefault(); sendReply(); });

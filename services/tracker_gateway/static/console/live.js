@@ -9,15 +9,24 @@
 
 import { accessToken, forgetToken } from "./session.js";
 
-const STATE_TEXT = { live: "Live", connecting: "Connecting…", paused: "Reconnecting…", off: "Offline" };
+const STATE_TEXT = {
+  live: "Live", degraded: "Degraded", connecting: "Connecting…", paused: "Reconnecting…", off: "Offline",
+};
+const SERVICE_NAMES = { tickets: "tickets", chat: "chat" };
+// How often a connected page asks whether the services behind its feeds answer (live_status.py).
+const STATUS_SECONDS = 10;
 
 // The header's indicator (templates/console/base.html), for whichever page owns the stream.
-export function showLiveState(state) {
+// `down`: the services not answering, when the stream itself is connected ("degraded").
+export function showLiveState(state, down = []) {
   const node = document.getElementById("live-state");
   if (!node) return;
   node.dataset.state = state;
   node.querySelector(".text").textContent = STATE_TEXT[state] || state;
-  node.title = state === "live" ? "Changes by others appear as they happen" : "Live updates paused; retrying";
+  node.title = state === "live" ? "Changes by others appear as they happen"
+    : state === "degraded" ? `The ${down.map((s) => SERVICE_NAMES[s] || s).join(" and ")} service is not answering: `
+      + "changes may not appear until it is back"
+      : "Live updates paused; retrying";
 }
 
 function parseFrame(frame) {
@@ -37,6 +46,27 @@ export function openLive({ feeds, onReady = () => {}, onEvent = () => {} }) {
   let stopped = false;
   let controller = null;
   let delay = 500;
+  let connected = false;
+  let down = [];
+
+  const showConnected = () => showLiveState(down.length ? "degraded" : "live", down);
+
+  // Connected is not enough: the service publishing a feed's events can be down. Failing to ask is
+  // not news about the services (the stream's own state says whether the gateway answers).
+  async function checkServices() {
+    if (stopped || !connected) return;
+    try {
+      const token = await accessToken();
+      const response = await fetch(`/api/live/status?feeds=${encodeURIComponent(feeds.join(","))}`, {
+        headers: { Authorization: `Bearer ${token}` }, cache: "no-store",
+      });
+      if (!response.ok) return;
+      const { services } = await response.json();
+      down = Object.keys(services).filter((name) => services[name] !== "ok");
+      if (connected && !stopped) showConnected();
+    } catch (error) { /* the next round asks again */ }
+  }
+  const statusTimer = setInterval(checkServices, STATUS_SECONDS * 1000);
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -53,8 +83,8 @@ export function openLive({ feeds, onReady = () => {}, onEvent = () => {} }) {
         buffer = buffer.slice(end + 2);
         if (!frame.data && frame.type === "message") continue;
         const data = frame.data ? JSON.parse(frame.data) : {};
-        if (frame.type === "ready") { delay = 500; showLiveState("live"); onReady(data); }
-        else if (frame.type === "paused") showLiveState("paused");
+        if (frame.type === "ready") { delay = 500; connected = true; showConnected(); checkServices(); onReady(data); }
+        else if (frame.type === "paused") { connected = false; showLiveState("paused"); }
         else if (frame.type === "expired") forgetToken();
         else onEvent(frame.type, data);
       }
@@ -73,10 +103,12 @@ export function openLive({ feeds, onReady = () => {}, onEvent = () => {} }) {
         if (response.status === 401) { forgetToken(); continue; }
         if (!response.ok || !response.body) throw new Error(`live: HTTP ${response.status}`);
         await readStream(response.body);
+        connected = false;
         // The server ended the stream (token expiry, a gateway restart): reconnect straight away.
         await sleep(200);
       } catch (error) {
         if (stopped) return;
+        connected = false;
         showLiveState("paused");
         await sleep(delay + Math.random() * 300);
         delay = Math.min(delay * 2, 10_000);
@@ -86,5 +118,5 @@ export function openLive({ feeds, onReady = () => {}, onEvent = () => {} }) {
 
   showLiveState("connecting");
   run();
-  return { close() { stopped = true; controller?.abort(); showLiveState("off"); } };
+  return { close() { stopped = true; clearInterval(statusTimer); controller?.abort(); showLiveState("off"); } };
 }

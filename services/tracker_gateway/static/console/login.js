@@ -6,7 +6,7 @@ const form = document.getElementById("login-form");
 const next = form.elements.next.value;
 const quiet = !document.getElementById("login-error") && !new URLSearchParams(location.search).has("signed_out");
 
-if (quiet) openSession().then(() => location.replace(next), () => {});
+if (quiet) openSession({ probe: true }).then((signedIn) => { if (signedIn) location.replace(next); }, () => {});
 
 form.addEventListener("submit", () => {
   const button = document.getElementById("login-submit");

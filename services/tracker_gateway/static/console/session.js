@@ -18,8 +18,10 @@ export function signInAgain() {
 }
 
 // The page's session: an access token for this page, or the sign-in page when the login is over.
-export function openSession() {
-  return request("/agent/session", { method: "POST", headers: { "X-CSRF-Token": csrfToken } });
+// `probe`: only asking whether this browser is signed in (the sign-in page): "no" is null, not an error.
+export function openSession({ probe = false } = {}) {
+  return request(probe ? "/agent/session?probe=1" : "/agent/session",
+    { method: "POST", headers: { "X-CSRF-Token": csrfToken } });
 }
 
 async function renew() {
