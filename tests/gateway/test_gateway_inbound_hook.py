@@ -143,3 +143,14 @@ def test_auto_replies_and_broken_mime_are_answered_200_ignored_or_kept(acme, hoo
     broken = post(hook_url(secret), sendgrid_raw(broken_mime("kira@example.com", f"acme@{DOMAIN}"), f"acme@{DOMAIN}"))
     assert broken.status_code == 200 and broken.json()["status"] == "unparseable"
     assert notifier_rpc.list_inbound(status="unparseable")[0]["raw_b64"]
+
+
+def test_a_20_mb_attachment_through_the_webhook_is_a_recorded_refusal(acme, hook_url, notifier_rpc, tickets_rpc):
+    _, secret = acme
+    big = plain_mail("kira@example.com", f"acme@{DOMAIN}", "Video", "See the video",
+                     attachments=[("video.mp4", "video/mp4", b"\0" * (20 * 1024 * 1024))])
+    answer = post(hook_url(secret), sendgrid_raw(big, f"acme@{DOMAIN}"))
+    assert answer.status_code == 200  # answered, so SendGrid does not post it again for days
+    assert answer.json()["status"] == "refused" and "too large" in answer.json()["reason"]
+    (record,) = notifier_rpc.list_inbound()
+    assert record["status"] == "refused" and record["raw_b64"] is None and record["size"] > 20 * 1024 * 1024
