@@ -27,7 +27,8 @@ from shared.contracts.ticket_numbers import parse_ref, parse_typed
 from shared.contracts.ticket_schemas import TEXT_MAX, TITLE_MAX
 from shared.platform import outbox
 
-from . import domain, schemas
+# operations imports this module too: each uses the other's functions only when called.
+from . import domain, operations, schemas
 from .models import OutboxEvent, Ticket, TicketAttachment, TicketChange, TicketMessage
 
 # add_message stamps its own time: only a new ticket's first messages (a transcript) bring theirs.
@@ -141,10 +142,8 @@ def _by_key(session, ticket, key):
 def add_message(session, ref, message, client_id=None, idempotency_key=None, now=None):
     """Add a message to a ticket's thread; returns ({"message", "ticket", "created_ticket"}, outbox rows).
 
-    A repeated `idempotency_key` returns the first result and records nothing.
+    A repeated `idempotency_key` returns the first message (with the ticket as it is now) and records nothing.
     """
-    from . import operations  # the ticket's own operations import this module
-
     values = load(MESSAGE_INPUT, message)
     key = load(schemas.IDEMPOTENCY, {"idempotency_key": idempotency_key})["idempotency_key"]
     now = now or datetime.now(timezone.utc)
@@ -204,8 +203,6 @@ def add_initial_messages(session, ticket, messages, now):
 
 def list_messages(session, ref, client_id=None, include_internal=True):
     """The ticket's thread, oldest first."""
-    from . import operations
-
     ticket = operations.get_ticket(session, ref, client_id)
     query = sa.select(TicketMessage).where(TicketMessage.ticket_id == ticket.id)
     if not include_internal:
@@ -216,8 +213,6 @@ def list_messages(session, ref, client_id=None, include_internal=True):
 
 def get_attachment(session, ref, attachment_id, client_id=None, include_internal=True):
     """One file of the ticket's thread, its bytes in base64; NotFound for any other ticket's file."""
-    from . import operations
-
     ticket = operations.get_ticket(session, ref, client_id)
     try:
         attachment_uuid = uuid.UUID(str(attachment_id))

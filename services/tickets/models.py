@@ -5,7 +5,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import TSVECTOR
-from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.platform.outbox import OutboxColumns
 
@@ -79,7 +79,7 @@ class TicketMessage(Base):
     channel: Mapped[str] = mapped_column(sa.String(10))
     body: Mapped[str] = mapped_column(sa.Text)
     # The whole original (an e-mail with its quoted history): kept, not loaded with the thread.
-    original: Mapped[str | None] = deferred(mapped_column(sa.Text))
+    original: Mapped[str | None] = mapped_column(sa.Text, deferred=True)
     email_message_id: Mapped[str | None] = mapped_column(sa.String(998))
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(100))
     attachments: Mapped[list["TicketAttachment"]] = relationship(
@@ -96,7 +96,7 @@ class TicketAttachment(Base):
     filename: Mapped[str] = mapped_column(sa.String(255))
     content_type: Mapped[str] = mapped_column(sa.String(255))
     size: Mapped[int] = mapped_column(sa.Integer)
-    data: Mapped[bytes] = deferred(mapped_column(sa.LargeBinary))
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
     message: Mapped[TicketMessage] = relationship(back_populates="attachments")
 
 

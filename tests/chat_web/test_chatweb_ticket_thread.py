@@ -32,3 +32,20 @@ def test_the_ticket_from_a_chat_starts_with_the_whole_transcript(http, acme, ten
     assert [m["created_at"] for m in thread] == sorted(m["created_at"] for m in thread)
     assert thread[0]["created_at"] == started["messages"][0]["created_at"]
     assert ticket["first_response_at"] is None  # the chat's answers are not the ticket's first response
+
+
+def test_only_the_messages_the_agent_selected_go_to_the_ticket(http, acme):
+    token, started = start_chat(http)
+    conversation_id = started["conversation"]["id"]
+    reply = http.post(f"{AGENT_API}/{conversation_id}/messages", json={"body": "Which printer?"}, headers=acme).get_json()
+    http.post(f"{AGENT_API}/{conversation_id}/messages", json={"body": "Never mind, off topic"}, headers=acme)
+    path = f"{AGENT_API}/{conversation_id}/ticket"
+    wrong = http.post(path, headers=acme, json={"title": "t", "description": "d", "message_ids": [reply["id"], 999999]})
+    assert wrong.status_code == 422 and wrong.get_json()["errors"] == {
+        "message_ids": ["Not messages of this conversation: 999999."]}
+    assert http.get("/api/entities/ticket", headers=acme).get_json()["total"] == 0
+    first = started["messages"][0]["id"]
+    created = http.post(path, headers=acme, json={"title": "t", "description": "d", "message_ids": [reply["id"], first]})
+    assert created.status_code == 201, created.get_json()
+    thread = http.get(f"/api/entities/ticket/{created.get_json()['ticket_number']}/messages", headers=acme).get_json()
+    assert [m["body"] for m in thread["items"]] == ["Hello, my printer is on fire.", "Which printer?"]

@@ -11,18 +11,9 @@ from playwright.sync_api import expect
 
 from shared.testing import rpc_proxy
 from tests.fixtures.ui import SCREENSHOTS
+from tests.ui.test_ui_tickets import open_ticket, row
 
 pytestmark = pytest.mark.browser
-
-
-def row(page, number):
-    return page.locator(f'.ticket-row[data-number="{number}"]')
-
-
-def open_ticket(page, number):
-    row(page, number).click()
-    expect(page.locator("#p-number")).to_have_text(number)
-    expect(page.locator("#p-save")).to_be_enabled()
 
 
 def customer_writes(stack, tenant, number, body, **extra):

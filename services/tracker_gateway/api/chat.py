@@ -118,11 +118,12 @@ def create_ticket(conversation_id):
     says so in the thread (on ticket.created). The customer's details default to the conversation's;
     the chat's transcript becomes the ticket's first thread entries."""
     data = _body(chat_schemas.CHAT_TICKET)
+    selected = data.pop("message_ids", None)
     # 404 for a conversation outside the agent's client, before any ticket exists.
     conversation = chat().get_conversation(conversation_id, client_id=_client_id(), limit=1)["conversation"]
     data.setdefault("customer_name", conversation["customer_name"])
     data.setdefault("customer_email", conversation["customer_email"])
+    messages = transcript.select(transcript.fetch_transcript(conversation["id"], _client_id()), selected)
     data.update(conversation_id=conversation["id"], client_id=_client_id(), created_by=g.principal.email,
-                channel="chat", messages=transcript.thread_entries(
-                    transcript.fetch_transcript(conversation["id"], _client_id()), conversation["customer_email"]))
+                channel="chat", messages=transcript.thread_entries(messages, conversation["customer_email"]))
     return jsonify(create_once(data)), 201

@@ -7,6 +7,8 @@ gives early 422s and the OpenAPI document; the service validates again and stays
 The answers are the chat service's replies, passed on unchanged: the contract's reply schemas
 describe them in the document.
 """
+from marshmallow import fields, validate
+
 from services.tracker_gateway.api.schemas import TicketInputSchema
 from shared.contracts.chat_schemas import (  # noqa: F401  (the reply schemas: re-exported for the views' documentation)
     AUTHOR_FIELDS,
@@ -54,7 +56,11 @@ class ChatListQuerySchema(ListFiltersSchema):
 
 class ChatTicketSchema(TicketInputSchema):
     """A ticket made from a conversation: the client and creator come from the token, the
-    conversation from the URL; the customer's details default to the conversation's."""
+    conversation from the URL; the customer's details default to the conversation's. The chat's
+    messages become the ticket's first entries: all of them, or those listed in `message_ids`."""
+
+    message_ids = fields.List(fields.Integer(validate=validate.Range(min=1)), validate=validate.Length(min=1, max=500),
+                              metadata={"description": "only these chat messages go to the ticket (default: the whole transcript)"})
 
     class Meta:
         exclude = ("client_id", "created_by", "conversation_id")

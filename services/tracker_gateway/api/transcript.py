@@ -1,6 +1,8 @@
 """A chat's transcript as a ticket's first thread entries (issue 13: the context is not lost when the
 chat closes): the customer's lines as the customer's, the agents' as the agents', in the chat's order
 and with its times; the chat service's own lines (ticket links, closing) are left out."""
+from marshmallow import ValidationError as SchemaError
+
 from services.tracker_gateway.core.rpc import chat
 from shared.contracts.chat_schemas import MESSAGES_LIMIT_MAX
 from shared.contracts.message_schemas import INITIAL_MESSAGES_MAX
@@ -23,6 +25,18 @@ def thread_entries(messages, customer_email=None):
         if message["author"] in ("customer", "agent") and (message.get("body") or "").strip()
     ]
     return entries[-INITIAL_MESSAGES_MAX:]
+
+
+def select(messages, message_ids=None):
+    """The messages the agent picked (by id, in the chat's order), or all of them; an id that is not
+    in this conversation is a 422 on `message_ids`."""
+    if message_ids is None:
+        return messages
+    by_id = {message["id"]: message for message in messages}
+    unknown = sorted(set(message_ids) - set(by_id))
+    if unknown:
+        raise SchemaError({"message_ids": [f"Not messages of this conversation: {', '.join(map(str, unknown))}."]})
+    return [message for message in messages if message["id"] in set(message_ids)]
 
 
 def fetch_transcript(conversation_id, client_id):

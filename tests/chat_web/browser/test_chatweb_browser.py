@@ -1,6 +1,7 @@
 """Live chat in Chromium, a customer's page and an agent's Chats page open at once: they talk live
 both ways, markup in a message stays text, a reload resumes, and a ticket made from the chat is
-pre-filled, validated, numbered, linked in both threads, listed in Tickets and e-mailed."""
+pre-filled, validated, numbered, linked in both threads, listed in Tickets with the transcript as its
+first messages, and e-mailed."""
 import re
 
 import pytest
@@ -181,6 +182,14 @@ def test_a_ticket_from_a_chat_is_prefilled_validated_linked_listed_and_emailed(t
     expect(agent.locator("#p-number")).to_have_text(number)
     expect(agent.locator("#p-title")).to_have_text("Charged twice for March")
     expect(agent.locator("#p-conversation")).to_have_text(conversation_id)
+    # The chat's transcript is the ticket's first messages, in its conversation.
+    thread = agent.locator("#p-timeline li.msg")
+    expect(thread).to_have_count(2)
+    expect(thread.nth(0)).to_have_class(re.compile(r"msg-customer"))
+    expect(thread.nth(0).locator(".msg-body")).to_have_text("I was charged twice for March.")
+    expect(thread.nth(0).locator(".channel")).to_have_text("in chat")
+    expect(thread.nth(1)).to_have_class(re.compile(r"msg-agent"))
+    expect(thread.nth(1).locator(".msg-body")).to_have_text("Sorry about that; I will open a ticket.")
 
     # And the customer gets the "created" e-mail, by the notifier over SMTP.
     mails = wait_for(lambda: ui_stack.smtp.for_ticket(number), timeout=15, message=f"the e-mail for {number}")

@@ -1,5 +1,8 @@
 """A chat's messages as a ticket's first entries (api/transcript.py), without services."""
-from services.tracker_gateway.api.transcript import thread_entries
+import pytest
+from marshmallow import ValidationError
+
+from services.tracker_gateway.api.transcript import select, thread_entries
 from shared.contracts.message_schemas import INITIAL_MESSAGES_MAX
 
 
@@ -22,3 +25,12 @@ def test_customer_and_agent_lines_keep_their_authors_and_times_system_lines_are_
 def test_a_long_chat_keeps_its_newest_lines():
     entries = thread_entries([chat_message(n % 60) for n in range(INITIAL_MESSAGES_MAX + 5)])
     assert len(entries) == INITIAL_MESSAGES_MAX and entries[0]["body"] == f"m{5 % 60}"
+
+
+def test_a_selection_keeps_the_chat_s_order_and_refuses_foreign_ids():
+    messages = [chat_message(n) for n in (1, 2, 3)]
+    assert select(messages) == messages
+    assert [m["id"] for m in select(messages, [3, 1])] == [1, 3]
+    with pytest.raises(ValidationError) as error:
+        select(messages, [2, 9])
+    assert error.value.messages == {"message_ids": ["Not messages of this conversation: 9."]}
