@@ -7,7 +7,8 @@ One package per surface, each registered flat in `app.create_app`:
   creating tenants and agents (the CLI and tests), and the gateway's database migrations;
 - `api/`: the REST surface (auth, tickets, chat) and its OpenAPI document;
 - `console/`: the agent pages, their browser session and CSRF, their reads, the live event stream;
-- `public/`: what customers reach without logging in: the ticket tracker and the chat page;
+- `public/`: what customers reach without logging in: the ticket tracker (with the ticket's conversation),
+  the web form per client and the chat page;
 - `projector/`: the tracker projector, a nameko service of its own (`python -m
   services.tracker_gateway.projector run`) writing the read model (`projector/read_model.py`) that
   `public/` reads.

@@ -100,7 +100,7 @@ def test_the_server_says_what_the_page_could_not_check(form_page, ui_stack):
     expect(page.get_by_label("Your name")).to_have_value("Lena Fischer")  # what was typed stays
 
 
-def test_the_web_form_on_a_phone(browser, browser_context_args, ui_stack, ui_tenant):
+def test_the_web_form_and_the_conversation_on_a_phone(browser, browser_context_args, ui_stack, ui_tenant, tracker_projector):
     context = browser.new_context(**{**browser_context_args, "viewport": {"width": 390, "height": 844},
                                      "is_mobile": True, "has_touch": True, "device_scale_factor": 2})
     try:
@@ -112,8 +112,14 @@ def test_the_web_form_on_a_phone(browser, browser_context_args, ui_stack, ui_ten
         name, email = page.get_by_label("Your name").bounding_box(), page.get_by_label("E-mail address").bounding_box()
         assert email["y"] > name["y"]  # one column on a phone
         shoot(page, "support-form-phone.png")
-        send_form(page)
+        number = send_form(page, [("a-rather-long-file-name-from-a-phone-camera-20261130-123456.jpg", b"\xff\xd8")])
         assert no_sideways_scroll(page)
+        link = ui_stack.url(f"/track-ticket/{TRACKING_LINKS.make_token(number, CUSTOMER)}")
+        wait_for(lambda: page.goto(link).status == 200, timeout=15, message="the tracker to have the ticket")
+        expect(page.locator("#messages .msg")).to_have_count(1)
+        assert no_sideways_scroll(page)
+        page.locator("#conversation").scroll_into_view_if_needed()
+        shoot(page, "tracker-conversation-phone.png")
     finally:
         context.close()
 
