@@ -18,7 +18,6 @@ from bench.common import bench_amqp_uri, bench_database, median, percentile, see
 from bench.gateway import (  # noqa: E402
     AGENT_EMAIL,
     AGENT_PASSWORD,
-    REDIS_PREFIX,
     REDIS_URL,
     Client,
     Processes,
