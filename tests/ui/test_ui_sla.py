@@ -46,6 +46,7 @@ def test_chips_sort_and_filters_by_due_time(signed_in, ui_tenant, tickets_sessio
     soon = opened(tickets_sessions, ui_tenant, "Refund stuck", 35, priority="urgent")  # due in 25 min
     later = opened(tickets_sessions, ui_tenant, "Dark mode", 0, priority="low")  # due in 24 h
     opened(tickets_sessions, ui_tenant, "Waiting on logs", 10, priority="high", status="pending")
+    answered = opened(tickets_sessions, ui_tenant, "Answered in chat", 5, priority="medium", status="resolved")
     page.reload()
 
     expect(chip(page, late["ticket_number"])).to_have_text(re.compile(r"⚠\s*breached 1 h( \d+ min)? ago"))
@@ -54,11 +55,13 @@ def test_chips_sort_and_filters_by_due_time(signed_in, ui_tenant, tickets_sessio
     expect(chip(page, soon["ticket_number"])).to_have_text(re.compile(r"⏰\s*due in 2[45] min"))
     expect(chip(page, later["ticket_number"])).to_have_text(re.compile(r"⏱\s*due in 2[34] h"))
     expect(page.locator(".chip-sla.sla-paused")).to_have_text(re.compile(r"⏸\s*SLA paused"))
+    expect(chip(page, answered["ticket_number"])).to_have_text(re.compile(r"✓\s*SLA met"))
     # The icon is decoration for screen readers: the words carry the state.
     expect(chip(page, late["ticket_number"]).locator(".sla-icon")).to_have_attribute("aria-hidden", "true")
 
     page.select_option("#f-sort", "sla_due_at")
-    expect(titles(page)).to_have_text(["Checkout down", "Refund stuck", "Dark mode", "Waiting on logs"])
+    expect(titles(page)).to_have_text(["Checkout down", "Refund stuck", "Dark mode", "Waiting on logs",
+                                       "Answered in chat"])  # no due time: last, by number
     expect(page).to_have_url(re.compile(r"[?&]sort=sla_due_at"))
 
     page.select_option("#f-sla", "breached")

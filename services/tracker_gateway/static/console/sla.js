@@ -25,13 +25,12 @@ export function slaState(sla, now = Date.now()) {
     if (left <= 0) return { state: "breached", icon: "⚠", text: `breached ${span(left)} ago` };
     return { state: left <= SOON_MS ? "soon" : "ok", icon: left <= SOON_MS ? "⏰" : "⏱", text: `due in ${span(left)}` };
   }
+  if (sla.resolution.outcome) {  // resolved (or closed): the resolution target's outcome is the news
+    return sla.resolution.outcome === "breached" || sla.first_response.outcome === "breached"
+      ? { state: "breached", icon: "⚠", text: "SLA missed" } : { state: "met", icon: "✓", text: "SLA met" };
+  }
   if (sla.paused && [sla.first_response, sla.resolution].some((t) => !t.outcome)) {
     return { state: "paused", icon: "⏸", text: "SLA paused" };
-  }
-  const outcomes = [sla.first_response.outcome, sla.resolution.outcome];
-  if (outcomes.every(Boolean)) {
-    return outcomes.includes("breached")
-      ? { state: "breached", icon: "⚠", text: "SLA missed" } : { state: "met", icon: "✓", text: "SLA met" };
   }
   return null;
 }
@@ -59,7 +58,10 @@ export function slaFacts(ticket, now = Date.now()) {
     let state;
     if (target.outcome === "achieved") state = "✓ Achieved";
     else if (target.outcome === "breached") state = "⚠ Breached";
-    else if (target.due_at) state = slaState({ due_at: target.due_at }, now).text;
+    else if (target.due_at) {
+      const due = slaState({ due_at: target.due_at }, now);
+      state = `${due.icon} ${due.text}`;
+    }
     else state = "⏸ Paused (waiting on the customer, or resolved)";
     const due = target.due_at && !target.outcome
       ? el("time", { datetime: target.due_at }, ` · due ${formatDateTime(target.due_at)}`) : null;
