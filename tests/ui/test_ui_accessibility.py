@@ -150,13 +150,14 @@ def test_every_page_loads_the_one_base_stylesheet_first(browser, browser_context
     context = browser.new_context(**browser_context_args)
     try:
         page = context.new_page()
-        for path in ("/track-ticket", "/api/docs", "/no-such-page", chat_tenant.page, "/agent/login"):
+        for path in ("/track-ticket", "/api/docs", "/no-such-page", chat_tenant.page, "/agent/login",
+                     "/agent/forgot-password", "/agent/reset-password/no-such-link"):
             page.goto(ui_stack.url(path))
             assert_base_css_first(page)
         assert_text_colours_meet_aa(page)
 
         sign_in(page, ui_stack, chat_tenant.tenant.ann)
-        for path in ("/agent/tickets", "/agent/chats"):
+        for path in ("/agent/tickets", "/agent/chats", "/agent/team", "/agent/profile"):
             page.goto(ui_stack.url(path))
             assert_base_css_first(page)
             assert_text_colours_meet_aa(page)

@@ -7,12 +7,14 @@ Plain HTML forms (POST, CSRF token, then a redirect): the same rules as the API 
 import hashlib
 import uuid
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
 from services.tracker_gateway.accounts import directory, links, mailer
 from services.tracker_gateway.accounts import team as accounts_team
 from services.tracker_gateway.accounts.models import ADMIN, ROLES, Agent
 from services.tracker_gateway.accounts.tokens import token_pair, void_agent_tokens
+from services.tracker_gateway.api.agents_schemas import INVITE
 from services.tracker_gateway.console import session
 from services.tracker_gateway.core import db, ratelimit
 from services.tracker_gateway.core.errors import TooManyAttempts, too_many_message
@@ -73,8 +75,6 @@ def invite():
     if g.console_agent.role != ADMIN:
         return _team_page()
     form = {"email": _form("email").lower(), "name": _form("name"), "role": _form("role") or "agent"}
-    from services.tracker_gateway.api.agents_schemas import INVITE
-
     errors = INVITE.validate(form)
     if errors:
         return _team_page(422, " ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items()), form)
@@ -262,7 +262,7 @@ def forgot_submit():
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     db_session = db.session()
-    agent = db_session.query(Agent).filter(Agent.email == email, Agent.active).one_or_none()
+    agent = db_session.scalars(sa.select(Agent).where(Agent.email == email, Agent.active)).one_or_none()
     if agent is not None:
         token, expires_at = links.issue(db_session, agent, links.RESET, current_app.config["PASSWORD_RESET_TTL_SECONDS"])
         db_session.commit()

@@ -10,11 +10,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import BadRequest
 
 from services.tracker_gateway.core.errors import (
-    Forbidden,
-    ServiceUnavailable,
-    TooManyAttempts,
-    Unauthorized,
-    retry_in_words,
+    Forbidden, ServiceUnavailable, TooManyAttempts, Unauthorized, retry_in_words,
 )
 from shared.contracts.exceptions import Conflict, NotFound, ValidationError
 
