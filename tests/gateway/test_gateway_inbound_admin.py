@@ -1,6 +1,7 @@
 """Inbound email for admins (/api/inbound, and the SendGrid URL in GET /api/client), against the real
 notifier, tickets service, broker and databases: mail posted to a client's SendGrid hook is listed for
 that client's admins only, its kept raw bytes download as a file, agents get 403, another client 404."""
+# ruff: noqa: F811  (the hook's fixtures are imported below, and pytest passes them by name)
 import pytest
 
 from services.tracker_gateway.accounts.roles import ADMIN_ONLY
