@@ -128,6 +128,9 @@ class InboundMessage(Base):
     matched_by: Mapped[str | None] = mapped_column(sa.String(20))
     size: Mapped[int] = mapped_column(sa.Integer)
     raw: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    # The client it belongs to (its ticket's, else the one owning a `<slug>@domain` recipient); admins
+    # see their own client's mail only.
+    client_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
 
 
 # The per-sender hourly limit counts by sender and time.

@@ -119,11 +119,17 @@ class NotifierService(Pingable):
         return outcome.as_dict()
 
     @rpc
-    def list_inbound(self, status=None, limit=50):
-        """The newest inbound mails and what became of each, for admins; unparseable and failed ones
-        with their raw bytes (base64), so nothing a customer sent is lost."""
+    def list_inbound(self, client_id, status=None, limit=50):
+        """The client's newest inbound mails and what became of each, for its admins (metadata, and
+        `has_raw` for the unparseable and failed ones whose bytes were kept: nothing sent is lost)."""
         with self.db.get_session() as session:
-            return intake.list_inbound(session, status, limit)
+            return intake.list_inbound(session, client_id, status, limit)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_inbound_raw(self, client_id, inbound_id):
+        """The raw bytes (base64) kept of one of the client's inbound mails; NotFound otherwise."""
+        with self.db.get_session() as session:
+            return intake.get_inbound_raw(session, client_id, inbound_id)
     @ticket_event_handler(TICKET_SLA_WARNING)
     def on_sla_warning(self, payload):
         self.policy.run(self._alert_agents, payload)

@@ -43,3 +43,5 @@ DIRECTORY_CLIENT_CHANGED = "directory.client_changed"
 # What an agent may ask to be e-mailed about (their profile's preferences; both default on).
 AGENT_NOTIFY_KINDS = ("customer_messages", "assignments")
 AGENT_ROLES = ("admin", "agent")
+# What became of an inbound email (the notifier's inbound_messages.status; services/notifier/inbound/intake.py).
+INBOUND_STATUSES = ("added", "created", "ignored", "refused", "unparseable", "failed")

@@ -97,7 +97,7 @@ def test_a_reply_through_the_webhook_joins_its_ticket_reaches_the_live_console_a
                                                       "author_type": "agent", "author_name": "Ada", "channel": "agent"})
     email = wait_for(lambda: [r for r in smtp_sink.received if r.subject.startswith("Re: ")], message="reply")[0]
     assert email.message["In-Reply-To"] == customer_id
-    assert notifier_rpc.list_inbound()[0]["source"] == "sendgrid"
+    assert notifier_rpc.list_inbound(tenant.client_id)[0]["source"] == "sendgrid"
 
 
 def test_parsed_fields_without_the_raw_message_open_a_ticket_with_the_attachment(acme, hook_url, tickets_rpc):
@@ -132,25 +132,26 @@ def test_an_unknown_secret_is_404_and_nothing_is_taken(acme, hook_url, notifier_
     raw = plain_mail("kira@example.com", f"acme@{DOMAIN}", "Hi", "Hello")
     answer = post(hook_url("not-the-secret"), sendgrid_raw(raw, f"acme@{DOMAIN}"))
     assert answer.status_code == 404 and answer.json()["error"]
-    assert notifier_rpc.list_inbound() == []
+    assert notifier_rpc.list_inbound(acme[0].client_id) == []
 
 
 def test_auto_replies_and_broken_mime_are_answered_200_ignored_or_kept(acme, hook_url, notifier_rpc):
-    _, secret = acme
+    tenant, secret = acme
     away = plain_mail("kira@example.com", f"acme@{DOMAIN}", "Out of office", "Away",
                       extra_headers=("Auto-Submitted: auto-replied",))
     assert post(hook_url(secret), sendgrid_raw(away, f"acme@{DOMAIN}")).json()["status"] == "ignored"
     broken = post(hook_url(secret), sendgrid_raw(broken_mime("kira@example.com", f"acme@{DOMAIN}"), f"acme@{DOMAIN}"))
     assert broken.status_code == 200 and broken.json()["status"] == "unparseable"
-    assert notifier_rpc.list_inbound(status="unparseable")[0]["raw_b64"]
+    (kept,) = notifier_rpc.list_inbound(tenant.client_id, status="unparseable")
+    assert kept["has_raw"] and notifier_rpc.get_inbound_raw(tenant.client_id, kept["id"])
 
 
 def test_a_20_mb_attachment_through_the_webhook_is_a_recorded_refusal(acme, hook_url, notifier_rpc, tickets_rpc):
-    _, secret = acme
+    tenant, secret = acme
     big = plain_mail("kira@example.com", f"acme@{DOMAIN}", "Video", "See the video",
                      attachments=[("video.mp4", "video/mp4", b"\0" * (20 * 1024 * 1024))])
     answer = post(hook_url(secret), sendgrid_raw(big, f"acme@{DOMAIN}"))
     assert answer.status_code == 200  # answered, so SendGrid does not post it again for days
     assert answer.json()["status"] == "refused" and "too large" in answer.json()["reason"]
-    (record,) = notifier_rpc.list_inbound()
-    assert record["status"] == "refused" and record["raw_b64"] is None and record["size"] > 20 * 1024 * 1024
+    (record,) = notifier_rpc.list_inbound(tenant.client_id)
+    assert record["status"] == "refused" and record["has_raw"] is False and record["size"] > 20 * 1024 * 1024

@@ -5,8 +5,11 @@ import email.policy
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
 from services.notifier import directory
+from services.notifier.models import InboundMessage
+from shared.contracts.exceptions import NotFound
 from shared.testing import wait_for
 from tests.fixtures.inbound_mail import (
     DOMAIN,
@@ -56,8 +59,9 @@ def customer_messages(tickets_rpc, number):
     return [m for m in tickets_rpc.list_messages(number) if m["author_type"] == "customer"]
 
 
-def inbound(notifier_rpc, status=None):
-    return notifier_rpc.list_inbound(status=status)
+def inbound(notifier_rpc, status=None, client=ACME):
+    """The client's inbound mail, newest first, as its admins see it."""
+    return notifier_rpc.list_inbound(str(client), status=status)
 
 
 def test_round_trip_created_email_gmail_reply_agent_reply_threads_internal_note_stays(
@@ -160,8 +164,9 @@ def test_a_reply_to_a_ticket_closed_past_the_window_opens_a_linked_one(receiver,
     tickets_rpc.update_ticket(ticket["ticket_number"], {"status": "closed"})
     address = f"support+{ticket['reply_token']}@{DOMAIN}"
     assert send_smtp(receiver, plain_mail("kira@example.com", address, "Re: x", "Me again."), [address])[0] == 250
-    record = inbound(notifier_rpc)[0]
+    record = inbound(notifier_rpc, client=BETA)[0]
     assert record["status"] == "created" and record["ticket_number"] != ticket["ticket_number"]
+    assert inbound(notifier_rpc) == []  # BETA's mail is none of ACME's business
     follow_up = tickets_rpc.get_ticket(record["ticket_number"])
     assert follow_up["related_ticket"] == ticket["ticket_number"]
 
@@ -191,13 +196,17 @@ def test_our_own_mail_coming_back_is_a_loop(receiver, tickets_rpc, notifier_rpc,
     assert customer_messages(tickets_rpc, ticket["ticket_number"]) == []
 
 
-def test_unknown_recipients_are_refused(receiver, notifier_rpc):
+def test_unknown_recipients_are_refused(receiver, notifier_rpc, notifier_sessions):
     raw = plain_mail("kira@example.com", f"nobody@{DOMAIN}", "Hi", "Hello")
     code, text = send_smtp(receiver, raw, ["someone@elsewhere.test"])
     assert code == 550  # never a relay for another domain
     code, text = send_smtp(receiver, raw, [f"nobody@{DOMAIN}"])
     assert code == 550 and "unknown recipient" in text
-    assert inbound(notifier_rpc)[0]["status"] == "refused"
+    # Recorded, but no client's: no admin lists it.
+    with notifier_sessions() as session:
+        (row,) = session.scalars(sa.select(InboundMessage)).all()
+    assert row.status == "refused" and row.client_id is None
+    assert inbound(notifier_rpc) == [] and inbound(notifier_rpc, client=BETA) == []
 
 
 def test_oversize_mail_and_a_20_mb_attachment_are_refused_552(receiver, notifier_rpc):
@@ -217,8 +226,13 @@ def test_malformed_mime_is_kept_for_admins_not_lost(receiver, notifier_rpc):
     raw = broken_mime("kira@example.com", f"acme@{DOMAIN}")
     assert send_smtp(receiver, raw, [f"acme@{DOMAIN}"])[0] == 250
     (kept,) = inbound(notifier_rpc, "unparseable")
-    assert base64.b64decode(kept["raw_b64"]).replace(b"\r\n", b"\n") == raw.replace(b"\r\n", b"\n")
+    assert kept["has_raw"] and "raw_b64" not in kept
+    assert base64.b64decode(notifier_rpc.get_inbound_raw(str(ACME), kept["id"])).replace(b"\r\n", b"\n") == raw.replace(b"\r\n", b"\n")
     assert "broken MIME" in kept["reason"]
+    # Another client's admin neither lists it nor reads it.
+    assert inbound(notifier_rpc, "unparseable", client=BETA) == []
+    with pytest.raises(NotFound):
+        notifier_rpc.get_inbound_raw(str(BETA), kept["id"])
 
 
 def test_messages_per_sender_per_hour_are_limited(receiver, notifier_rpc):

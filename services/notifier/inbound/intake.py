@@ -10,12 +10,12 @@ import base64
 import hashlib
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from shared.contracts.exceptions import ValidationError
+from shared.contracts.exceptions import NotFound, ValidationError
 
 from .. import directory, mailthread
 from ..models import InboundMessage
@@ -41,6 +41,7 @@ class Outcome:
     matched_by: str | None = None
     smtp_code: int = 250
     inbound_id: int | None = None
+    client_id: str | None = None  # the ticket's client, else the one owning a `<slug>@domain` recipient
 
     @property
     def smtp_reply(self):
@@ -54,7 +55,7 @@ class Outcome:
     def as_dict(self):
         return {"status": self.status, "reason": self.reason, "ticket_number": self.ticket_number,
                 "matched_by": self.matched_by, "smtp_code": self.smtp_code, "smtp_reply": self.smtp_reply,
-                "inbound_id": self.inbound_id}
+                "inbound_id": self.inbound_id, "client_id": self.client_id}
 
 
 def limits_of(settings):
@@ -66,17 +67,20 @@ def _utcnow():
     return datetime.now(timezone.utc)
 
 
-def _record(session, source, recipients, outcome, mail=None, size=0, raw=None, now=None):
+def _record(session, source, recipients, outcome, mail=None, size=0, raw=None, now=None, owner=None):
+    """Keep the mail's outcome; `owner` (a client id) owns it unless the outcome names its ticket's client."""
+    outcome = replace(outcome, client_id=outcome.client_id or owner)
     row = InboundMessage(
         received_at=now or _utcnow(), source=source,
         sender=mail.sender if mail else None, recipients=list(recipients)[:50],
         subject=mail.subject if mail else None, message_id=mail.message_id if mail else None,
         status=outcome.status, reason=(outcome.reason or None) and outcome.reason[:2000],
         ticket_number=outcome.ticket_number, matched_by=outcome.matched_by, size=size, raw=raw,
+        client_id=outcome.client_id,
     )
     session.add(row)
     session.flush()
-    return Outcome(**{**outcome.__dict__, "inbound_id": row.id})
+    return replace(outcome, inbound_id=row.id)
 
 
 def _message(mail):
@@ -121,27 +125,33 @@ def receive(session_scope, tickets, raw, recipients, source, settings, envelope_
     refusal = guards.size_refusal(size, limits)
     if refusal:
         with session_scope() as session:
-            return _record(session, source, recipients, Outcome(REFUSED, refusal, smtp_code=552), size=size, now=now)
+            return _record(session, source, recipients, Outcome(REFUSED, refusal, smtp_code=552), size=size, now=now,
+                           owner=_owner(session, _read(recipients, settings)))
     try:
         mail = parsing.parse(raw)
     except parsing.Unparseable as exc:
         with session_scope() as session:
-            outcome = _record(session, source, recipients, Outcome(UNPARSEABLE, str(exc)), size=size, raw=bytes(raw or b""), now=now)
+            outcome = _record(session, source, recipients, Outcome(UNPARSEABLE, str(exc)), size=size,
+                              raw=bytes(raw or b""), now=now, owner=_owner(session, _read(recipients, settings)))
         log.warning("notifier: inbound mail %s kept unparsed: %s", outcome.inbound_id, exc)
         return outcome
 
     addressed = matching.read_recipients([*recipients, *mail.recipients], settings.inbound_email_domain)
     with session_scope() as session:
+        client = _client(session, addressed)
+        owner = _owner(session, addressed, mail)
         ours = mailthread.is_our_message_id(session, mail.message_id, settings)
         reason = guards.ignore_reason(mail, envelope_sender, (settings.sender_email.lower(),), ours)
         if reason:
-            return _record(session, source, recipients, Outcome(IGNORED, reason), mail, size, now=now)
+            return _record(session, source, recipients, Outcome(IGNORED, reason), mail, size, now=now, owner=owner)
         refusal = guards.attachment_refusal(mail, limits)
         if refusal:
-            return _record(session, source, recipients, Outcome(REFUSED, refusal, smtp_code=552), mail, size, now=now)
+            return _record(session, source, recipients, Outcome(REFUSED, refusal, smtp_code=552), mail, size,
+                           now=now, owner=owner)
         if not addressed.ours:
             return _record(session, source, recipients,
-                           Outcome(REFUSED, "no recipient in this desk's domain", smtp_code=550), mail, size, now=now)
+                           Outcome(REFUSED, "no recipient in this desk's domain", smtp_code=550), mail, size,
+                           now=now, owner=owner)
         recent = session.scalar(
             sa.select(sa.func.count()).select_from(InboundMessage).where(
                 InboundMessage.sender == mail.sender, InboundMessage.received_at > now - timedelta(hours=1),
@@ -149,8 +159,8 @@ def receive(session_scope, tickets, raw, recipients, source, settings, envelope_
         )
         refusal = guards.rate_refusal(recent, limits)
         if refusal:
-            return _record(session, source, recipients, Outcome(REFUSED, refusal, smtp_code=451), mail, size, now=now)
-        client = next(filter(None, (directory.client_by_slug(session, slug) for slug in addressed.slugs)), None)
+            return _record(session, source, recipients, Outcome(REFUSED, refusal, smtp_code=451), mail, size,
+                           now=now, owner=owner)
         by_headers = mailthread.ticket_for_message_ids(session, mail.thread_ids)
         known_client = None
         if by_headers:
@@ -165,9 +175,35 @@ def receive(session_scope, tickets, raw, recipients, source, settings, envelope_
         log.warning("notifier: inbound mail from %s not handed over: %r", mail.sender, exc)
         with session_scope() as session:
             return _record(session, source, recipients, Outcome(FAILED, repr(exc)[:500], smtp_code=451), mail, size,
-                           raw=bytes(raw), now=now)
+                           raw=bytes(raw), now=now, owner=owner)
     with session_scope() as session:
-        return _record(session, source, recipients, outcome, mail, size, now=now)
+        return _record(session, source, recipients, outcome, mail, size, now=now, owner=owner)
+
+
+def _read(recipients, settings):
+    return matching.read_recipients(recipients, settings.inbound_email_domain)
+
+
+def _client(session, addressed):
+    """The client owning the first `<slug>@domain` recipient that names one, or None."""
+    return next(filter(None, (directory.client_by_slug(session, slug) for slug in addressed.slugs)), None)
+
+
+def _owner(session, addressed, mail=None):
+    """Whose mail this is, before (or without) a ticket: the client a `<slug>@domain` recipient names, else
+    the client of the ticket its reply token or its In-Reply-To/References name (the notifier's own
+    record of its threads), else None. A ticket it reaches overrides this (Outcome.client_id)."""
+    client = _client(session, addressed)
+    if client:
+        return client["id"]
+    thread = None
+    if addressed.tokens:
+        thread = session.scalars(sa.select(mailthread.MailThread)
+                                 .where(mailthread.MailThread.reply_token.in_(addressed.tokens))).first()
+    if thread is None and mail is not None and mail.thread_ids:
+        number = mailthread.ticket_for_message_ids(session, mail.thread_ids)
+        thread = session.get(mailthread.MailThread, number) if number else None
+    return thread.client_id if thread is not None else None
 
 
 def _hand_off(session_scope, tickets, mail, raw, addressed, client, by_headers, known_client):
@@ -193,7 +229,9 @@ def _hand_off(session_scope, tickets, mail, raw, addressed, client, by_headers, 
             message["reopen_window_days"] = _reopen_window(session, client_id)
         result = tickets.add_message(ref, message, idempotency_key=key)
         status = CREATED if result.get("created_ticket") else ADDED
-        return Outcome(status, None, result["ticket"]["ticket_number"], matched_by)
+        owner = result["ticket"].get("client_id") or client_id or (client["id"] if client else None)
+        return Outcome(status, None, result["ticket"]["ticket_number"], matched_by,
+                       client_id=str(owner) if owner else None)
     if client is None:
         return Outcome(REFUSED, "unknown recipient", smtp_code=550)
     data = {
@@ -203,18 +241,36 @@ def _hand_off(session_scope, tickets, mail, raw, addressed, client, by_headers, 
         "channel": "email", "messages": [message],
     }
     ticket = tickets.create_ticket(data, idempotency_key=key)
-    return Outcome(CREATED, None, ticket["ticket_number"], "new")
+    return Outcome(CREATED, None, ticket["ticket_number"], "new", client_id=client["id"])
 
 
-def list_inbound(session, status=None, limit=50):
-    """The newest inbound mails (for admins: unparseable and failed ones carry their raw bytes)."""
-    query = sa.select(InboundMessage).order_by(InboundMessage.id.desc()).limit(max(1, min(int(limit), 500)))
+def _inbound_view(row):
+    return {"id": row.id, "received_at": row.received_at.isoformat(), "source": row.source, "sender": row.sender,
+            "recipients": row.recipients, "subject": row.subject, "message_id": row.message_id, "status": row.status,
+            "reason": row.reason, "ticket_number": row.ticket_number, "matched_by": row.matched_by, "size": row.size,
+            "has_raw": row.raw is not None}
+
+
+def list_inbound(session, client_id, status=None, limit=50):
+    """The client's newest inbound mails and what became of each (metadata: `has_raw` says whether
+    the raw bytes were kept, `get_inbound_raw` gives them). No client, no rows."""
+    if not client_id:
+        return []
+    query = (sa.select(InboundMessage).where(InboundMessage.client_id == str(client_id))
+             .order_by(InboundMessage.id.desc()).limit(max(1, min(int(limit), 500))))
     if status:
         query = query.where(InboundMessage.status == status)
-    return [
-        {"id": row.id, "received_at": row.received_at.isoformat(), "source": row.source, "sender": row.sender,
-         "recipients": row.recipients, "subject": row.subject, "message_id": row.message_id, "status": row.status,
-         "reason": row.reason, "ticket_number": row.ticket_number, "matched_by": row.matched_by, "size": row.size,
-         "raw_b64": base64.b64encode(row.raw).decode() if row.raw is not None else None}
-        for row in session.scalars(query)
-    ]
+    return [_inbound_view(row) for row in session.scalars(query)]
+
+
+def get_inbound_raw(session, client_id, inbound_id):
+    """The raw bytes (base64) kept of one of the client's inbound mails; NotFound for another
+    client's mail, an unknown id, or a mail whose bytes were not kept."""
+    try:
+        inbound_id = int(inbound_id)
+    except (TypeError, ValueError):
+        raise NotFound("inbound mail") from None
+    row = session.get(InboundMessage, inbound_id) if 0 < inbound_id < 2**63 else None
+    if row is None or not client_id or row.client_id != str(client_id) or row.raw is None:
+        raise NotFound("inbound mail")
+    return base64.b64encode(row.raw).decode()

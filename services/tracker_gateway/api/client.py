@@ -5,12 +5,14 @@ from flask import Blueprint, current_app, g, jsonify, request
 from marshmallow import Schema, fields, validate
 
 from services.tracker_gateway.accounts import directory
-from services.tracker_gateway.accounts.roles import admin_required
+from services.tracker_gateway.accounts.models import Client
+from services.tracker_gateway.accounts.roles import admin_required, is_admin
 from services.tracker_gateway.accounts.team import lock_client
 from services.tracker_gateway.accounts.tokens import login_required
 from services.tracker_gateway.api.openapi import documented
 from services.tracker_gateway.api.schemas import load
 from services.tracker_gateway.core import db
+from services.tracker_gateway.hooks.sendgrid import hook_url
 
 bp = Blueprint("api_client", __name__, url_prefix="/api/client")
 
@@ -26,21 +28,27 @@ class ClientSchema(Schema):
     name = fields.String()
     inbound_address = fields.String(metadata={"description": "customers' e-mails to this address become tickets"})
     settings = fields.Nested(ClientSettingsSchema)
+    sendgrid_inbound_url = fields.String(allow_none=True, metadata={
+        "description": "the URL to give SendGrid Inbound Parse (it holds the client's secret): admins only, "
+                       "null for agents"})
 
 
 SETTINGS = ClientSettingsSchema()
 
 
 def _client_view():
-    snapshot = directory.snapshot(db.session(), uuid.UUID(g.principal.client_id), current_app.config["INBOUND_EMAIL_DOMAIN"])
-    return jsonify(snapshot["client"])
+    session, client_id = db.session(), uuid.UUID(g.principal.client_id)
+    view = directory.snapshot(session, client_id, current_app.config["INBOUND_EMAIL_DOMAIN"])["client"]
+    secret = session.get(Client, client_id).inbound_secret if is_admin(g.principal) else None
+    view["sendgrid_inbound_url"] = hook_url(current_app.config["PUBLIC_BASE_URL"], secret) if secret else None
+    return jsonify(view)
 
 
 @bp.get("")
 @documented("client", responses={200: ("The agent's client", ClientSchema)})
 @login_required
 def get_client():
-    """The agent's client: name, inbound address and settings."""
+    """The agent's client: name, inbound address and settings (and, for admins, the SendGrid Inbound Parse URL)."""
     return _client_view()
 
 

@@ -32,6 +32,7 @@ PATH_PARAMETERS = {
     "view_id": {"schema": {"type": "string", "format": "uuid"}, "description": "the saved view's id"},
     "reply_id": {"schema": {"type": "string", "format": "uuid"}, "description": "the canned reply's id"},
     "attachment_id": {"schema": {"type": "string", "format": "uuid"}, "description": "the attachment's id"},
+    "inbound_id": {"schema": {"type": "integer", "minimum": 1}, "description": "the inbound mail's id"},
 }
 # What a 404 means on a path holding that parameter (an agent never learns of other clients' rows).
 NOT_FOUND = {
@@ -41,6 +42,7 @@ NOT_FOUND = {
     "view_id": "No such view among the agent's own and the team's",
     "reply_id": "No such canned reply among the agent's own and the team's",
     "attachment_id": "No such file on this ticket",
+    "inbound_id": "No such inbound mail of the admin's client, or none whose raw bytes were kept",
 }
 # Answers the builder adds: with a bearer token, with a body or query string, and to every operation.
 UNAUTHORIZED = "Missing, expired, revoked or invalid access token"

@@ -63,6 +63,11 @@ def envelope_recipients(form):
     return [str(address) for address in recipients if address][:100] if isinstance(recipients, list) else []
 
 
+def hook_url(base_url, secret):
+    """The URL a client's admin gives SendGrid Inbound Parse (GET /api/client shows it to admins)."""
+    return f"{base_url.rstrip('/')}/hooks/sendgrid/inbound/{secret}"
+
+
 @bp.post("/hooks/sendgrid/inbound/<secret>")
 def inbound(secret):
     """SendGrid Inbound Parse for one client (the URL's secret): the mail onto its ticket."""

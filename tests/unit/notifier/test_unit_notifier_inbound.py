@@ -115,3 +115,19 @@ def test_recipients_give_tokens_and_slugs_of_our_domain_only():
 ])
 def test_subject_tag(subject, number):
     assert matching.subject_number(subject) == number
+
+
+def test_inbound_statuses_are_the_gateways_filter_values_and_the_outcome_names_its_client():
+    from services.notifier.inbound import intake
+    from shared.contracts.enums import INBOUND_STATUSES
+
+    assert INBOUND_STATUSES == (intake.ADDED, intake.CREATED, intake.IGNORED, intake.REFUSED, intake.UNPARSEABLE,
+                                intake.FAILED)
+    outcome = intake.Outcome(intake.CREATED, ticket_number="TKT-00001", matched_by="new", client_id="c1")
+    assert outcome.as_dict()["client_id"] == "c1"
+
+
+def test_the_sendgrid_hook_url_joins_the_public_base_and_the_secret():
+    from services.tracker_gateway.hooks.sendgrid import hook_url
+
+    assert hook_url("https://desk.example/", "s3cret") == "https://desk.example/hooks/sendgrid/inbound/s3cret"

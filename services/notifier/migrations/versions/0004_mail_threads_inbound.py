@@ -41,10 +41,12 @@ def upgrade() -> None:
         sa.Column("matched_by", sa.String(length=20), nullable=True),
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("raw", sa.LargeBinary(), nullable=True),
+        sa.Column("client_id", sa.String(length=64), nullable=True),
     )
     op.create_index("ix_inbound_messages_received_at", "inbound_messages", ["received_at"])
     op.create_index("ix_inbound_messages_message_id", "inbound_messages", ["message_id"])
     op.create_index("ix_inbound_messages_ticket_number", "inbound_messages", ["ticket_number"])
+    op.create_index("ix_inbound_messages_client_id", "inbound_messages", ["client_id"])
     op.create_index("ix_inbound_messages_sender_time", "inbound_messages", ["sender", "received_at"])
     op.create_index("ix_deliveries_message_id", "deliveries", ["message_id"])
 
