@@ -132,8 +132,13 @@ class _ChangeSchema(Schema):
     new = fields.Raw(data_key="to", allow_none=True, load_default=None)
 
 
-def email_kind(event_type, ticket, changes):
-    """created / updated / resolved, or None when the event owes the customer no email."""
+# A status a public reply may set (reply and mark pending, ...): the reply's own email says enough.
+REPLY_STATUSES = ("open", "in_progress", "pending")
+
+
+def email_kind(event_type, ticket, changes, with_reply=False):
+    """created / updated / resolved, or None when the event owes the customer no email. `with_reply`: the
+    update came with a public reply (its data names the message), which the customer is emailed anyway."""
     if event_type == TICKET_CREATED:
         return CREATED
     if event_type != TICKET_UPDATED:
@@ -143,7 +148,9 @@ def email_kind(event_type, ticket, changes):
     status = changes.get("status")
     # Entering resolved/closed from an open status; resolved -> closed is a plain status update.
     if status and status["to"] in RESOLVED_STATUSES and status["from"] not in RESOLVED_STATUSES:
-        return RESOLVED
+        return RESOLVED  # a reply that resolves still tells the customer it is resolved
+    if with_reply and set(customer_changes(changes)) == {"status"} and status["to"] in REPLY_STATUSES:
+        return None  # "updated" next to the reply email would be noise
     return UPDATED
 
 
@@ -180,7 +187,7 @@ def plan(payload):
         }
     except (ValidationError, AttributeError, TypeError) as exc:
         raise MalformedEvent(str(exc)) from None
-    kind = email_kind(envelope["event_type"], ticket, changes)
+    kind = email_kind(envelope["event_type"], ticket, changes, with_reply=data.get("message_id") is not None)
     if kind is None:
         return None
     context = {"ticket": customer_ticket(ticket, SNAPSHOT_FIELDS)}

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from shared.contracts.sla_schemas import WEEKDAYS
+from shared.contracts.sla_schemas import MAX_HOLIDAYS, MAX_INTERVALS_PER_DAY, WEEKDAYS
 
 # The furthest a target may reach into the calendar: 10 years of days (a calendar that is never open
 # is refused when it is saved, so this only bounds a pathological one, e.g. all days holidays).
@@ -114,9 +114,6 @@ def business_seconds_between(a, b, calendar=ALWAYS_OPEN):
 # -- the calendar as stored and sent: {"timezone", "hours": {"mon": [["09:00", "17:00"]], ...} | null,
 #    "holidays": ["2026-12-25", ...]} --
 
-MAX_HOLIDAYS = 500
-MAX_INTERVALS_PER_DAY = 6
-
 
 def _parse_time(text, where, end=False):
     if end and text == "24:00":
@@ -136,10 +133,12 @@ def _minutes(value):
 
 def parse_calendar(data):
     """A Calendar from its stored/JSON form; None or {} is 24/7 in UTC. Raises CalendarError."""
+    if data is None:
+        return ALWAYS_OPEN
+    if not isinstance(data, dict):  # false, 0, "" or [] are no calendar
+        raise CalendarError("calendar", "must be an object")
     if not data:
         return ALWAYS_OPEN
-    if not isinstance(data, dict):
-        raise CalendarError("calendar", "must be an object")
     unknown = set(data) - {"timezone", "hours", "holidays"}
     if unknown:
         raise CalendarError(f"calendar.{sorted(unknown)[0]}", "unknown field")
@@ -150,7 +149,8 @@ def parse_calendar(data):
         tz = ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise CalendarError("calendar.timezone", "must be an IANA time zone, e.g. Europe/Berlin") from None
-    holidays = data.get("holidays") or []
+    holidays = data.get("holidays")
+    holidays = [] if holidays is None else holidays
     if not isinstance(holidays, list) or len(holidays) > MAX_HOLIDAYS:
         raise CalendarError("calendar.holidays", f"must be a list of at most {MAX_HOLIDAYS} dates")
     days = set()

@@ -75,7 +75,8 @@ def parse_policy(data):
     except CalendarError as exc:
         raise PolicyError(exc.field, exc.reason) from None
     targets = dict(DEFAULT_TARGETS)
-    given = data.get("targets") or {}
+    given = data.get("targets")
+    given = {} if given is None else given  # null: the defaults; false, 0, "" or [] are no object
     if not isinstance(given, dict):
         raise PolicyError("targets", "must be an object of priorities")
     for priority, values in given.items():

@@ -6,6 +6,7 @@ the tickets service validates again.
 """
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shared.contracts.schemas import StrictBoolean
 from shared.contracts.ticket_schemas import ListFiltersSchema, TicketInputSchema
 
 # One request, one transaction: a batch is bounded so that it completes within the call's timeout.
@@ -50,7 +51,7 @@ class BulkRequestSchema(Schema):
     filter = fields.Nested(BulkFilterSchema, metadata={
         "description": f"the list's filters: every matching ticket (at most {BULK_MAX})"})
     changes = fields.Nested(BulkChangesSchema(partial=True))
-    delete = fields.Boolean(load_default=False)
+    delete = StrictBoolean(load_default=False)
 
     @validates_schema
     def one_selection_one_action(self, data, **kwargs):

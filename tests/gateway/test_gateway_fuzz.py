@@ -3,7 +3,7 @@ documented operation of a gateway under gunicorn (tickets, chat and the tracker 
 bounded by a number of generated cases per operation and a fixed seed, and the run must find no server
 error, no answer the document does not describe (status, content type, headers, body), and no input
 the document calls valid that the API refuses or calls invalid that the API takes (the checks and
-their two reasoned exceptions: schemathesis.toml beside this file)."""
+their reasoned exceptions: schemathesis.toml beside this file)."""
 import json
 import os
 import signal

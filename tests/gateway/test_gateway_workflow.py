@@ -73,8 +73,9 @@ def test_bulk_by_filter_and_bulk_delete(http, admin):
 @pytest.mark.parametrize("body, field", [
     ({"tickets": ["TKT-00001"]}, "changes"),
     ({"changes": {"status": "open"}}, "tickets"),
-    ({"tickets": ["TKT-00001"], "changes": {"title": "x"}}, "changes"),
-    ({"filter": {"status": "bogus"}, "changes": {"priority": "low"}}, "filter"),
+    ({"tickets": ["TKT-00001"], "changes": {"title": "x"}}, "changes.title"),  # a nested field: its dotted path
+    ({"filter": {"status": "bogus"}, "changes": {"priority": "low"}}, "filter.status"),
+    ({"tickets": [None], "changes": {"priority": "low"}}, "tickets.0"),
     ({"tickets": "TKT-00001", "changes": {"priority": "low"}}, "tickets"),
 ])
 def test_a_malformed_batch_is_a_422_naming_the_field(http, admin, body, field):

@@ -54,11 +54,14 @@ def test_the_assignee_is_told_of_the_warning_then_the_breach(team, tickets_rpc, 
     ticket = tickets_rpc.create_ticket({"title": "Site down", "description": "500s", "client_id": CLIENT_ID,
                                         "priority": "urgent", "assigned_to": "bob@acme.test"})
     number = ticket["ticket_number"]
-    assert cross_targets(session_factory, 0.9) == ["ticket.sla_warning"]
+    # Created already assigned: Bob is first told it is his (the assignment e-mail, notify.assignments).
     smtp_sink.wait_for_count(1, timeout=15)
-    assert cross_targets(session_factory, 0.2) == ["ticket.sla_breached"]
+    assert cross_targets(session_factory, 0.9) == ["ticket.sla_warning"]
     smtp_sink.wait_for_count(2, timeout=15)
-    warning, breach = smtp_sink.for_ticket(number)
+    assert cross_targets(session_factory, 0.2) == ["ticket.sla_breached"]
+    smtp_sink.wait_for_count(3, timeout=15)
+    assigned, warning, breach = smtp_sink.for_ticket(number)
+    assert assigned.subject == f"[{number}] Assigned to you: Site down"
     assert warning.rcpt_tos == breach.rcpt_tos == ["bob@acme.test"]
     assert warning.subject == f"[{number}] SLA warning: first response due soon - Site down"
     assert breach.subject == f"[{number}] SLA breached: first response target missed - Site down"

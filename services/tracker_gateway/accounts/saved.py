@@ -17,7 +17,7 @@ from services.tracker_gateway.accounts import placeholders, roles
 from services.tracker_gateway.accounts.models import Base
 from services.tracker_gateway.core.errors import Forbidden
 from shared.contracts.exceptions import NotFound
-from shared.contracts.schemas import Text, required_text
+from shared.contracts.schemas import StrictBoolean, Text, required_text
 from shared.contracts.ticket_schemas import ListFiltersSchema
 
 NAME_MAX = 80
@@ -84,14 +84,14 @@ class ViewInputSchema(Schema):
     name = required_text(NAME_MAX)
     query = Text(required=True, validate=validate.Length(max=QUERY_MAX),
                  metadata={"description": "the ticket list's URL query: filters and sort, e.g. queue=open&sort=-priority"})
-    shared = fields.Boolean(load_default=False, metadata={"description": "for the whole team (admins only)"})
+    shared = StrictBoolean(load_default=False, metadata={"description": "for the whole team (admins only)"})
 
 
 class CannedInputSchema(Schema):
     name = required_text(NAME_MAX)
     body = required_text(BODY_MAX, metadata={
         "description": "the text; placeholders: " + ", ".join("{{%s}}" % name for name in placeholders.NAMES)})
-    shared = fields.Boolean(load_default=False, metadata={"description": "for the whole team (admins only)"})
+    shared = StrictBoolean(load_default=False, metadata={"description": "for the whole team (admins only)"})
 
 
 class ViewSchema(Schema):

@@ -14,7 +14,9 @@ FORBIDDEN = "Shared with the team, and the agent is not an admin"
 
 def add_crud(bp, tag, model, input_schema, output_schema, dump, what, id_name):
     """Register the four endpoints on `bp` (its url_prefix is the collection's path)."""
-    create_input, update_input = input_schema(), input_schema(partial=True)
+    # PUT takes any subset of the fields: its own component (ViewChange, CannedChange), none required.
+    change_schema = type(input_schema.__name__.replace("Input", "Change"), (input_schema,), {})
+    create_input, update_input = input_schema(), change_schema(partial=True)
     item = f"/<uuid:{id_name}>"
 
     def listing():
@@ -43,7 +45,7 @@ def add_crud(bp, tag, model, input_schema, output_schema, dump, what, id_name):
     routes = (
         ("get", "", listing, {"responses": {200: (what.capitalize(), page)}}),
         ("post", "", create, {"body": input_schema, "responses": {201: ("Saved", output_schema), 403: (FORBIDDEN, None)}}),
-        ("put", item, change, {"body": input_schema, "responses": {200: ("Saved", output_schema), 403: (FORBIDDEN, None)}}),
+        ("put", item, change, {"body": update_input, "responses": {200: ("Saved", output_schema), 403: (FORBIDDEN, None)}}),
         ("delete", item, remove, {"responses": {204: ("Deleted", None), 403: (FORBIDDEN, None)}}),
     )
     for method, path, view, doc in routes:

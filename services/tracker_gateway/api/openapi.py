@@ -190,4 +190,19 @@ def build_spec(app):
         spec.path(path=path, operations={
             method: _operation(view, op, path, method, rule.endpoint, methods) for method in methods
         })
-    return spec.to_dict()
+    return _null_or_ref(spec.to_dict())
+
+
+def _null_or_ref(node):
+    """apispec writes a nullable Nested field as anyOf [{type: object, nullable: true}, {$ref}], whose first
+    branch admits any object; what the field takes is null or the referenced object: the branch says null only."""
+    if isinstance(node, dict):
+        for branch in node.get("anyOf", ()):
+            if branch == {"type": "object", "nullable": True}:
+                branch["enum"] = [None]
+        for value in node.values():
+            _null_or_ref(value)
+    elif isinstance(node, list):
+        for value in node:
+            _null_or_ref(value)
+    return node

@@ -92,15 +92,32 @@ def _store_unavailable(log_message, answer):
     return handler
 
 
+def field_errors(messages, prefix=""):
+    """marshmallow's nested messages ({"tickets": {0: [...]}}, {"changes": {"status": [...]}}) as the API's
+    {field: [reasons]}, a nested field named by its dotted path ("tickets.0", "changes.status")."""
+    if not isinstance(messages, dict):
+        return {prefix or "_body": [str(m) for m in messages] if isinstance(messages, list) else [str(messages)]}
+    flat = {}
+    for key, value in messages.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            flat.update(field_errors(value, path))
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            flat[path] = value
+        else:
+            flat[path] = [str(item) for item in value] if isinstance(value, list) else [str(value)]
+    return flat
+
+
 def register(app):
     @app.errorhandler(ValidationError)
     def remote_validation(exc):
-        return error_response(422, "validation_error", "The request has invalid fields.", exc.errors)
+        errors = field_errors(exc.errors) if exc.errors is not None else None
+        return error_response(422, "validation_error", "The request has invalid fields.", errors)
 
     @app.errorhandler(SchemaError)
     def local_validation(exc):
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_body": exc.messages}
-        return error_response(422, "validation_error", "The request has invalid fields.", messages)
+        return error_response(422, "validation_error", "The request has invalid fields.", field_errors(exc.messages))
 
     @app.errorhandler(NotFound)
     def not_found(exc):
