@@ -208,6 +208,10 @@ def test_a_create_whose_answer_was_lost_and_is_tried_again_makes_one_ticket(two_
     agent.locator(".conv-row", has_text=CUSTOMER_NAME).click()
     agent.click("#t-create-ticket")
     expect(agent.locator("#td-existing")).to_be_hidden()
+    # Submit is enabled once the draft is in (or has failed): up to three tries of one RPC each, each
+    # bounded by the stack's RPC_TIMEOUT (3 s), on a loaded machine.
+    expect(agent.locator("#td-submit")).to_be_enabled(timeout=12_000)
+    expect(agent.locator("#td-alert")).to_be_hidden()
     expect(agent.locator("#td-title-input")).to_have_value(f"Support Issue from {CUSTOMER_NAME}")
     agent.fill("#td-title-input", "Order never arrived")
 
