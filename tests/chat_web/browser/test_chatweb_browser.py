@@ -208,6 +208,10 @@ def test_a_create_whose_answer_was_lost_and_is_tried_again_makes_one_ticket(two_
     agent.locator(".conv-row", has_text=CUSTOMER_NAME).click()
     agent.click("#t-create-ticket")
     expect(agent.locator("#td-existing")).to_be_hidden()
+    # Submit is enabled once the draft is in (or has failed): up to three tries of one RPC each, each
+    # bounded by the stack's RPC_TIMEOUT (3 s), on a loaded machine.
+    expect(agent.locator("#td-submit")).to_be_enabled(timeout=12_000)
+    expect(agent.locator("#td-alert")).to_be_hidden()
     expect(agent.locator("#td-title-input")).to_have_value(f"Support Issue from {CUSTOMER_NAME}")
     agent.fill("#td-title-input", "Order never arrived")
 
@@ -243,4 +247,48 @@ def test_a_create_whose_answer_was_lost_and_is_tried_again_makes_one_ticket(two_
     expect(agent.locator("#td-existing")).to_be_visible()
     expect(agent.locator("#td-existing-links a")).to_have_text([number])
     assert agent.locator("#td-existing-links a").get_attribute("href") == f"/agent/tickets?ticket={number}"
+    assert customer.dialogs == [] and agent.dialogs == []
+
+
+DRAFT = re.compile(r".*/api/chat/conversations/[^/]+/ticket-draft$")
+
+
+def test_a_late_draft_leaves_what_the_agent_typed_and_a_busy_one_is_asked_again(two_pages, ui_stack, chat_tenant):
+    """On a busy machine the dialog's draft can come seconds late: a title the agent typed meanwhile
+    stays, the untouched description is still filled in. A draft the chat service could not give
+    (503) is asked again (it is a read), with no alert once it comes."""
+    customer, agent = two_pages
+    sign_in_to_chats(agent, ui_stack, chat_tenant.tenant.ann)
+    start_chat(customer, ui_stack, chat_tenant, "My order never arrived.")
+    agent.locator(".conv-row", has_text=CUSTOMER_NAME).click()
+
+    held = []
+    agent.route(DRAFT, lambda route: held.append(route))  # the draft's answer waits until the agent has typed
+    agent.click("#t-create-ticket")
+    expect(agent.locator("#td-submit")).to_be_disabled()
+    agent.fill("#td-title-input", "Order never arrived")
+    # (a call into the page lets Playwright hand over the intercepted request)
+    wait_for(lambda: agent.evaluate("1") and held, timeout=10, message="the draft's request")
+    held[0].continue_()
+    agent.unroute(DRAFT)
+    expect(agent.locator("#td-submit")).to_be_enabled()
+    expect(agent.locator("#td-description")).to_have_value(re.compile("My order never arrived."))
+    expect(agent.locator("#td-title-input")).to_have_value("Order never arrived")
+    agent.click("#td-cancel")
+
+    tries = []
+
+    def busy_once(route):
+        tries.append(route.request.url)
+        if len(tries) == 1:
+            route.fulfill(status=503, json={"message": "Service unavailable."}, headers={"Retry-After": "1"})
+        else:
+            route.continue_()
+
+    agent.route(DRAFT, busy_once)
+    agent.click("#t-create-ticket")
+    expect(agent.locator("#td-title-input")).to_have_value(f"Support Issue from {CUSTOMER_NAME}")
+    expect(agent.locator("#td-submit")).to_be_enabled()
+    expect(agent.locator("#td-alert")).to_be_hidden()
+    assert len(tries) == 2
     assert customer.dialogs == [] and agent.dialogs == []

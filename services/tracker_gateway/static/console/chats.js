@@ -405,21 +405,42 @@ async function openTicketDialog() {
   input("customer_email").value = current.customer_email;
   $("td-conversation_id").value = id;
   countDescription();
+  edited.clear();
   dialog.showModal();
+  const stillOpen = () => dialog.open && $("td-conversation_id").value === id;
   try {
-    const draft = await api(`${API}/${encodeURIComponent(id)}/ticket-draft`);
-    if (!dialog.open || $("td-conversation_id").value !== id) return;
-    input("customer_name").value = draft.customer_name || "";
-    input("customer_email").value = draft.customer_email || "";
-    input("title").value = draft.title || "";
-    input("description").value = draft.description || "";
+    const draft = await loadDraft(id, stillOpen);
+    if (!stillOpen()) return;
+    // The draft can come seconds late on a busy machine: what the agent typed meanwhile stays.
+    for (const name of ["customer_name", "customer_email", "title", "description"]) {
+      if (!edited.has(name)) input(name).value = draft[name] || "";
+    }
     countDescription();
-    input("title").focus();
-    input("title").select();
+    if (!edited.size) {
+      input("title").focus();
+      input("title").select();
+    }
   } catch (error) {
+    if (!stillOpen()) return;
     showBanner($("td-alert"), `The transcript could not be loaded (${error.message}); write the description yourself.`, "warning");
   } finally {
-    $("td-submit").disabled = false;
+    if (stillOpen()) $("td-submit").disabled = false;
+  }
+}
+
+// The fields the agent has typed in since the dialog opened (the draft leaves them alone).
+const edited = new Set();
+const DRAFT_TRIES = 3;
+
+// The draft is a read: a busy or restarting chat service (503, 504, no network) is asked again.
+async function loadDraft(id, stillOpen) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await api(`${API}/${encodeURIComponent(id)}/ticket-draft`);
+    } catch (error) {
+      if (!error.retryable || attempt >= DRAFT_TRIES || !stillOpen()) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(error.retryAfter, 1) * 1000));
+    }
   }
 }
 
@@ -462,7 +483,7 @@ async function submitTicket() {
 
 dialogForm.addEventListener("submit", (event) => { event.preventDefault(); submitTicket(); });
 dialogForm.addEventListener("input", (event) => {
-  if (event.target.name) setFieldError(event.target.name, "");
+  if (event.target.name) { edited.add(event.target.name); setFieldError(event.target.name, ""); }
   if (event.target === input("description")) countDescription();
 });
 for (const id of ["td-cancel", "td-cancel-x", "td-done"]) $(id).addEventListener("click", () => dialog.close());
