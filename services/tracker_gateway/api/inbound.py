@@ -5,7 +5,7 @@ is never listed and its raw is a 404."""
 import base64
 import io
 
-from flask import Blueprint, g, jsonify, request, send_file
+from flask import Blueprint, abort, g, jsonify, request, send_file
 from marshmallow import Schema, fields, validate
 
 from services.tracker_gateway.accounts.roles import admin_required
@@ -62,6 +62,8 @@ def download_raw(inbound_id):
     Always a download named `inbound-<id>.eml` (`Content-Disposition: attachment`,
     `application/octet-stream`, `nosniff`): what a stranger sent is never rendered by the browser on
     the gateway's origin."""
+    if inbound_id < 1:  # ids start at 1: nothing to ask the notifier
+        abort(404)
     raw_b64 = RemoteService("notifier").get_inbound_raw(g.principal.client_id, inbound_id)
     response = send_file(io.BytesIO(base64.b64decode(raw_b64)), mimetype="application/octet-stream", as_attachment=True,
                          download_name=f"inbound-{inbound_id}.eml", etag=False)
