@@ -8,7 +8,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from shared.contracts.exceptions import ValidationError as InvalidRequest
 
-from .emails import BRAND_COLOR, TEMPLATES, OutgoingEmail, Plan, _one_line, display_time, message_id_for
+from .emails import Plan, _one_line, display_time, render
 
 INVITATION, PASSWORD_RESET = "invitation", "password_reset"
 KINDS = (INVITATION, PASSWORD_RESET)
@@ -62,18 +62,7 @@ def compose(kind, context, recipient, event_id, settings):
         **context,
         "subject": subject_for(kind, context),
         "expires": display_time(context["expires_at"]) or context["expires_at"],
-        "brand_color": BRAND_COLOR,
         "sender_name": settings.sender_name,
         "customer_name": context["agent_name"],  # the layout's greeting
     }
-    return OutgoingEmail(
-        sender_email=settings.sender_email,
-        sender_name=settings.sender_name,
-        recipient_email=recipient,
-        recipient_name=_one_line(context["agent_name"], 200) or None,
-        subject=variables["subject"],
-        text=TEMPLATES.get_template(f"agent_{kind}.txt").render(variables),
-        html=TEMPLATES.get_template(f"agent_{kind}.html").render(variables),
-        message_id=message_id_for(event_id, kind, settings.sender_email),
-        reference=f"{event_id}.{kind}",
-    )
+    return render(kind, variables, recipient, context["agent_name"], event_id, settings, template=f"agent_{kind}")

@@ -10,7 +10,7 @@ from marshmallow import ValidationError, fields
 from shared.contracts.enums import TICKET_CREATED, TICKET_UPDATED
 from shared.contracts.events import MalformedEvent, parse_envelope
 
-from .emails import BRAND_COLOR, TEMPLATES, OutgoingEmail, Plan, _one_line, display_value, message_id_for
+from .emails import Plan, _one_line, display_value, render
 from .emails import _TicketSchema as TicketPayloadSchema
 
 ASSIGNMENT = "assignment"
@@ -87,15 +87,6 @@ def compose(kind, context, recipient, event_id, settings):
         "shown": {field: display_value(field, ticket[field]) for field in ("status", "priority")},
         "console_url": f"{settings.public_base_url.rstrip('/')}/agent/tickets?ticket={ticket['ticket_number']}",
         "subject": subject_for(context),
-        "brand_color": BRAND_COLOR,
         "sender_name": settings.sender_name,
     }
-    return OutgoingEmail(
-        sender_email=settings.sender_email, sender_name=settings.sender_name,
-        recipient_email=recipient, recipient_name=_one_line(context["agent_name"], 200) or None,
-        subject=variables["subject"],
-        text=TEMPLATES.get_template("assignment.txt").render(variables),
-        html=TEMPLATES.get_template("assignment.html").render(variables),
-        message_id=message_id_for(event_id, kind, settings.sender_email),
-        reference=f"{event_id}.{kind}",
-    )
+    return render(kind, variables, recipient, context["agent_name"], event_id, settings, template="assignment")

@@ -389,7 +389,7 @@ def subject_of(kind, context, settings):
 def compose(kind, context, recipient, event_id, settings):
     """Render the email for a planned delivery; the tracking link is signed for `recipient`."""
     if kind == transcripts.CHAT_TRANSCRIPT:
-        return _render(kind, transcripts.variables(context, settings, display_time), recipient,
+        return render(kind, transcripts.variables(context, settings, display_time), recipient,
                        context.get("customer_name"), event_id, settings)
     ticket = context["ticket"]
     if kind == NOTICE:
@@ -431,20 +431,24 @@ def compose(kind, context, recipient, event_id, settings):
     if kind == REPLY and message and message.get("author_name"):
         sender_name = f"{message['author_name']} ({settings.sender_name})"
     recipient_name = context.get("agent_name") if kind == NOTICE else ticket.get("customer_name")
-    return _render(kind, variables, recipient, recipient_name, event_id, settings, sender_name, threading)
+    return render(kind, variables, recipient, recipient_name, event_id, settings, sender_name, threading)
 
 
-def _render(kind, variables, recipient, recipient_name, event_id, settings, sender_name=None, threading=None):
+def render(kind, variables, recipient, recipient_name, event_id, settings, sender_name=None, threading=None,
+           template=None):
+    """The OutgoingEmail of a delivery: `template` (default `kind`) .txt and .html rendered with `variables`;
+    the one place every kind of e-mail (customers', agents', SLA, assignment) is assembled."""
     variables = {"brand_color": BRAND_COLOR, "brand_color_end": BRAND_COLOR_END, **variables}
     threading = threading or {}
+    template = template or kind
     return OutgoingEmail(
         sender_email=settings.sender_email,
         sender_name=_one_line(sender_name or settings.sender_name, 200),
         recipient_email=recipient,
         recipient_name=_one_line(recipient_name, 200) if recipient_name else None,
         subject=variables["subject"],
-        text=TEMPLATES.get_template(f"{kind}.txt").render(variables),
-        html=TEMPLATES.get_template(f"{kind}.html").render(variables),
+        text=TEMPLATES.get_template(f"{template}.txt").render(variables),
+        html=TEMPLATES.get_template(f"{template}.html").render(variables),
         message_id=message_id_for(event_id, kind, settings.sender_email),
         reference=f"{event_id}.{kind}",
         in_reply_to=threading.get("in_reply_to"),

@@ -10,7 +10,7 @@ from shared.contracts.enums import TICKET_SLA_BREACHED, TICKET_SLA_WARNING
 from shared.contracts.events import MalformedEvent, parse_envelope
 
 from . import directory
-from .emails import BRAND_COLOR, TEMPLATES, OutgoingEmail, Plan, _one_line, display_time, message_id_for
+from .emails import Plan, _one_line, display_time, render
 
 KINDS = {TICKET_SLA_WARNING: "sla_warning", TICKET_SLA_BREACHED: "sla_breached"}
 TARGET_LABELS = {"first_response": "first response", "resolution": "resolution"}
@@ -91,18 +91,7 @@ def compose(kind, context, recipient, event_id, settings):
         "due": display_time(context["due_at"]) or context["due_at"],
         "breached": kind == "sla_breached",
         "ticket_url": f"{settings.public_base_url.rstrip('/')}/agent/tickets?ticket={ticket['ticket_number']}",
-        "brand_color": BRAND_COLOR,
         "sender_name": settings.sender_name,
         "customer_name": context["agent_name"],  # the layout's greeting
     }
-    return OutgoingEmail(
-        sender_email=settings.sender_email,
-        sender_name=settings.sender_name,
-        recipient_email=recipient,
-        recipient_name=_one_line(context["agent_name"], 200) or None,
-        subject=variables["subject"],
-        text=TEMPLATES.get_template("sla_alert.txt").render(variables),
-        html=TEMPLATES.get_template("sla_alert.html").render(variables),
-        message_id=message_id_for(event_id, kind, settings.sender_email),
-        reference=f"{event_id}.{kind}",
-    )
+    return render(kind, variables, recipient, context["agent_name"], event_id, settings, template="sla_alert")
