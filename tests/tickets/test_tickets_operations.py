@@ -246,7 +246,7 @@ def test_list_pages(session, many):
 
 def test_list_only_shows_the_clients_own_tickets(session, many):
     page = operations.list_tickets(session, {"client_id": "globex"})
-    assert numbers(page) == ["TKT-00006"]
+    assert numbers(page) == ["TKT-00001"]  # globex numbers its own tickets
 
 
 @pytest.mark.parametrize(
@@ -278,14 +278,18 @@ def test_export_pages_through_every_clients_live_tickets_with_history(session):
     create(session, client_id="acme")
     create(session, client_id="globex")
     create(session, client_id="acme")
-    operations.update_ticket(session, "TKT-00003", {"status": "closed"}, "agent-1")
-    operations.delete_ticket(session, "TKT-00002", "agent-1")
+    create(session, client_id="initech")
+    operations.update_ticket(session, "TKT-00002", {"status": "closed"}, "agent-1", client_id="acme")
+    operations.delete_ticket(session, "TKT-00001", "agent-1", client_id="initech")
     session.commit()
-    first = operations.export_tickets(session, after_number=0, limit=1)
-    assert [t["ticket_number"] for t in first["items"]] == ["TKT-00001"] and first["next_after"] == 1
-    rest = operations.export_tickets(session, after_number=first["next_after"], limit=5)
-    assert [t["ticket_number"] for t in rest["items"]] == ["TKT-00003"] and rest["next_after"] is None
-    assert [(h["action"], h["field"]) for h in rest["items"][0]["history"]] == [("created", None), ("updated", "status")]
+    first = operations.export_tickets(session, after_number=0, limit=2)
+    assert [(t["client_id"], t["ticket_number"]) for t in first["items"]] == [("acme", "TKT-00001"), ("acme", "TKT-00002")]
+    assert (first["next_client"], first["next_after"]) == ("acme", 2)
+    # Both clients have a TKT-00001: the position is (client, number), so globex's is not skipped.
+    rest = operations.export_tickets(session, after_number=2, after_client="acme", limit=5)
+    assert [(t["client_id"], t["ticket_number"]) for t in rest["items"]] == [("globex", "TKT-00001")]
+    assert rest["next_after"] is None and rest["next_client"] is None
+    assert [(h["action"], h["field"]) for h in first["items"][1]["history"]] == [("created", None), ("updated", "status")]
     with pytest.raises(ValidationError):
         operations.export_tickets(session, after_number="zero")
 
@@ -297,7 +301,7 @@ def test_the_same_create_delivered_twice_makes_one_ticket(session):
     other_client, _ = operations.create_ticket(session, valid(client_id="globex"), idempotency_key="req-1")
     session.commit()
     assert again == first and event is not None and no_event is None
-    assert other_client["ticket_number"] == "TKT-00002"  # keys are per client
+    assert other_client["ticket_number"] == "TKT-00001" and other_client["id"] != first["id"]  # keys are per client
     assert session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent)) == 2
     with pytest.raises(ValidationError) as error:
         operations.create_ticket(session, valid(), idempotency_key="k" * 101)
