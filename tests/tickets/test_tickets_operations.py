@@ -36,7 +36,7 @@ def test_create_numbers_stores_and_records_history_and_event(session):
     ticket = create(session, created_by="agent-1", priority="urgent", category="technical")
     assert ticket.ticket_number == "TKT-00001"
     assert (ticket.status, ticket.priority, ticket.category) == ("open", "urgent", "technical")
-    history = operations.get_history(session, "TKT-00001")
+    history = operations.get_history(session, "TKT-00001", client_id="acme")
     assert [(h["action"], h["actor"]) for h in history] == [("created", "agent-1")]
     event = session.scalars(sa.select(OutboxEvent)).one()
     assert event.event_type == "ticket.created" and event.published_at is None
@@ -106,7 +106,7 @@ def test_a_rolled_back_create_gives_its_number_back(session):
 def test_get_by_id_or_number_and_not_found(session):
     ticket = create(session)
     assert operations.get_ticket(session, str(ticket.id)).id == ticket.id
-    assert operations.get_ticket(session, "tkt-00001").id == ticket.id
+    assert operations.get_ticket(session, "tkt-00001", client_id="acme").id == ticket.id
     for ref in ("TKT-00002", str(uuid.uuid4()), "garbage", None):
         with pytest.raises(NotFound):
             operations.get_ticket(session, ref)
@@ -127,7 +127,8 @@ def test_another_clients_ticket_is_not_found(session):
 def test_update_records_each_change_and_one_event(session):
     create(session)
     ticket, diff, event = operations.update_ticket(
-        session, "TKT-00001", {"status": "resolved", "priority": "high", "resolution_notes": "Rebooted"}, "agent-7"
+        session, "TKT-00001", {"status": "resolved", "priority": "high", "resolution_notes": "Rebooted"}, "agent-7",
+        client_id="acme",
     )
     session.commit()
     assert diff == {
@@ -140,7 +141,7 @@ def test_update_records_each_change_and_one_event(session):
     assert event.payload["data"]["changes"] == diff
     assert event.payload["data"]["actor"] == "agent-7"
     assert event.payload["data"]["ticket"]["status"] == "resolved"
-    history = operations.get_history(session, "TKT-00001")
+    history = operations.get_history(session, "TKT-00001", client_id="acme")
     assert [(h["field"], h["old_value"], h["new_value"], h["actor"]) for h in history[1:]] == [
         ("status", "open", "resolved", "agent-7"),
         ("priority", "medium", "high", "agent-7"),
@@ -150,10 +151,10 @@ def test_update_records_each_change_and_one_event(session):
 
 def test_an_update_that_changes_nothing_records_nothing(session):
     create(session)
-    _, diff, event = operations.update_ticket(session, "TKT-00001", {"status": "open"}, "agent-7")
+    _, diff, event = operations.update_ticket(session, "TKT-00001", {"status": "open"}, "agent-7", client_id="acme")
     session.commit()
     assert diff == {} and event is None
-    assert len(operations.get_history(session, "TKT-00001")) == 1
+    assert len(operations.get_history(session, "TKT-00001", client_id="acme")) == 1
     assert session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent)) == 1
 
 
@@ -170,20 +171,20 @@ def test_an_update_that_changes_nothing_records_nothing(session):
 def test_bad_updates_are_rejected_and_change_nothing(session, changes, field, reason):
     create(session)
     with pytest.raises(ValidationError) as error:
-        operations.update_ticket(session, "TKT-00001", changes, "agent-7")
+        operations.update_ticket(session, "TKT-00001", changes, "agent-7", client_id="acme")
     assert error.value.errors[field] == [reason]
     session.rollback()
-    ticket = operations.get_ticket(session, "TKT-00001")
+    ticket = operations.get_ticket(session, "TKT-00001", client_id="acme")
     assert (ticket.status, ticket.title, ticket.client_id) == ("open", "Printer on fire", "acme")
 
 
 def test_delete_hides_the_ticket_but_keeps_its_number(session):
     create(session)
-    event = operations.delete_ticket(session, "TKT-00001", "agent-7")
+    event = operations.delete_ticket(session, "TKT-00001", "agent-7", client_id="acme")
     session.commit()
     assert event.event_type == "ticket.deleted"
     with pytest.raises(NotFound):
-        operations.get_ticket(session, "TKT-00001")
+        operations.get_ticket(session, "TKT-00001", client_id="acme")
     assert operations.list_tickets(session, {"client_id": "acme"})["total"] == 0
     assert create(session).ticket_number == "TKT-00002"
 
