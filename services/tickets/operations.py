@@ -80,10 +80,14 @@ def create_ticket(session, data, now=None, idempotency_key=None):
 
 
 def get_ticket(session, ref, client_id=None, for_update=False):
-    """The ticket with this id (in this client, if given) or number (in this client: numbers repeat
-    across clients, so a number without one names no ticket); NotFound otherwise."""
+    """The ticket with this id or number, in this client if given; NotFound otherwise.
+
+    Numbers are per client: every request path passes its client (the agent's token, a signed link's,
+    an inbound mail's thread). Without one (internal tools, tests) a number names a ticket only while
+    no other client's live ticket has it: an ambiguous number is NotFound, never a guess.
+    """
     parsed = domain.parse_ref(ref)
-    if parsed is None or (parsed[0] == "number" and client_id is None):
+    if parsed is None:
         raise NotFound(f"ticket {ref!r} not found")
     kind, value = parsed
     query = sa.select(Ticket).where(
@@ -94,10 +98,10 @@ def get_ticket(session, ref, client_id=None, for_update=False):
         query = query.where(Ticket.client_id == client_id)
     if for_update:
         query = query.with_for_update()
-    ticket = session.scalars(query).one_or_none()
-    if ticket is None:
+    found = session.scalars(query.limit(2)).all()
+    if len(found) != 1:
         raise NotFound(f"ticket {ref!r} not found")
-    return ticket
+    return found[0]
 
 
 def _rank(column, values):
