@@ -38,7 +38,7 @@ def remember(session, ticket, now=None):
     )
     session.execute(
         insert(MailThread).values(**values).on_conflict_do_update(
-            index_elements=[MailThread.ticket_number],
+            index_elements=[MailThread.ticket_id],
             set_={"client_id": values["client_id"], "updated_at": values["updated_at"],
                   # an event without the token (an older producer) does not erase a known one
                   "reply_token": sa.func.coalesce(insert(MailThread).excluded.reply_token, MailThread.reply_token)},
@@ -52,15 +52,18 @@ def headers_for(session, ticket_number, ticket_id, own_message_id, settings, in_
     References: the root, then the ticket's earlier emails both ways (ours from the delivery log,
     the customer's from the inbound log), oldest first. In-Reply-To: `in_reply_to` if given, else the
     customer's last mail if there is one, else our last email, else the root."""
+    thread = session.get(MailThread, uuid.UUID(str(ticket_id)))
+    # Numbers repeat across clients: our e-mails by ticket id, the customer's by number within the client.
     ours = session.execute(
         sa.select(Delivery.message_id, Delivery.created_at)
-        .where(Delivery.ticket_number == ticket_number, Delivery.message_id.is_not(None),
+        .where(Delivery.ticket_id == uuid.UUID(str(ticket_id)), Delivery.message_id.is_not(None),
                Delivery.message_id != own_message_id, Delivery.kind.in_(CUSTOMER_KINDS))
         .order_by(Delivery.id.desc()).limit(REFERENCES_MAX)
     ).all()
+    inbound_client = [InboundMessage.client_id == str(thread.client_id)] if thread and thread.client_id else []
     theirs = session.execute(
         sa.select(InboundMessage.message_id, InboundMessage.received_at)
-        .where(InboundMessage.ticket_number == ticket_number, InboundMessage.message_id.is_not(None),
+        .where(InboundMessage.ticket_number == ticket_number, InboundMessage.message_id.is_not(None), *inbound_client,
                InboundMessage.status.in_(("added", "created")))
         .order_by(InboundMessage.id.desc()).limit(REFERENCES_MAX)
     ).all()
@@ -68,7 +71,6 @@ def headers_for(session, ticket_number, ticket_id, own_message_id, settings, in_
     earlier = [message_id for message_id, _ in sorted([*ours, *theirs], key=lambda row: row[1])]
     earlier = list(dict.fromkeys(earlier))[-(REFERENCES_MAX - 1):]
     last_inbound = theirs[0][0] if theirs else None
-    thread = session.get(MailThread, ticket_number)
     token = thread.reply_token if thread else None
     return {
         "in_reply_to": in_reply_to or last_inbound or (earlier[-1] if earlier else root),
@@ -78,22 +80,19 @@ def headers_for(session, ticket_number, ticket_id, own_message_id, settings, in_
 
 
 def ticket_for_message_ids(session, message_ids):
-    """The ticket number the nearest of these Message-IDs (ours) belongs to, or None."""
+    """The thread (MailThread: ticket id, number, client) the nearest of these Message-IDs (ours)
+    belongs to, or None. By ticket id: numbers repeat across clients."""
     if not message_ids:
         return None
     found = dict(session.execute(
-        sa.select(Delivery.message_id, Delivery.ticket_number).where(Delivery.message_id.in_(message_ids))
+        sa.select(Delivery.message_id, Delivery.ticket_id).where(Delivery.message_id.in_(message_ids))
     ).all())
     for message_id in message_ids:
-        if message_id in found:
-            return found[message_id]
         match = _ROOT.match(message_id)
-        if match:
-            thread = session.scalars(
-                sa.select(MailThread).where(MailThread.ticket_id == uuid.UUID(match.group(1)))
-            ).first()
-            if thread:
-                return thread.ticket_number
+        ticket_id = found.get(message_id) or (uuid.UUID(match.group(1)) if match else None)
+        thread = session.get(MailThread, ticket_id) if ticket_id else None
+        if thread is not None:  # (a tracking-link e-mail's id names no ticket: the next id may)
+            return thread
     return None
 
 
