@@ -2,6 +2,7 @@
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from shared.contracts import rating_links
 from shared.contracts.tracking_links import DEFAULT_MAX_AGE_DAYS, DEV_SECRET, TrackingLinks
 from shared.platform.config import (
     MissingSecret,
@@ -59,6 +60,8 @@ class Settings:
     # Signs the tracking links in e-mails; the gateway checks them with the same secret.
     tracker_link_secret: str = DEV_SECRET
     tracker_link_max_age_days: int = DEFAULT_MAX_AGE_DAYS
+    # The resolution e-mail's rating links (shared/contracts/rating_links.py), signed with the same secret.
+    rating_link_max_age_days: int = rating_links.DEFAULT_MAX_AGE_DAYS
     # Email in: replies go to support+<token>@<domain>, each client's address is <slug>@<domain>.
     inbound_email_domain: str = "support.deskline.localhost"
     inbound_max_bytes: int = 15_000_000
@@ -67,6 +70,10 @@ class Settings:
     @property
     def links(self):
         return TrackingLinks(self.tracker_link_secret, self.tracker_link_max_age_days * 86400)
+
+    @property
+    def rating_links(self):
+        return rating_links.RatingLinks(self.tracker_link_secret, self.rating_link_max_age_days * 86400)
 
     @classmethod
     def from_config(cls, config):
@@ -121,6 +128,7 @@ def settings_from_env():
         in_flight_lease_seconds=env_float("NOTIFIER_IN_FLIGHT_LEASE_SECONDS", defaults.in_flight_lease_seconds),
         tracker_link_secret=secret("TRACKER_LINK_SECRET", DEV_SECRET),
         tracker_link_max_age_days=env_int("TRACKER_LINK_MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS),
+        rating_link_max_age_days=env_int("RATING_LINK_MAX_AGE_DAYS", rating_links.DEFAULT_MAX_AGE_DAYS),
         update_coalesce_seconds=env_float("NOTIFIER_UPDATE_COALESCE_SECONDS", defaults.update_coalesce_seconds),
         inbound_email_domain=env("INBOUND_EMAIL_DOMAIN", defaults.inbound_email_domain).strip().lower(),
         inbound_max_bytes=env_int("INBOUND_MAX_BYTES", defaults.inbound_max_bytes),
