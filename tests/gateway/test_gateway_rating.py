@@ -86,3 +86,17 @@ def test_a_missing_or_unknown_choice_is_a_422_page_and_records_nothing(http, tic
         response = http.post(f"/rate/{token}", data=data)
         assert response.status_code == 422 and 'id="rate-error"' in page(response)
     assert tickets_rpc.list_ratings(resolved["id"]) == []
+
+
+def test_the_rating_shows_on_the_tracker_page_and_its_timeline(http, tickets_rpc, tracker_projector, resolved):
+    from shared.testing import TRACKING_LINKS, wait_for
+    token, _ = link(resolved)
+    http.post(f"/rate/{token}", data={"rating": "good"})
+    number = resolved["ticket_number"]
+    track = lambda: http.get("/api/public/track", query_string={"ticket": number, "email": "kira@example.com"})  # noqa: E731
+    wait_for(lambda: track().status_code == 200 and track().get_json()["rating"] == "good", timeout=10,
+             message="the rating on the tracker")
+    body = track().get_json()
+    assert body["rated_at"] and body["timeline"][-1]["text"] == "You rated the resolution: Good"
+    page_text = page(http.get(f"/track-ticket/{TRACKING_LINKS.make_token(number, 'kira@example.com')}"))
+    assert 'id="ticket-rating"' in page_text and "Good" in page_text

@@ -47,7 +47,7 @@ def test_the_right_email_shows_what_the_customer_may_see(http, acme):
     ticket = create(http, acme, priority="high", category="billing")
     body = tracked(http, ticket["ticket_number"])
     assert set(body) == {"ticket_number", "title", "description", "status", "priority", "category", "created_at",
-                         "updated_at", "resolved_at", "closed_at", "timeline"}
+                         "updated_at", "resolved_at", "closed_at", "rating", "rated_at", "timeline"}
     assert (body["ticket_number"], body["title"], body["status"], body["priority"], body["category"]) == (
         "TKT-00001", "Printer on fire", "open", "high", "billing")
     assert body["description"] == "It is <b>on</b> fire."
