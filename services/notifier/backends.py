@@ -1,6 +1,7 @@
-"""Delivery backends (console, SMTP, SendGrid) and how each one's failures are classified.
+"""Delivery backends (e-mail: console, SMTP, SendGrid; SMS: console, Twilio) and how each one's failures
+are classified.
 
-`send(email)` returns the provider's message id (or None) or raises a DeliveryError that says
+`send(email)` (or `send(sms)`) returns the provider's message id (or None) or raises a DeliveryError that says
 whether trying again can help: TransientError (with an optional Retry-After) or PermanentError.
 """
 import logging
@@ -15,6 +16,9 @@ from email.utils import parsedate_to_datetime
 from python_http_client import exceptions as http_errors
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import Content, CustomArg, From, Header, Mail, MimeType, ReplyTo, To
+from twilio.base.exceptions import TwilioException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client as TwilioClient
 
 from .emails import threading_headers, to_wire
 
@@ -287,3 +291,58 @@ BACKENDS = {"console": ConsoleBackend, "smtp": SmtpBackend, "sendgrid": SendGrid
 
 def build_backend(settings):
     return BACKENDS[settings.email_backend](settings)
+
+
+class ConsoleSmsBackend:
+    """Development: print the SMS instead of sending it."""
+
+    def __init__(self, settings, stream=None):
+        self.stream = stream or sys.stdout
+
+    def send(self, sms):
+        self.stream.write(f"---------- SMS (console backend) ----------\nTo: {sms.to}\n\n{sms.body}\n"
+                          "-------------------------------------------\n")
+        self.stream.flush()
+        return None
+
+
+def classify_twilio_error(status, code, message):
+    """As e-mail APIs: 429, 5xx and 401/403 (credentials the operator must fix) transient; any other 4xx
+    (21211 invalid 'To' number, 21610 unsubscribed recipient, 21614 not a mobile number...) permanent."""
+    text = f"Twilio answered {status}" + (f" (error {code})" if code else "") + (f": {message}" if message else "")
+    if status is None or status == 429 or status >= 500 or status in (401, 403, 408):
+        return TransientError(text[:500])
+    return PermanentError(text[:500])
+
+
+class TwilioSmsBackend:
+    """Twilio's Messages API through the official twilio library; the API base is configurable
+    (TWILIO_API_BASE, the supported `base_url` of the client's Api domain) so tests use a fake server."""
+
+    def __init__(self, settings):
+        # Its own requests session and timeout; no retries inside the library: the delivery log retries.
+        http_client = TwilioHttpClient(timeout=settings.send_timeout)
+        # The library logs each request (the customer's number among it) at INFO: keep that out of our logs.
+        logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+        self.client = TwilioClient(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client)
+        if settings.twilio_api_base:
+            self.client.api.base_url = settings.twilio_api_base.rstrip("/")
+        self.sender = settings.twilio_from
+
+    def send(self, sms):
+        try:
+            message = self.client.messages.create(to=sms.to, from_=self.sender, body=sms.body)
+        except TwilioException as exc:
+            status = getattr(exc, "status", None)
+            raise classify_twilio_error(status, getattr(exc, "code", None),
+                                        getattr(exc, "msg", None) or getattr(exc, "detail", None) or str(exc)) from None
+        except (OSError, ValueError) as exc:  # requests' connection errors and timeouts are OSErrors; a bad reply
+            raise TransientError(f"Twilio unreachable: {exc!r}") from None
+        return message.sid
+
+
+SMS_BACKENDS = {"console": ConsoleSmsBackend, "twilio": TwilioSmsBackend}
+
+
+def build_sms_backend(settings):
+    return SMS_BACKENDS[settings.sms_backend](settings)

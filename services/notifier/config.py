@@ -2,6 +2,7 @@
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from shared.contracts import rating_links
 from shared.contracts.tracking_links import DEFAULT_MAX_AGE_DAYS, DEV_SECRET, TrackingLinks
 from shared.platform.config import (
     MissingSecret,
@@ -21,6 +22,7 @@ from .emails import normalize_address
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 EMAIL_BACKENDS = ("console", "smtp", "sendgrid")
+SMS_BACKENDS = ("console", "twilio")
 
 
 class ConfigurationError(RuntimeError):
@@ -42,6 +44,12 @@ class Settings:
     smtp_starttls: bool = False
     sendgrid_api_key: str | None = None
     sendgrid_api_host: str = "https://api.sendgrid.com"
+    # SMS updates (sms.py): the backend, and Twilio's account, sender number and API base (tests: a fake).
+    sms_backend: str = "console"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_api_base: str | None = None
     # One attempt (connect + send) may take this long before it counts as a transient failure.
     send_timeout: float = 30.0
     # Back-off before retry n is about base * 2**(n-1) seconds (with jitter), never above max.
@@ -59,6 +67,8 @@ class Settings:
     # Signs the tracking links in e-mails; the gateway checks them with the same secret.
     tracker_link_secret: str = DEV_SECRET
     tracker_link_max_age_days: int = DEFAULT_MAX_AGE_DAYS
+    # The resolution e-mail's rating links (shared/contracts/rating_links.py), signed with the same secret.
+    rating_link_max_age_days: int = rating_links.DEFAULT_MAX_AGE_DAYS
     # Email in: replies go to support+<token>@<domain>, each client's address is <slug>@<domain>.
     inbound_email_domain: str = "support.deskline.localhost"
     inbound_max_bytes: int = 15_000_000
@@ -67,6 +77,10 @@ class Settings:
     @property
     def links(self):
         return TrackingLinks(self.tracker_link_secret, self.tracker_link_max_age_days * 86400)
+
+    @property
+    def rating_links(self):
+        return rating_links.RatingLinks(self.tracker_link_secret, self.rating_link_max_age_days * 86400)
 
     @classmethod
     def from_config(cls, config):
@@ -79,6 +93,10 @@ class Settings:
             raise ConfigurationError(f"EMAIL_BACKEND must be one of {', '.join(EMAIL_BACKENDS)}")
         if self.email_backend == "sendgrid" and not self.sendgrid_api_key:
             raise ConfigurationError("EMAIL_BACKEND=sendgrid needs SENDGRID_API_KEY")
+        if self.sms_backend not in SMS_BACKENDS:
+            raise ConfigurationError(f"SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)}")
+        if self.sms_backend == "twilio" and not (self.twilio_account_sid and self.twilio_auth_token and self.twilio_from):
+            raise ConfigurationError("SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM")
         if normalize_address(self.sender_email) is None:
             raise ConfigurationError(f"SENDER_EMAIL is not an email address: {self.sender_email!r}")
         if self.in_flight_lease_seconds <= 2 * self.send_timeout:
@@ -111,6 +129,11 @@ def settings_from_env():
         smtp_starttls=env_bool("SMTP_STARTTLS"),
         sendgrid_api_key=env("SENDGRID_API_KEY"),
         sendgrid_api_host=env("SENDGRID_API_HOST", defaults.sendgrid_api_host),
+        sms_backend=env("SMS_BACKEND", defaults.sms_backend).strip().lower(),
+        twilio_account_sid=env("TWILIO_ACCOUNT_SID"),
+        twilio_auth_token=env("TWILIO_AUTH_TOKEN"),
+        twilio_from=env("TWILIO_FROM"),
+        twilio_api_base=env("TWILIO_API_BASE"),
         send_timeout=env_float("NOTIFIER_SEND_TIMEOUT", defaults.send_timeout),
         retry_base_seconds=env_float("NOTIFIER_RETRY_BASE_SECONDS", defaults.retry_base_seconds),
         retry_max_seconds=env_float("NOTIFIER_RETRY_MAX_SECONDS", defaults.retry_max_seconds),
@@ -121,6 +144,7 @@ def settings_from_env():
         in_flight_lease_seconds=env_float("NOTIFIER_IN_FLIGHT_LEASE_SECONDS", defaults.in_flight_lease_seconds),
         tracker_link_secret=secret("TRACKER_LINK_SECRET", DEV_SECRET),
         tracker_link_max_age_days=env_int("TRACKER_LINK_MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS),
+        rating_link_max_age_days=env_int("RATING_LINK_MAX_AGE_DAYS", rating_links.DEFAULT_MAX_AGE_DAYS),
         update_coalesce_seconds=env_float("NOTIFIER_UPDATE_COALESCE_SECONDS", defaults.update_coalesce_seconds),
         inbound_email_domain=env("INBOUND_EMAIL_DOMAIN", defaults.inbound_email_domain).strip().lower(),
         inbound_max_bytes=env_int("INBOUND_MAX_BYTES", defaults.inbound_max_bytes),

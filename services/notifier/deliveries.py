@@ -18,7 +18,7 @@ from shared.contracts.exceptions import Conflict, NotFound
 from shared.contracts.ticket_numbers import format_ticket_number, parse_ref
 from shared.platform.consumers import is_transient
 
-from . import agent_emails, assignments, emails, mailthread, sla_emails, transcripts
+from . import agent_emails, assignments, emails, mailthread, sla_emails, sms, transcripts
 from .backends import DeliveryError, PermanentError, TransientError
 from .models import DEAD, DELIVERY_STATUSES, FAILED, OPEN_STATUSES, PENDING, SENDING, SENT, SKIPPED, Delivery
 from .schemas import dump_deliveries, dump_delivery
@@ -70,7 +70,8 @@ def record(session, plan, settings, now=None):
     or None: the event was seen before (a redelivery), or there is nobody to email.
     """
     now = now or utcnow()
-    recipient = emails.normalize_address(plan.recipient)
+    is_sms = plan.kind in sms.KINDS
+    recipient = sms.normalize_phone(plan.recipient) if is_sms else emails.normalize_address(plan.recipient)
     values = dict(
         event_id=plan.event_id, event_type=plan.event_type, kind=plan.kind,
         ticket_id=plan.ticket_id, ticket_number=plan.ticket_number,
@@ -83,7 +84,8 @@ def record(session, plan, settings, now=None):
     if not (plan.recipient or "").strip():
         values.update(status=SKIPPED, attempts=0, last_error="the ticket has no customer email")
     elif recipient is None:
-        values.update(status=FAILED, attempts=0, last_error=f"invalid recipient address: {plan.recipient!r}")
+        values.update(status=FAILED, attempts=0,
+                      last_error=f"invalid recipient {'number' if is_sms else 'address'}: {plan.recipient!r}")
     else:
         lease = now + timedelta(seconds=settings.in_flight_lease_seconds)
         values.update(status=SENDING, attempts=1, next_attempt_at=lease)
@@ -210,7 +212,8 @@ def attempt_delivery(session_scope, backend, settings, attempt):
     """
     job = attempt.job
     provider_message_id, error = None, None
-    compose = (agent_emails.compose if job.kind in agent_emails.KINDS
+    compose = (sms.compose if job.kind in sms.KINDS
+               else agent_emails.compose if job.kind in agent_emails.KINDS
                else assignments.compose if job.kind in assignments.KINDS
                else sla_emails.compose if job.kind in sla_emails.KINDS.values() else emails.compose)
     try:
@@ -283,7 +286,8 @@ def requeue(session, delivery_id, now=None):
     row = session.get(Delivery, delivery_id, with_for_update=True)
     if row is None:
         raise NotFound(f"delivery {delivery_id} not found")
-    if row.status not in (FAILED, DEAD) or emails.normalize_address(row.recipient) is None:
+    valid = sms.normalize_phone(row.recipient) if row.kind in sms.KINDS else emails.normalize_address(row.recipient)
+    if row.status not in (FAILED, DEAD) or valid is None:
         raise Conflict(f"delivery {delivery_id} is {row.status}: only a failed or dead one with a valid address")
     row.status, row.attempts, row.next_attempt_at, row.updated_at = PENDING, 0, now, now
     session.flush()

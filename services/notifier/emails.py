@@ -121,6 +121,8 @@ class _TicketSchema(Schema):
     resolution_notes = fields.String(allow_none=True, load_default=None)
     created_at = fields.String(allow_none=True, load_default=None)
     updated_at = fields.String(allow_none=True, load_default=None)
+    resolution_round = fields.Integer(allow_none=True, load_default=None)
+    customer_phone = fields.String(allow_none=True, load_default=None)
 
 
 class _ChangeSchema(Schema):
@@ -197,6 +199,9 @@ def plan(payload):
     if kind == RESOLVED or (kind == CREATED and ticket["status"] in RESOLVED_STATUSES):
         notes = (ticket["resolution_notes"] or "").strip()
         context["resolution_notes"] = notes or None
+        if ticket["resolution_round"]:
+            # CSAT: the links are signed when the delivery is recorded (with_links), for this resolution.
+            context["rate"] = {"ticket_id": str(ticket["id"]), "round": ticket["resolution_round"]}
     return Plan(
         event_id=envelope["event_id"],
         event_type=envelope["event_type"],
@@ -376,10 +381,15 @@ def message_id_for(event_id, kind, sender_email):
 
 
 def with_tracking_link(context, ticket_number, recipient, settings):
-    """The context plus the signed tracker link, made once when the delivery is recorded: every
-    attempt then sends the same email, and the link's validity counts from the event."""
-    return {**context, "tracking_url": settings.links.url(settings.public_base_url, ticket_number, recipient,
+    """The context plus the signed tracker link (and, for a resolution, the rating links), made once
+    when the delivery is recorded: every attempt then sends the same email, and the links' validity
+    counts from the event."""
+    context = {**context, "tracking_url": settings.links.url(settings.public_base_url, ticket_number, recipient,
                                                           context.get("client_id"))}
+    rate = context.get("rate")
+    if rate:
+        context["rating_urls"] = settings.rating_links.urls(settings.public_base_url, rate["ticket_id"], rate["round"])
+    return context
 
 
 def subject_of(kind, context, settings):
@@ -430,6 +440,7 @@ def compose(kind, context, recipient, event_id, settings):
         "quoted": context.get("quoted") or [],
         "agent_name": context.get("agent_name"),
         "console_url": link,
+        "rating_urls": context.get("rating_urls"),
     }
     sender_name = settings.sender_name
     if kind == REPLY and message and message.get("author_name"):

@@ -27,8 +27,8 @@ from shared.platform.consumers import EventPolicy
 from shared.platform.observability import record_email_delivery
 from shared.platform.runtime import Pingable
 
-from . import agent_emails, assignments, coalescing, deliveries, directory, emails, mailthread, sla_emails, transcripts
-from .backends import build_backend
+from . import agent_emails, assignments, coalescing, deliveries, directory, emails, mailthread, sla_emails, sms, transcripts
+from .backends import build_backend, build_sms_backend
 from .config import Settings
 from .inbound import intake
 from .models import DEAD, Base
@@ -42,10 +42,13 @@ QUOTES_CALL_SECONDS = 5.0
 
 
 class Mail:
-    """What a worker sends with: the settings and the configured backend."""
+    """What a worker sends with: the settings and the configured backends (e-mail, SMS)."""
 
-    def __init__(self, settings, backend):
-        self.settings, self.backend = settings, backend
+    def __init__(self, settings, backend, sms_backend=None):
+        self.settings, self.backend, self.sms_backend = settings, backend, sms_backend
+
+    def backend_for(self, kind):
+        return self.sms_backend if kind in sms.KINDS else self.backend
 
 
 class MailProvider(DependencyProvider):
@@ -53,7 +56,7 @@ class MailProvider(DependencyProvider):
 
     def setup(self):
         self.settings = Settings.from_config(self.container.config).check()
-        self.mail = Mail(self.settings, build_backend(self.settings))
+        self.mail = Mail(self.settings, build_backend(self.settings), build_sms_backend(self.settings))
 
     def get_dependency(self, worker_ctx):
         return self.mail
@@ -243,11 +246,18 @@ class NotifierService(Pingable):
 
     def _record_and_send(self, payload):
         plan = emails.plan(payload)
+        ticket = payload["data"].get("ticket") if plan is not None else None
+        text = sms.plan(plan, ticket, self.mail.settings)
         with self._session() as session:
             _remember_thread(session, payload)
             attempt = coalescing.record(session, plan, self.mail.settings) if plan is not None else None
-        if attempt is not None:
-            self._attempt(attempt)
+            if text is not None and sms.client_wants_sms(session, ticket.get("client_id")):
+                text = deliveries.record(session, text, self.mail.settings)
+            else:
+                text = None
+        for each in (attempt, text):
+            if each is not None:
+                self._attempt(each)
         self._tell_assignee(payload)
 
     def _tell_assignee(self, payload):
@@ -313,7 +323,8 @@ class NotifierService(Pingable):
     def _attempt(self, attempt):
         """Never raises: the delivery is recorded, so whatever happens here the timer can redo."""
         try:
-            status = deliveries.attempt_delivery(self._session, self.mail.backend, self.mail.settings, attempt)
+            backend = self.mail.backend_for(attempt.job.kind if attempt.job else None)
+            status = deliveries.attempt_delivery(self._session, backend, self.mail.settings, attempt)
         except Exception:
             log.exception("notifier: delivery %s attempt %s: outcome not recorded", attempt.delivery_id, attempt.number)
             return

@@ -4,17 +4,17 @@ from nameko.timer import timer
 from nameko_sqlalchemy import Database
 from sqlalchemy.exc import IntegrityError
 
-from shared.contracts.exceptions import NotFound, ValidationError
+from shared.contracts.exceptions import Conflict, NotFound, ValidationError
 from shared.platform import outbox
 from shared.platform.outbox import OutboxPublisher
 from shared.platform.runtime import Pingable
 
-from . import bulk, conversation, operations, queues, sla_operations
+from . import bulk, conversation, operations, queues, ratings, sla_operations
 from .config import sla_tick_seconds
 from .models import Base, OutboxEvent
 from .schemas import dump_ticket
 
-EXPECTED = (ValidationError, NotFound)
+EXPECTED = (ValidationError, NotFound, Conflict)
 
 
 class TicketsService(Pingable, OutboxPublisher):
@@ -122,6 +122,28 @@ class TicketsService(Pingable, OutboxPublisher):
     def export_tickets(self, after_number=0, limit=200, after_client=""):
         with self.db.get_session() as session:
             return operations.export_tickets(session, after_number, limit, after_client)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def rate_ticket(self, data):
+        """CSAT: {ticket_id, round, rating, comment?} from a checked rating link -> the ticket
+        (services/tickets/ratings.py); Conflict when the link's round is no longer the ticket's."""
+        with self.db.get_session() as session:
+            ticket, event = ratings.rate(session, data)
+            self._commit_and_publish(session, [event] if event else [])
+        return ticket
+
+    @rpc(expected_exceptions=EXPECTED)
+    def rating_state(self, ticket_id, round):
+        """What a rating link's page shows: the ticket's number and this round's rating and comment."""
+        with self.db.get_session() as session:
+            return ratings.rating_state(session, ticket_id, round)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_ratings(self, ref, client_id=None):
+        """Every rating a ticket was given, oldest first."""
+        with self.db.get_session() as session:
+            ticket = operations.get_ticket(session, ref, client_id)
+            return ratings.list_ratings(session, ticket.id)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_sla(self, client_id):

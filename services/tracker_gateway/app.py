@@ -31,7 +31,8 @@ from services.tracker_gateway.core.security import add_security_headers
 from services.tracker_gateway.hooks import sendgrid as hooks_sendgrid
 from services.tracker_gateway.projector.read_model import TrackerView, parse_time
 from services.tracker_gateway.public import chat as public_chat
-from services.tracker_gateway.public import favicon, support, tracker, tracker_thread
+from services.tracker_gateway.public import favicon, rating, support, tracker, tracker_thread
+from shared.contracts.rating_links import RatingLinks
 from shared.contracts.tracking_links import TrackingLinks
 from shared.platform import observability
 
@@ -73,6 +74,8 @@ def create_app(config=None):
         tracker_view=TrackerView(redis_client, settings["REDIS_PREFIX"], settings["TRACKER_DIGEST_KEY"]),
         # The link secret is the digest key: one secret for the read model and the signed links.
         tracking_links=TrackingLinks(settings["TRACKER_DIGEST_KEY"], settings["TRACKER_LINK_MAX_AGE_DAYS"] * 86400),
+        # The resolution e-mail's CSAT links (public/rating.py), with the same secret under a salt of their own.
+        rating_links=RatingLinks(settings["TRACKER_DIGEST_KEY"], settings["RATING_LINK_MAX_AGE_DAYS"] * 86400),
         # THREADS proxies, not one per thread: kombu's producer pool is 10 per process and blocks when
         # empty (docs/decisions.md). A request finding none free within a second gets a 503 (rpc.py).
         rpc_pool=RpcPool(settings["AMQP_URI"], settings["RPC_TIMEOUT"], size=threads),
@@ -88,7 +91,7 @@ def create_app(config=None):
         api_client.bp, api_inbound.bp, api_views.bp, api_views.queues_bp, api_canned.bp, api_sla.bp,
         console_pages.bp, console_reads.bp, console_chats.bp, live.bp, live_status.bp, console_team.bp,  # console/
         console_sla.bp,
-        tracker.bp, tracker_thread.bp, support.bp, public_chat.bp, favicon.bp,  # public/: what customers reach without logging in
+        tracker.bp, tracker_thread.bp, rating.bp, support.bp, public_chat.bp, favicon.bp,  # public/: what customers reach without logging in
         hooks_sendgrid.bp,  # hooks/: outside parties' webhooks (SendGrid Inbound Parse)
     ):
         app.register_blueprint(blueprint)

@@ -6,6 +6,7 @@ touching the environment.
 from pathlib import Path
 
 from services.tracker_gateway.projector.config import read_model_settings
+from shared.contracts import rating_links
 from shared.contracts.tracking_links import DEFAULT_MAX_AGE_DAYS
 from shared.platform.config import (
     amqp_uri,
@@ -77,6 +78,8 @@ def load(overrides=None):
         # Behind N reverse proxies, the client's address is the N-th from the right in X-Forwarded-For.
         "TRUSTED_PROXIES": env_int("GATEWAY_TRUSTED_PROXIES", 0),
         "TRACKER_LINK_MAX_AGE_DAYS": env_int("TRACKER_LINK_MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS),
+        # How long the resolution e-mail's rating links work (public/rating.py): as the notifier signs them.
+        "RATING_LINK_MAX_AGE_DAYS": env_int("RATING_LINK_MAX_AGE_DAYS", rating_links.DEFAULT_MAX_AGE_DAYS),
         "TRACKER_FAILURES_PER_IP": env_int("TRACKER_FAILURES_PER_IP", 10),
         "TRACKER_IP_WINDOW_SECONDS": env_int("TRACKER_IP_WINDOW_SECONDS", 60),
         "TRACKER_FAILURES_PER_TICKET": env_int("TRACKER_FAILURES_PER_TICKET", 100),

@@ -70,12 +70,16 @@ def test_every_admin_endpoint_is_403_for_an_agent_and_answers_an_admin(
     call("POST", f"{API}/{invited['id']}/invitation", 403, headers=agent_headers)
     assert call("POST", f"{API}/{invited['id']}/invitation", 200, headers=admin_headers)["sent"] is True
     # The client: every agent reads it; only admins change its settings.
-    assert call("GET", "/api/client", 200, headers=agent_headers)["settings"] == {"reopen_window_days": 14}
+    assert call("GET", "/api/client", 200, headers=agent_headers)["settings"] == {"reopen_window_days": 14, "sms_updates": False}
     refused = call("PATCH", "/api/client/settings", 403, headers=agent_headers, json={"reopen_window_days": 30})
     assert refused["message"] == ADMIN_ONLY
+    call("PATCH", "/api/client/settings", 403, headers=agent_headers, json={"sms_updates": True})
     changed = call("PATCH", "/api/client/settings", 200, headers=admin_headers, json={"reopen_window_days": 30})
-    assert changed["settings"] == {"reopen_window_days": 30} and changed["inbound_address"].startswith("acme@")
+    assert changed["settings"] == {"reopen_window_days": 30, "sms_updates": False} and changed["inbound_address"].startswith("acme@")
     call("PATCH", "/api/client/settings", 422, headers=admin_headers, json={"reopen_window_days": 0})
+    call("PATCH", "/api/client/settings", 422, headers=admin_headers, json={"sms_updates": "yes"})
+    assert call("PATCH", "/api/client/settings", 200, headers=admin_headers,
+                json={"sms_updates": True})["settings"] == {"reopen_window_days": 30, "sms_updates": True}
     assert call("PATCH", f"{API}/{ben}", 200, headers=admin_headers, json={"role": "admin"})["role"] == "admin"
     # Every team and client operation was called, and each answer matched the document.
     assert call.seen >= call.operations(lambda path: path.startswith((API, "/api/client")))
@@ -107,7 +111,7 @@ def test_an_invitation_is_one_email_with_a_link_and_the_agent_is_in_the_director
     def settings():
         with notifier_sessions() as session:
             return notifier_directory.client_by_slug(session, "acme")["settings"]
-    wait_for(lambda: settings() == {"reopen_window_days": 3}, message="the settings in the notifier's directory")
+    wait_for(lambda: settings() == {"reopen_window_days": 3, "sms_updates": False}, message="the settings in the notifier's directory")
 
 
 def test_an_invitation_is_answered_even_when_the_notifier_is_away(http, gateway_app, team, auth_headers):

@@ -33,7 +33,7 @@ def test_the_snapshot_holds_the_client_its_settings_and_every_agent_with_prefere
         data = directory.snapshot(session, uuid.UUID(acme.client_id), "support.test")
     assert data == {
         "client": {"id": acme.client_id, "slug": "acme", "name": "Acme", "inbound_address": "acme@support.test",
-                   "settings": {"reopen_window_days": 14}},
+                   "settings": {"reopen_window_days": 14, "sms_updates": False}},
         "agents": [{"id": acme.agent_id, "email": acme.email, "name": "Ann the Admin", "role": "admin",
                     "active": True, "notify": {"customer_messages": True, "assignments": False}}],
     }

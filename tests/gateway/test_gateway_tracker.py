@@ -47,7 +47,8 @@ def test_the_right_email_shows_what_the_customer_may_see(http, acme):
     ticket = create(http, acme, priority="high", category="billing")
     body = tracked(http, ticket["ticket_number"])
     assert set(body) == {"ticket_number", "title", "description", "status", "priority", "category", "created_at",
-                         "updated_at", "resolved_at", "closed_at", "timeline", "client_name", "matches"}
+                         "updated_at", "resolved_at", "closed_at", "rating", "rated_at", "timeline", "client_name",
+                         "matches"}
     assert body["client_name"] == "Acme" and [match["ticket_number"] for match in body["matches"]] == ["TKT-00001"]
     assert (body["ticket_number"], body["title"], body["status"], body["priority"], body["category"]) == (
         "TKT-00001", "Printer on fire", "open", "high", "billing")

@@ -19,7 +19,8 @@ from shared.contracts.events import make_envelope
 log = logging.getLogger(__name__)
 
 # What a client's settings hold when it never changed them.
-DEFAULT_CLIENT_SETTINGS = {"reopen_window_days": 14}
+# sms_updates: text the customer (with a phone on the ticket) when their ticket is created and resolved.
+DEFAULT_CLIENT_SETTINGS = {"reopen_window_days": 14, "sms_updates": False}
 # One quick retry: a broker that is away must not hold a request (or a start) for long.
 RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 0.2}
 # At a start, the publishing process tries again (with back-off) this long if the broker or database is away.

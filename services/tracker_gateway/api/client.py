@@ -13,6 +13,7 @@ from services.tracker_gateway.api.openapi import documented
 from services.tracker_gateway.api.schemas import load
 from services.tracker_gateway.core import db
 from services.tracker_gateway.hooks.sendgrid import hook_url
+from shared.contracts.schemas import StrictBoolean
 
 bp = Blueprint("api_client", __name__, url_prefix="/api/client")
 
@@ -20,6 +21,9 @@ bp = Blueprint("api_client", __name__, url_prefix="/api/client")
 class ClientSettingsSchema(Schema):
     reopen_window_days = fields.Integer(validate=validate.Range(min=1, max=365), metadata={
         "description": "a customer's message on a ticket closed longer ago than this opens a new ticket"})
+    sms_updates = StrictBoolean(metadata={
+        "description": "text customers whose ticket has a phone number (E.164) when it is created and resolved "
+                       "(the notifier's SMS backend: console or Twilio)"})
 
 
 class ClientSchema(Schema):

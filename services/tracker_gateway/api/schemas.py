@@ -6,6 +6,7 @@ the gateway's check gives early 422s and an accurate document, the service check
 """
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from shared.contracts.enums import RATINGS
 from shared.contracts.schemas import PageSchema, Text
 from shared.contracts.sla_schemas import SlaPolicyInputSchema, SlaPolicySchema  # noqa: F401  (for api/sla.py)
 from shared.contracts.ticket_schemas import (  # noqa: F401  (TicketSchema, HistoryEntrySchema: re-exported for openapi.py)
@@ -102,7 +103,7 @@ class TrackQuerySchema(Schema):
 
 class TimelineEntrySchema(Schema):
     at = fields.DateTime()
-    kind = fields.String(validate=validate.OneOf(("created", "status", "priority")))
+    kind = fields.String(validate=validate.OneOf(("created", "status", "priority", "category", "title", "rating")))
     from_ = fields.String(data_key="from", allow_none=True)
     to = fields.String(allow_none=True)
     text = fields.String(metadata={"example": "Status changed to in progress"})
@@ -119,6 +120,9 @@ class PublicTicketSchema(Schema):
     updated_at = fields.DateTime()
     resolved_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
+    rating = fields.String(allow_none=True, validate=validate.OneOf(RATINGS),
+                           metadata={"description": "the customer's latest satisfaction rating of the resolution"})
+    rated_at = fields.DateTime(allow_none=True)
     timeline = fields.List(fields.Nested(TimelineEntrySchema))
     client_name = fields.String(allow_none=True, metadata={"description": "Whose ticket it is (numbers are per client)"})
 

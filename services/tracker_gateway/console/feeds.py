@@ -14,6 +14,7 @@ from shared.contracts.enums import (
     TICKET_CREATED,
     TICKET_DELETED,
     TICKET_MESSAGE_ADDED,
+    TICKET_RATED,
     TICKET_SLA_BREACHED,
     TICKET_SLA_WARNING,
     TICKET_UPDATED,
@@ -35,8 +36,9 @@ class Feed:
 FEEDS = {feed.name: feed for feed in (
     Feed(name="tickets", exchange="tickets.events",
          # The SLA scheduler's too: a warning or breach lands on the open ticket's timeline at once.
+         # And a customer's CSAT rating: it shows on the open ticket at once.
          routing_keys=(TICKET_CREATED, TICKET_UPDATED, TICKET_DELETED, TICKET_MESSAGE_ADDED, TICKET_SLA_WARNING,
-                       TICKET_SLA_BREACHED),
+                       TICKET_SLA_BREACHED, TICKET_RATED),
          tenant_of=lambda data: data["ticket"]["client_id"]),
     Feed(name="chat", exchange="chat.events",
          routing_keys=(CHAT_CONVERSATION_STARTED, CHAT_MESSAGE_POSTED, CHAT_CONVERSATION_ASSIGNED,

@@ -30,7 +30,9 @@ from shared.contracts.ticket_numbers import parse_typed
 
 # What a customer sees of a ticket (shared.contracts.customer_view, the rule the emails follow too), less
 # their name and address: the read model keeps no personal data, only a digest of the address.
-PUBLIC_FIELDS = tuple(field for field in CUSTOMER_FIELDS if field not in ("customer_name", "customer_email"))
+# The customer's own CSAT rating of the resolution (ticket.rated) is theirs to see as well.
+PUBLIC_FIELDS = tuple(field for field in CUSTOMER_FIELDS if field not in ("customer_name", "customer_email")) + (
+    "rating", "rated_at")
 # The changes the customer is told about make their timeline.
 TIMELINE_FIELDS = NOTIFIED_FIELDS
 
@@ -140,7 +142,7 @@ def micros(value):
 
 def public_doc(ticket):
     doc = customer_ticket(ticket, PUBLIC_FIELDS)
-    for field in ("created_at", "updated_at", "resolved_at", "closed_at"):
+    for field in ("created_at", "updated_at", "resolved_at", "closed_at", "rated_at"):
         doc[field] = canonical_time(doc[field])
     return doc
 
@@ -165,6 +167,8 @@ def entries_from_history(history):
             entries.append(timeline_entry("created", item["at"]))
         elif item["action"] == "updated" and item.get("field") in TIMELINE_FIELDS:
             entries.append(timeline_entry(item["field"], item["at"], item.get("old_value"), item.get("new_value")))
+        elif item["action"] == "rated":
+            entries.append(timeline_entry("rating", item["at"], item.get("old_value"), item.get("new_value")))
     return entries
 
 
@@ -177,6 +181,8 @@ def describe(entry):
         return "Ticket resolved" if new == "resolved" else "Ticket closed"
     if kind == "title":
         return f"Title changed to “{new}”"
+    if kind == "rating":
+        return f"You rated the resolution: {str(new).capitalize()}"
     return f"{kind.capitalize()} changed to {str(new).replace('_', ' ')}"
 
 
@@ -251,6 +257,8 @@ class TrackerView:
             return self.apply_deleted(ticket)
         if event_type == "ticket.created":
             entries = [timeline_entry("created", ticket["created_at"])]
+        elif event_type == "ticket.rated":
+            entries = [timeline_entry("rating", ticket["rated_at"], None, data.get("rating"))]
         else:
             entries = entries_from_changes(ticket["updated_at"], data.get("changes") or {})
         return self.apply_snapshot(ticket, entries)

@@ -10,7 +10,7 @@ from nameko.timer import timer
 
 from services.tracker_gateway.projector.backfill import run_backfill
 from services.tracker_gateway.projector.read_model import TrackerView
-from shared.contracts.enums import TICKET_CREATED, TICKET_DELETED, TICKET_UPDATED
+from shared.contracts.enums import TICKET_CREATED, TICKET_DELETED, TICKET_RATED, TICKET_UPDATED
 from shared.contracts.events import parse_envelope
 from shared.platform.consumers import EventPolicy
 from shared.platform.runtime import Pingable
@@ -48,6 +48,10 @@ class TrackerProjector(Pingable):
 
     @event_handler("tickets", TICKET_UPDATED, requeue_on_error=True)
     def on_ticket_updated(self, payload):
+        return self.policy.run(self._project, payload)
+
+    @event_handler("tickets", TICKET_RATED, requeue_on_error=True)
+    def on_ticket_rated(self, payload):
         return self.policy.run(self._project, payload)
 
     @event_handler("tickets", TICKET_DELETED, requeue_on_error=True)

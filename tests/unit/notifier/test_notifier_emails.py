@@ -264,3 +264,24 @@ def test_times_in_emails_carry_the_time_not_only_the_date():
     ))
     assert "Last updated: 1 Dec 2026, 07:05 UTC" in updated.text  # shown in UTC, and said so
     assert emails.display_time(None) is None and emails.display_time("not a time") is None
+
+
+def test_resolution_email_carries_one_signed_rating_link_per_choice_for_its_round():
+    from shared.contracts.rating_links import VALID, RatingLinks
+    plan = planned("ticket.updated", changes={"status": change("open", "resolved")}, status="resolved",
+                   resolution_round=2)
+    assert plan.context["rate"] == {"ticket_id": str(plan.ticket_id), "round": 2}
+    context = emails.with_tracking_link(plan.context, plan.ticket_number, plan.recipient, SETTINGS)
+    mail = emails.compose(plan.kind, context, plan.recipient, plan.event_id, SETTINGS)
+    for choice in ("good", "okay", "bad"):
+        url = context["rating_urls"][choice]
+        assert url.startswith(f"{SETTINGS.public_base_url}/rate/") and url.endswith(f"?r={choice}")
+        assert url in mail.text and url in mail.html
+        token = url.split("/rate/")[1].split("?")[0]
+        assert RatingLinks(SETTINGS.tracker_link_secret).check(token)[0:3] == (VALID, str(plan.ticket_id), 2)
+    assert "How did we do?" in mail.text
+    # Not for updates, nor for a ticket never resolved (older events without a round): no links.
+    update = planned("ticket.updated", changes={"priority": change("low", "high")}, resolution_round=2)
+    assert "rate" not in update.context
+    old = planned("ticket.updated", changes={"status": change("open", "resolved")}, status="resolved")
+    assert "How did we do?" not in rendered(old).text

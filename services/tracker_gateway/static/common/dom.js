@@ -29,3 +29,11 @@ export function setFieldError(control, slot, message) {
 
 // The page's check of an e-mail address's shape (the server checks it properly).
 export const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// E.164, as the tickets service stores a customer's phone (shared/contracts/schemas.py's E164).
+export const E164_SHAPE = /^\+[1-9][0-9]{6,14}$/;
+
+// What a person typed ("+1 (415) 555-0123") in E.164's form ("+14155550123"); other text unchanged.
+export function phoneDigits(text) {
+  const squeezed = String(text || "").replace(/[\s.()-]/g, "");
+  return E164_SHAPE.test(squeezed) ? squeezed : String(text || "").trim();
+}

@@ -1,9 +1,9 @@
 // The tickets page's "New ticket" dialog: an agent records a phone call or a walk-in (channel "agent").
-import { $, EMAIL_SHAPE, setFieldError } from "../common/dom.js";
+import { $, E164_SHAPE, EMAIL_SHAPE, phoneDigits, setFieldError } from "../common/dom.js";
 import { api } from "./session.js";
 import { hideBanner, label, showBanner, toast } from "./ui.js";
 
-const FIELDS = ["customer_name", "customer_email", "title", "description", "priority", "category"];
+const FIELDS = ["customer_name", "customer_email", "customer_phone", "title", "description", "priority", "category"];
 const TITLE_MAX = 200;
 const TEXT_MAX = 20000;
 const input = (name) => $(name === "title" ? "nt-title-input" : `nt-${name}`);
@@ -15,6 +15,9 @@ function validate(values) {
   if (!values.description) errors.description = "Describe the issue.";
   else if (values.description.length > TEXT_MAX) errors.description = `At most ${TEXT_MAX.toLocaleString()} characters.`;
   if (values.customer_email && !EMAIL_SHAPE.test(values.customer_email)) errors.customer_email = "This does not look like an e-mail address.";
+  if (values.customer_phone && !E164_SHAPE.test(values.customer_phone)) {
+    errors.customer_phone = "Use the international form: + and the country code, e.g. +14155550123.";
+  }
   return errors;
 }
 
@@ -51,9 +54,11 @@ export function wireNewTicket(onCreated) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const values = Object.fromEntries(FIELDS.map((name) => [name, input(name).value.trim()]));
+    values.customer_phone = phoneDigits(values.customer_phone);
     hideBanner($("nt-alert"));
     if (showErrors(validate(values))) return;
-    const body = { ...values, customer_name: values.customer_name || null, customer_email: values.customer_email || null, channel: "agent" };
+    const body = { ...values, customer_name: values.customer_name || null, customer_email: values.customer_email || null,
+      customer_phone: values.customer_phone || null, channel: "agent" };
     $("nt-submit").disabled = true;
     try {
       const ticket = await api("/api/entities/ticket", { method: "POST", body, headers: { "Idempotency-Key": key } });

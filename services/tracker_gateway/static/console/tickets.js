@@ -1,7 +1,7 @@
 // The tickets dashboard: filters and paging in the URL, the list, the detail panel beside it, and
 // live updates that refresh both without touching what the agent is typing.
 
-import { $, el, setFieldError } from "../common/dom.js";
+import { $, el, phoneDigits, setFieldError } from "../common/dom.js";
 import { formatDateTime, formatRelative, timeOf } from "../common/time.js";
 import { api } from "./session.js";
 import { initBulk, listRendered, selectBox } from "./bulk.js";
@@ -15,8 +15,8 @@ import { chip, copyText, hideBanner, label, showBanner, showQuery, showRetrying,
 
 const FILTERS = ["q", "queue", "status", "priority", "category", "assigned_to", "sla", "sort"];
 const DEFAULT_SORT = "-created_at";
-const EDITABLE = ["status", "priority", "category", "assigned_to", "resolution_notes"];
-const NULLABLE = new Set(["assigned_to", "resolution_notes"]);
+const EDITABLE = ["status", "priority", "category", "assigned_to", "resolution_notes", "customer_phone"];
+const NULLABLE = new Set(["assigned_to", "resolution_notes", "customer_phone"]);
 const PER_PAGE = 20;
 const NOTES_MAX = 20000;
 const SAVE_ATTEMPTS = 5;
@@ -309,6 +309,13 @@ function clearFieldMessages(kind) {
   for (const field of EDITABLE) setFieldMessage(kind, field, "");
 }
 
+// CSAT (public/rating.py): the face and the word say the rating, the colour only repeats it.
+const RATING_FACES = { good: "🙂", okay: "😐", bad: "🙁" };
+
+function ratingBadge(rating) {
+  return el("span", { class: `badge rating-${rating}`, id: "p-rating-badge" }, `${RATING_FACES[rating] || ""} ${label(rating)}`);
+}
+
 function renderTicketFacts(ticket) {
   $("p-number").textContent = ticket.ticket_number;
   $("p-title").textContent = ticket.title;
@@ -317,7 +324,11 @@ function renderTicketFacts(ticket) {
   $("p-customer-name").textContent = ticket.customer_name || "—";
   const email = $("p-customer-email");
   email.replaceChildren(ticket.customer_email ? el("a", { href: `mailto:${ticket.customer_email}` }, ticket.customer_email) : "—");
+  $("p-customer-phone").replaceChildren(ticket.customer_phone ? el("a", { href: `tel:${ticket.customer_phone}` }, ticket.customer_phone) : "—");
   $("p-conversation").textContent = ticket.conversation_id || "—";
+  $("p-rating").replaceChildren(ticket.rating
+    ? el("span", {}, ratingBadge(ticket.rating), " ", el("time", { datetime: ticket.rated_at }, formatDateTime(ticket.rated_at)))
+    : (["resolved", "closed"].includes(ticket.status) ? "Not rated yet" : "—"));
   for (const [id, key] of [["p-created", "created_at"], ["p-updated", "updated_at"], ["p-resolved", "resolved_at"], ["p-closed", "closed_at"]]) {
     $(id).replaceChildren(ticket[key] ? el("time", { datetime: ticket[key] }, formatDateTime(ticket[key])) : "—");
   }
@@ -490,7 +501,10 @@ async function loadEmails(number) {
 
 // -- the conversation: messages, the ticket's history and the e-mails about it, oldest first --
 
-const EMAIL_KINDS = { created: "Ticket created", updated: "Ticket updated", resolved: "Ticket resolved" };
+const EMAIL_KINDS = {
+  created: "Ticket created", updated: "Ticket updated", resolved: "Ticket resolved",
+  sms_created: "Ticket created", sms_resolved: "Ticket resolved",
+};
 const EMAIL_STATES = {
   sent: "sent", pending: "queued", sending: "sending", skipped: "not sent (no customer e-mail)",
   failed: "failed", dead: "failed",
@@ -501,6 +515,10 @@ function historyText(entry) {
   if (entry.action === "deleted") return "Ticket deleted";
   if (entry.action === "sla_warning") return `⏰ SLA warning: 80 % of the ${label(entry.field).toLowerCase()} target used`;
   if (entry.action === "sla_breached") return `⚠ SLA breached: ${label(entry.field).toLowerCase()} target missed`;
+  if (entry.action === "rated") {
+    const rating = `${RATING_FACES[entry.new_value] || ""} ${label(entry.new_value)}`;
+    return entry.old_value ? `Customer changed their rating to ${rating} (was ${label(entry.old_value)})` : `Customer rated the resolution ${rating}`;
+  }
   const field = entry.field;
   if (field === "assigned_to") return entry.new_value ? `Assigned to ${personName(entry.new_value)}` : "Unassigned";
   if (field === "resolution_notes") return "Resolution notes edited";
@@ -524,7 +542,7 @@ function timelineItems() {
     items.push({
       at: mail.sent_at || mail.created_at,
       kind: `email email-${mail.status}`,
-      text: `E-mail “${EMAIL_KINDS[mail.kind] || label(mail.kind)}” ${EMAIL_STATES[mail.status] || mail.status}${mail.recipient ? ` to ${mail.recipient}` : ""}`,
+      text: `${mail.kind.startsWith("sms_") ? "SMS" : "E-mail"} “${EMAIL_KINDS[mail.kind] || label(mail.kind)}” ${EMAIL_STATES[mail.status] || mail.status}${mail.recipient ? ` to ${mail.recipient}` : ""}`,
       by: failed && mail.last_error ? mail.last_error : mail.subject || "",
     });
   }
@@ -551,6 +569,7 @@ function describeChanges(changes) {
 
 async function save(attempt = 1) {
   if (!current || !current.id) return;
+  control("customer_phone").value = phoneDigits(control("customer_phone").value);  // "+1 415 555 0123" is fine too
   const changes = {};
   for (const field of dirtyFields()) {
     const value = control(field).value;
