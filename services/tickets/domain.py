@@ -7,8 +7,12 @@ def stamp_status(ticket, now):
     """Keep resolved_at/closed_at true to the current status.
 
     Resolving stamps resolved_at, closing stamps closed_at (and resolved_at if it never was);
-    reopening clears both, so they always say when the current resolution happened.
+    reopening clears both, so they always say when the current resolution happened. Each resolution
+    (resolved_at going from none to set) is a new round: rating links name their round.
     """
+    ticket.resolution_round = ticket.resolution_round or 0
+    if ticket.status in ("resolved", "closed") and ticket.resolved_at is None:
+        ticket.resolution_round += 1
     if ticket.status == "resolved":
         ticket.resolved_at = ticket.resolved_at or now
         ticket.closed_at = None

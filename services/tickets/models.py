@@ -29,6 +29,7 @@ class Base(DeclarativeBase):
 
 class Ticket(Base):
     __tablename__ = "tickets"
+    __table_args__ = (sa.CheckConstraint("rating IN ('good', 'okay', 'bad')", name="ck_tickets_rating"),)
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
     # `number` orders numerically (TKT-100000 after TKT-99999); `ticket_number` is its display form.
@@ -79,6 +80,13 @@ class Ticket(Base):
     sla_fired: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
     sla_due_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     sla_next_check_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # SMS updates go to this number (E.164, e.g. +14155550123) when the client has them on.
+    customer_phone: Mapped[str | None] = mapped_column(sa.String(16))
+    # CSAT (services/tickets/ratings.py): the latest rating and when; which resolution this is (a rating
+    # link names its round, so a ticket reopened and resolved again gets a fresh link).
+    rating: Mapped[str | None] = mapped_column(sa.String(8))
+    rated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    resolution_round: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
 
     @property
     def sla(self):
@@ -136,6 +144,21 @@ class TicketChange(Base):
     new_value: Mapped[str | None] = mapped_column(sa.Text)
 
 
+class TicketRating(Base):
+    """Every rating a customer gave (a changed mind is a new row); tickets.rating is the latest."""
+
+    __tablename__ = "ticket_ratings"
+    __table_args__ = (sa.CheckConstraint("rating IN ('good', 'okay', 'bad')", name="ck_ticket_ratings_rating"),)
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("tickets.id"))
+    client_id: Mapped[str] = mapped_column(sa.String(64))
+    resolution_round: Mapped[int] = mapped_column(sa.Integer)
+    rating: Mapped[str] = mapped_column(sa.String(8))
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+    rated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
 class Counter(Base):
     """Gapless counters: the row lock orders concurrent creates and a rollback returns the number."""
 
@@ -181,6 +204,10 @@ sa.Index("ix_tickets_search", Ticket.search_vector, postgresql_using="gin")
 sa.Index("ix_tickets_sla_next_check", Ticket.sla_next_check_at,
          postgresql_where=sa.and_(Ticket.sla_next_check_at.isnot(None), Ticket.deleted_at.is_(None)))
 sa.Index("ix_tickets_client_sla_due", Ticket.client_id, Ticket.sla_due_at, postgresql_where=Ticket.deleted_at.is_(None))
+sa.Index("ix_tickets_client_rated", Ticket.client_id, Ticket.rated_at,
+         postgresql_where=sa.and_(Ticket.rated_at.isnot(None), Ticket.deleted_at.is_(None)))
+sa.Index("ix_ticket_ratings_ticket", TicketRating.ticket_id, TicketRating.id)
+sa.Index("ix_ticket_ratings_client_rated", TicketRating.client_id, TicketRating.rated_at)
 # Reports (services/tickets/reports.py, migration 0008): resolutions by time, and the tickets created by time with
 # every column the response-time and SLA reports read, so that those read the index alone.
 REPORT_COLUMNS = ("priority", "category", "channel", "assigned_to", "first_response_at", "resolved_at",

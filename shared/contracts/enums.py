@@ -16,6 +16,9 @@ TICKET_SLA_WARNING = "ticket.sla_warning"
 TICKET_SLA_BREACHED = "ticket.sla_breached"
 SLA_TARGETS = ("first_response", "resolution")
 SLA_FILTERS = ("breached", "due_soon")
+# A customer rated how the ticket was resolved (CSAT: services/tickets/ratings.py); the latest rating counts.
+TICKET_RATED = "ticket.rated"
+RATINGS = ("good", "okay", "bad")
 # A message joined a ticket's thread (a customer's, an agent's public reply, or an internal note).
 TICKET_MESSAGE_ADDED = "ticket.message_added"
 

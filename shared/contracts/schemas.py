@@ -1,5 +1,7 @@
 """marshmallow building blocks every service validates input with (and describes a listing's page
 with), and the one way to load."""
+import re
+
 from marshmallow import Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
 
@@ -77,6 +79,32 @@ def email(required=False):
                   validate.Regexp(EMAIL_PATTERN, error="Not a valid email address.")],
         metadata={"pattern": EMAIL_PATTERN if required else OPTIONAL_EMAIL_PATTERN},
     )
+
+
+# A phone number in E.164: '+', a country code (no leading 0), 15 digits at most in all, nothing between
+# the digits (forms drop spaces and dashes before sending: see phone_digits). One expression validates and is
+# published as the field's `pattern`.
+E164 = r"\+[1-9][0-9]{6,14}"
+OPTIONAL_PHONE_PATTERN = rf"^[{WHITE_SPACE}]*(?:{E164})?[{WHITE_SPACE}]*$"
+
+
+def phone():
+    """An optional E.164 phone number ('+14155550123'); blank becomes null."""
+    return Text(
+        allow_none=True,
+        validate=[validate.Length(max=32),
+                  validate.Regexp(OPTIONAL_PHONE_PATTERN, error="Not a valid phone number: use E.164, "
+                                  "+ and the country code, digits only (+14155550123).")],
+        metadata={"pattern": OPTIONAL_PHONE_PATTERN, "example": "+14155550123"},
+    )
+
+
+def phone_digits(text):
+    """What a person typed ('+1 (415) 555-0123') as E.164's form ('+14155550123'); other text unchanged."""
+    if not isinstance(text, str):
+        return text
+    squeezed = re.sub(r"[\s.()\-]", "", text)
+    return squeezed if re.fullmatch(E164, squeezed) else text
 
 
 def load(schema, data, **kwargs):

@@ -5,8 +5,8 @@ classes (minus the fields its token supplies) for early 422s and its OpenAPI doc
 """
 from marshmallow import Schema, fields, validate
 
-from shared.contracts.enums import SLA_FILTERS, TICKET_CATEGORIES, TICKET_PRIORITIES, TICKET_STATUSES
-from shared.contracts.schemas import Text, email, optional_text, required_text
+from shared.contracts.enums import RATINGS, SLA_FILTERS, TICKET_CATEGORIES, TICKET_PRIORITIES, TICKET_STATUSES
+from shared.contracts.schemas import Text, email, optional_text, phone, required_text
 
 TITLE_MAX = 200
 TEXT_MAX = 20_000  # description and resolution notes: a long email thread, not a file dump
@@ -34,6 +34,7 @@ class TicketInputSchema(Schema):
     client_id = required_text(64)
     customer_name = optional_text(200)
     customer_email = email()
+    customer_phone = phone()
     conversation_id = optional_text(64)
     created_by = optional_text(255)
     assigned_to = optional_text(255)
@@ -86,6 +87,12 @@ class TicketSchema(Schema):
     last_customer_message_at = fields.DateTime(allow_none=True, metadata={"description": "when the customer last wrote"})
     reply_token = fields.String(metadata={"description": "the secret of the ticket's reply address (support+<token>@...)"})
     sla = fields.Nested(SlaStateSchema, allow_none=True)
+    customer_phone = fields.String(allow_none=True, metadata={"description": "E.164; SMS updates go there"})
+    rating = fields.String(allow_none=True, validate=validate.OneOf(RATINGS),
+                           metadata={"description": "the customer's latest satisfaction rating"})
+    rated_at = fields.DateTime(allow_none=True)
+    resolution_round = fields.Integer(metadata={
+        "description": "how many times the ticket has been resolved (a rating link is for one round)"})
 
 
 class HistoryEntrySchema(Schema):
@@ -94,7 +101,8 @@ class HistoryEntrySchema(Schema):
     id = fields.Integer()
     at = fields.DateTime()
     actor = fields.String(allow_none=True)
-    action = fields.String(validate=validate.OneOf(("created", "updated", "deleted", "sla_warning", "sla_breached")))
+    action = fields.String(validate=validate.OneOf(
+        ("created", "updated", "deleted", "sla_warning", "sla_breached", "rated")))
     field = fields.String(allow_none=True)
     old_value = fields.String(allow_none=True)
     new_value = fields.String(allow_none=True)

@@ -2,7 +2,7 @@
 and the tickets created per client by time with every column a report reads (index-only scans)
 
 Revision ID: 0008_reports
-Revises: 0005_sla
+Revises: 0007_ratings_phone
 """
 from typing import Sequence, Union
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_reports"
-down_revision: Union[str, Sequence[str], None] = "0005_sla"
+down_revision: Union[str, Sequence[str], None] = "0007_ratings_phone"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
