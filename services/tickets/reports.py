@@ -21,6 +21,8 @@ from shared.contracts.report_schemas import RATINGS
 # The dimension's column; agent is the assignee.
 DIMENSION_COLUMNS = {"priority": "priority", "category": "category", "channel": "channel", "agent": "assigned_to"}
 FILTER_COLUMNS = ("priority", "category", "channel", "assigned_to")
+# The key of the row of all the tickets (no priority, category, channel or e-mail address is "all").
+TOTAL = "all"
 # sla_fired bits (services/tickets/sla.py FIRED): the breach went out before any outcome was written.
 FIRST_RESPONSE_BREACH_FIRED, RESOLUTION_BREACH_FIRED = 2, 8
 
@@ -113,7 +115,7 @@ def response_times(session, query, client_id):
         GROUP BY GROUPING SETS (({column}), ())
         ORDER BY GROUPING({column}), count(*) DESC, {column} NULLS LAST
     """), params).all()
-    table = [{"key": None if row.total else row.key, "tickets": row.tickets, "responded": row.responded,
+    table = [{"key": TOTAL if row.total else row.key, "tickets": row.tickets, "responded": row.responded,
               "first_response_median_s": _seconds(row.fr_median), "first_response_p90_s": _seconds(row.fr_p90),
               "resolved": row.resolved, "resolution_median_s": _seconds(row.res_median),
               "resolution_p90_s": _seconds(row.res_p90)} for row in rows]
@@ -144,7 +146,7 @@ def sla(session, query, client_id):
     """), params).all()
     if len(rows) == 1 and rows[0].tickets == 0:
         rows = []  # no ticket: no "all" row of zeros either
-    table = [{"priority": None if row.total else row.key, "tickets": row.tickets,
+    table = [{"priority": TOTAL if row.total else row.key, "tickets": row.tickets,
               "first_response_met": row.fr_met, "first_response_breached": row.fr_breached,
               "first_response_attainment": _percent(row.fr_met, row.fr_met + row.fr_breached),
               "resolution_met": row.res_met, "resolution_breached": row.res_breached,

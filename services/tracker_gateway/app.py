@@ -23,6 +23,7 @@ from services.tracker_gateway.console import chats as console_chats
 from services.tracker_gateway.console import live, live_status
 from services.tracker_gateway.console import pages as console_pages
 from services.tracker_gateway.console import reads as console_reads
+from services.tracker_gateway.console import reports_page as console_reports
 from services.tracker_gateway.console import sla_page as console_sla
 from services.tracker_gateway.console import team as console_team
 from services.tracker_gateway.core import db, errors, health
@@ -89,7 +90,7 @@ def create_app(config=None):
         api_client.bp, api_inbound.bp, api_views.bp, api_views.queues_bp, api_canned.bp, api_sla.bp,
         api_reports.bp,
         console_pages.bp, console_reads.bp, console_chats.bp, live.bp, live_status.bp, console_team.bp,  # console/
-        console_sla.bp,
+        console_sla.bp, console_reports.bp,
         tracker.bp, tracker_thread.bp, support.bp, public_chat.bp, favicon.bp,  # public/: what customers reach without logging in
         hooks_sendgrid.bp,  # hooks/: outside parties' webhooks (SendGrid Inbound Parse)
     ):

@@ -99,8 +99,8 @@ class VolumeSchema(Schema):
 
 
 class ResponseTimeRowSchema(Schema):
-    key = fields.String(allow_none=True, metadata={"description": "the group's value; null on the row of all tickets"
-                                                                  " and, by agent, for the unassigned"})
+    key = fields.String(allow_none=True, metadata={"description": "the group's value; \"all\" on the last row (all the "
+                                                                  "tickets); by agent, null for the unassigned"})
     tickets = fields.Integer(metadata={"description": "tickets created in the range"})
     responded = fields.Integer(metadata={"description": "of which have had a first public reply"})
     first_response_median_s = fields.Float(allow_none=True, metadata={"description": "seconds (wall clock)"})
@@ -122,7 +122,7 @@ class ResponseTimesSchema(Schema):
 
 
 class SlaRowSchema(Schema):
-    priority = fields.String(allow_none=True, metadata={"description": "null on the row of all priorities"})
+    priority = fields.String(metadata={"description": "\"all\" on the last row (all priorities)"})
     tickets = fields.Integer(metadata={"description": "tickets created in the range with SLA targets"})
     first_response_met = fields.Integer()
     first_response_breached = fields.Integer(metadata={"description": "answered late, or unanswered past due"})

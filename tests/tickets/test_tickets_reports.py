@@ -52,7 +52,7 @@ def test_response_times_by_priority_median_and_p90(session, ids):
     assert got["columns"] == ["key", "tickets", "responded", "first_response_median_s", "first_response_p90_s",
                               "resolved", "resolution_median_s", "resolution_p90_s"]
     rows = {row["key"]: row for row in got["rows"]}
-    assert [row["key"] for row in got["rows"]] == ["high", "medium", "urgent", "low", None]
+    assert [row["key"] for row in got["rows"]] == ["high", "medium", "urgent", "low", "all"]
     # urgent: first replies 30 and 90 min, resolutions 4 h and 24 h (p90 interpolated: 30 + 0.9 x 60 min).
     assert rows["urgent"] == {"key": "urgent", "tickets": 2, "responded": 2, "first_response_median_s": 3600.0,
                               "first_response_p90_s": 5040.0, "resolved": 2, "resolution_median_s": 50400.0,
@@ -65,14 +65,14 @@ def test_response_times_by_priority_median_and_p90(session, ids):
                               "resolution_p90_s": 7200.0}
     assert rows["low"]["first_response_median_s"] == 7200.0 and rows["low"]["resolution_median_s"] == 86400.0
     # All seven: first replies 10, 20, 30, 60, 90, 120 min; resolutions 1, 2, 4, 24, 24 h.
-    assert rows[None] == {"key": None, "tickets": 7, "responded": 6, "first_response_median_s": 2700.0,
+    assert rows["all"] == {"key": "all", "tickets": 7, "responded": 6, "first_response_median_s": 2700.0,
                           "first_response_p90_s": 6300.0, "resolved": 5, "resolution_median_s": 14400.0,
                           "resolution_p90_s": 86400.0}
 
 
 def test_response_times_by_agent_and_by_channel(session, ids):
     rows = run(session, "response-times", by="agent")["rows"]
-    assert [(row["key"], row["tickets"]) for row in rows] == [(ALICE, 3), (BOB, 3), (None, 1), (None, 7)]
+    assert [(row["key"], row["tickets"]) for row in rows] == [(ALICE, 3), (BOB, 3), (None, 1), ("all", 7)]
     alice, bob, unassigned = rows[0], rows[1], rows[2]
     assert (alice["first_response_median_s"], alice["first_response_p90_s"]) == (5400.0, 6840.0)
     assert (alice["resolution_median_s"], alice["resolution_p90_s"]) == (86400.0, 86400.0)
@@ -80,17 +80,17 @@ def test_response_times_by_agent_and_by_channel(session, ids):
     assert (bob["resolution_median_s"], bob["resolution_p90_s"]) == (5400.0, 6840.0)
     assert unassigned["responded"] == 0 and unassigned["first_response_median_s"] is None
     by_channel = {row["key"]: row for row in run(session, "response-times", by="channel")["rows"]}
-    assert set(by_channel) == {"agent", "email", "web", "chat", None}
+    assert set(by_channel) == {"agent", "email", "web", "chat", "all"}
     assert by_channel["email"]["first_response_median_s"] == 3000.0  # T4 90 min, T7 10 min
     assert by_channel["chat"]["responded"] == 1 and by_channel["chat"]["tickets"] == 2
     billing = run(session, "response-times", by="category", category="billing")["rows"]
-    assert [(row["key"], row["tickets"]) for row in billing] == [("billing", 1), (None, 1)]
+    assert [(row["key"], row["tickets"]) for row in billing] == [("billing", 1), ("all", 1)]
 
 
 def test_sla_attainment_from_outcomes_and_breaches_already_sent(session, ids):
     got = run(session, "sla")
     rows = {row["priority"]: row for row in got["rows"]}
-    assert [row["priority"] for row in got["rows"]] == ["urgent", "high", "medium", "low", None]
+    assert [row["priority"] for row in got["rows"]] == ["urgent", "high", "medium", "low", "all"]
     assert rows["urgent"] == {"priority": "urgent", "tickets": 2, "first_response_met": 1,
                               "first_response_breached": 1, "first_response_attainment": 50.0,
                               "resolution_met": 1, "resolution_breached": 1, "resolution_attainment": 50.0}
@@ -99,10 +99,10 @@ def test_sla_attainment_from_outcomes_and_breaches_already_sent(session, ids):
     # T6 never answered: both its breaches were sent by the scheduler.
     assert (rows["medium"]["first_response_breached"], rows["medium"]["resolution_breached"]) == (1, 1)
     assert (rows["low"]["first_response_attainment"], rows["low"]["resolution_attainment"]) == (100.0, 100.0)
-    assert rows[None] == {"priority": None, "tickets": 7, "first_response_met": 5, "first_response_breached": 2,
+    assert rows["all"] == {"priority": "all", "tickets": 7, "first_response_met": 5, "first_response_breached": 2,
                           "first_response_attainment": 71.4, "resolution_met": 4, "resolution_breached": 3,
                           "resolution_attainment": 57.1}
-    assert got["columns"] == list(rows[None])
+    assert got["columns"] == list(rows["all"])
 
 
 def test_satisfaction_counts_the_latest_ratings_given_in_the_range(session, ids):
