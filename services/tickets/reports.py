@@ -48,14 +48,14 @@ def _head(query):
     return {"from": query["from_"].isoformat(), "to": query["to"].isoformat(), "filters": filters}
 
 
-def load(name, args, client_id):
-    """The validated query of report `name`; ValidationError names the field."""
+def load(report_name, args, client_id):
+    """The validated query of report `report_name`; ValidationError names the field."""
     if not isinstance(client_id, str) or not client_id.strip() or len(client_id) > 64:
         raise ValidationError({"client_id": ["Missing or longer than 64 characters."]})
-    if name not in report_schemas.QUERY_SCHEMAS:
+    if report_name not in report_schemas.QUERY_SCHEMAS:
         raise ValidationError({"name": [f"Must be one of: {', '.join(report_schemas.REPORTS)}."]})
     try:
-        return report_schemas.load_query(name, args if isinstance(args, dict) else {})
+        return report_schemas.load_query(report_name, args if isinstance(args, dict) else {})
     except SchemaError as exc:
         raise ValidationError(exc.messages) from None
 

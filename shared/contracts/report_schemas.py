@@ -66,9 +66,9 @@ def today():
     return datetime.now(timezone.utc).date()
 
 
-def load_query(name, args):
-    """The loaded query of report `name` (dates as date objects); marshmallow's ValidationError names the field."""
-    return QUERY_SCHEMAS[name]().load(args)
+def load_query(report, args):
+    """The loaded query of `report` (dates as date objects); marshmallow's ValidationError names the field."""
+    return QUERY_SCHEMAS[report]().load(args)
 
 
 def dump_query(query):

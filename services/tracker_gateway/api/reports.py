@@ -17,10 +17,10 @@ bp = Blueprint("api_reports", __name__, url_prefix="/api/reports")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def fetch(name):
+def fetch(report):
     """The report for this request's query string, scoped to the token's client (422 on a bad field)."""
-    query = report_schemas.load_query(name, request.args.to_dict())
-    return tickets().report(name, report_schemas.dump_query(query), g.principal.client_id)
+    query = report_schemas.load_query(report, request.args.to_dict())
+    return tickets().report(report, report_schemas.dump_query(query), g.principal.client_id)
 
 
 def _cell(value):
@@ -41,28 +41,28 @@ def to_csv(result):
     return out.getvalue()
 
 
-def csv_response(name, result):
+def csv_response(report, result):
     suffix = f"-by-{result['by']}" if "by" in result else ""
-    filename = f"{name}{suffix}_{result['from']}_{result['to']}.csv"
+    filename = f"{report}{suffix}_{result['from']}_{result['to']}.csv"
     return Response(to_csv(result), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def _add(name, title):
-    query, answer = report_schemas.QUERY_SCHEMAS[name], report_schemas.ANSWER_SCHEMAS[name]
+def _add(report, title):
+    query, answer = report_schemas.QUERY_SCHEMAS[report], report_schemas.ANSWER_SCHEMAS[report]
 
     def as_json():
-        return jsonify(fetch(name))
+        return jsonify(fetch(report))
 
     def as_csv():
-        return csv_response(name, fetch(name))
+        return csv_response(report, fetch(report))
 
     as_json.__doc__ = f"{title}. {answer.__doc__.strip()}"
     as_csv.__doc__ = f"{title}, as CSV: the JSON answer's `columns` as the header, then its `rows`."
-    endpoint = name.replace("-", "_")
-    bp.add_url_rule(f"/{name}", f"{endpoint}", login_required(
+    endpoint = report.replace("-", "_")
+    bp.add_url_rule(f"/{report}", f"{endpoint}", login_required(
         documented("reports", query=query, responses={200: (title, answer)})(as_json)))
-    bp.add_url_rule(f"/{name}.csv", f"{endpoint}_csv", login_required(
+    bp.add_url_rule(f"/{report}.csv", f"{endpoint}_csv", login_required(
         documented("reports", query=query, responses={200: (f"{title} (CSV)", CSV)})(as_csv)))
 
 
