@@ -7,9 +7,27 @@ export PYTHONPATH := $(CURDIR)
 # Services with a database of their own (migrated by `make migrate`); later issues add theirs.
 DB_SERVICES := tickets notifier tracker_gateway chat
 
-.PHONY: install run run-scaled migrate run-tickets run-notifier run-gateway run-tracker-projector run-chat bootstrap test test-fast browser bench lock infra clean
+CHARTJS_VERSION := 4.6.1
+.PHONY: install vendor run run-scaled migrate run-tickets run-notifier run-gateway run-tracker-projector run-chat bootstrap test test-fast browser bench lock infra clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed vendor
+
+# The console's charts (Reports page): Chart.js's UMD bundle, used as shipped (no build step). npm fetches the
+# pinned release from its registry; the tarball must match the checksum recorded here, or nothing is installed.
+# Upgrading: change the version and the checksum together (docs/decisions.md, "Charts").
+CHARTJS_SHA256 := 9345dacdf4bb4c5d40321f4b9aafab6fe676d37a534fc0bc2d17c4c4e29c4f00
+VENDOR_DIR := services/tracker_gateway/static/vendor/chartjs-$(CHARTJS_VERSION)
+CHARTJS := $(VENDOR_DIR)/chart.umd.min.js
+vendor: $(CHARTJS)
+
+$(CHARTJS):
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null; }
+	@rm -rf $(VENDOR_DIR).tmp && mkdir -p $(VENDOR_DIR).tmp
+	cd $(VENDOR_DIR).tmp && npm pack --silent chart.js@$(CHARTJS_VERSION) >/dev/null && \
+		echo "$(CHARTJS_SHA256)  chart.js-$(CHARTJS_VERSION).tgz" | sha256sum --check --quiet && \
+		tar xzf chart.js-$(CHARTJS_VERSION).tgz --strip-components=1 package/dist/chart.umd.min.js package/LICENSE.md && \
+		mv dist/chart.umd.min.js . && rm -rf dist chart.js-$(CHARTJS_VERSION).tgz
+	rm -rf $(VENDOR_DIR) && mv $(VENDOR_DIR).tmp $(VENDOR_DIR)
 
 $(VENV)/.installed: requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)

@@ -9,7 +9,7 @@ from shared.platform import outbox
 from shared.platform.outbox import OutboxPublisher
 from shared.platform.runtime import Pingable
 
-from . import bulk, conversation, operations, queues, ratings, sla_operations
+from . import bulk, conversation, operations, queues, ratings, reports, sla_operations
 from .config import sla_tick_seconds
 from .models import Base, OutboxEvent
 from .schemas import dump_ticket
@@ -156,6 +156,12 @@ class TicketsService(Pingable, OutboxPublisher):
             result = sla_operations.put_sla(session, client_id, policy, actor)
             session.commit()
         return result
+
+    @rpc(expected_exceptions=EXPECTED)
+    def report(self, name, query, client_id):
+        """One report of the client's tickets: volume, response-times, sla, satisfaction (services/tickets/reports.py)."""
+        with self.db.get_session() as session:
+            return reports.report(session, name, query, client_id)
 
     @timer(interval=sla_tick_seconds())
     def sla_tick(self):

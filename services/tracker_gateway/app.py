@@ -14,6 +14,7 @@ from services.tracker_gateway.api import client as api_client
 from services.tracker_gateway.api import docs as api_docs
 from services.tracker_gateway.api import inbound as api_inbound
 from services.tracker_gateway.api import messages as api_messages
+from services.tracker_gateway.api import reports as api_reports
 from services.tracker_gateway.api import sla as api_sla
 from services.tracker_gateway.api import tickets as api_tickets
 from services.tracker_gateway.api import views as api_views
@@ -22,6 +23,7 @@ from services.tracker_gateway.console import chats as console_chats
 from services.tracker_gateway.console import live, live_status
 from services.tracker_gateway.console import pages as console_pages
 from services.tracker_gateway.console import reads as console_reads
+from services.tracker_gateway.console import reports_page as console_reports
 from services.tracker_gateway.console import sla_page as console_sla
 from services.tracker_gateway.console import team as console_team
 from services.tracker_gateway.core import db, errors, health
@@ -89,8 +91,9 @@ def create_app(config=None):
         health.bp,
         api_auth.bp, api_bulk.bp, api_tickets.bp, api_messages.bp, api_chat.bp, api_docs.bp, api_agents.bp,  # api/
         api_client.bp, api_inbound.bp, api_views.bp, api_views.queues_bp, api_canned.bp, api_sla.bp,
+        api_reports.bp,
         console_pages.bp, console_reads.bp, console_chats.bp, live.bp, live_status.bp, console_team.bp,  # console/
-        console_sla.bp,
+        console_sla.bp, console_reports.bp,
         tracker.bp, tracker_thread.bp, rating.bp, support.bp, public_chat.bp, favicon.bp,  # public/: what customers reach without logging in
         hooks_sendgrid.bp,  # hooks/: outside parties' webhooks (SendGrid Inbound Parse)
     ):

@@ -74,6 +74,8 @@ EXPECTED = {
     "/api/client/settings": {"patch"},
     "/api/inbound": {"get"},
     "/api/inbound/{inbound_id}/raw": {"get"},
+    **{f"/api/reports/{name}{suffix}": {"get"} for name in ("volume", "response-times", "sla", "satisfaction")
+       for suffix in ("", ".csv")},
 }
 
 
@@ -239,8 +241,8 @@ def test_the_bearer_requirement_is_the_views_own(bare_app):
                 response = client.open(url, method=method.upper(), json={})
                 assert response.status_code == 401 and "WWW-Authenticate" in response.headers, (method, path)
                 secured += 1
-    assert secured == 42  # auth 2, tickets 10, chat 9, agents 4, client 2, bulk 1, views and queues 5, canned replies 5, sla 2,
-    # inbound 2
+    assert secured == 50  # auth 2, tickets 10, chat 9, agents 4, client 2, bulk 1, views and queues 5, canned replies 5, sla 2,
+    # inbound 2, reports 8
 
 
 def test_every_answer_with_a_body_has_a_schema(bare_app):
@@ -254,6 +256,9 @@ def test_every_answer_with_a_body_has_a_schema(bare_app):
                 if path.endswith(("/attachments/{attachment_id}", "/raw")) and status == "200":  # a file, not JSON
                     assert response["content"] == {"application/octet-stream": {
                         "schema": {"type": "string", "format": "binary"}}}
+                    continue
+                if path.endswith(".csv") and status == "200":  # a report's table as CSV
+                    assert response["content"] == {"text/csv": {"schema": {"type": "string"}}}
                     continue
                 if status == "414":  # gunicorn's own page, before the app (gunicorn_conf.py)
                     assert set(response["content"]) == {"text/html"}
@@ -319,9 +324,11 @@ def test_every_auth_ticket_and_tracker_answer_matches_its_documented_schema(
     call("GET", "/api/auth/me", 401, headers=headers)
 
     # Chat's are checked in tests/chat_web, the team and client API's in test_gateway_agents.py, issue 14's workflow
-    # (views, queues, canned replies, bulk) in test_gateway_workflow.py, inbound mail's in test_gateway_inbound_admin.py.
+    # (views, queues, canned replies, bulk) in test_gateway_workflow.py, inbound mail's in test_gateway_inbound_admin.py,
+    # the reports' in test_gateway_reports.py.
     assert call.seen == call.operations(lambda path: "/chat/" not in path
-                                        and not path.startswith(("/api/agents", "/api/client", "/api/inbound"))
+                                        and not path.startswith(("/api/agents", "/api/client", "/api/inbound",
+                                                                 "/api/reports"))
                                         and path not in WORKFLOW_PATHS)
 
 def _refs(node):

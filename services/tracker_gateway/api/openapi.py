@@ -69,6 +69,8 @@ PUBLIC_CHAT_ERRORS = {
 CLOSED = {409: ("The conversation is closed", None)}
 # An answer that is a file to save, not JSON (a ticket's attachment).
 BINARY = "binary"
+# An answer that is CSV text (the reports' downloads).
+CSV = "csv"
 DOWNLOAD_HEADERS = {"Content-Disposition": {"description": "attachment; filename=...", "schema": {"type": "string"}}}
 
 METHODS = ("get", "post", "put", "patch", "delete")  # the document's order; HEAD and OPTIONS are Flask's own
@@ -117,6 +119,10 @@ def _response(description, schema, status):
     response = {"description": description}
     if schema is BINARY:
         response["content"] = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+        response["headers"] = DOWNLOAD_HEADERS
+        return response
+    if schema is CSV:
+        response["content"] = {"text/csv": {"schema": {"type": "string"}}}
         response["headers"] = DOWNLOAD_HEADERS
         return response
     if schema is None and status >= 400:
