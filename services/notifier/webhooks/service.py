@@ -191,19 +191,26 @@ class WebhooksService(Pingable):
     def _send(self, claim):
         """One attempt; never raises (the claim's lease lets the timer redo whatever is not recorded)."""
         try:
-            body = claim.body.encode()
-            started_at = store.utcnow()
-            headers = {SIGNATURE_HEADER: signature_header(claim.secret, time.time(), body),
-                       DELIVERY_HEADER: str(claim.delivery_id), EVENT_HEADER: claim.event_type}
-            result = self.sender.transport.post(claim.url, body, headers)
-            with self._session() as session:
-                status = store.record_outcome(session, claim, result, started_at, self.sender.settings)
-            if not result.ok:
-                log.warning("webhooks: delivery %s attempt %s to %s failed (%s): %s", claim.delivery_id, claim.number,
-                            claim.url, status or "superseded", result.error)
+            deliver(self._session, self.sender.transport, self.sender.settings, claim)
         except Exception:
             log.exception("webhooks: delivery %s attempt %s: outcome not recorded", claim.delivery_id, claim.number)
 
     @property
     def _session(self):
         return functools.partial(self.db.get_session, close_on_exit=True)
+
+
+def deliver(session_scope, transport, settings, claim, now=None, clock=time.time):
+    """Sign and POST one claimed delivery, then record the attempt; returns (status, Result).
+    `session_scope()` gives a session that commits on exit; `now`/`clock` are for tests driving time."""
+    body = claim.body.encode()
+    started_at = now or store.utcnow()
+    headers = {SIGNATURE_HEADER: signature_header(claim.secret, now.timestamp() if now else clock(), body),
+               DELIVERY_HEADER: str(claim.delivery_id), EVENT_HEADER: claim.event_type}
+    result = transport.post(claim.url, body, headers)
+    with session_scope() as session:
+        status = store.record_outcome(session, claim, result, started_at, settings, now=now)
+    if not result.ok:
+        log.warning("webhooks: delivery %s attempt %s to %s failed (%s): %s", claim.delivery_id, claim.number,
+                    claim.url, status or "superseded", result.error)
+    return status, result

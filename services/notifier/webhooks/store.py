@@ -300,13 +300,15 @@ def record_outcome(session, claim, result, started_at, settings, now=None, rand=
     if result.ok:
         values.update(status=WEBHOOK_DELIVERED, delivered_at=now, next_attempt_at=None)
     else:
-        window_end = sa.select(WebhookDelivery.window_start).where(WebhookDelivery.id == claim.delivery_id)
-        window_start = session.scalar(window_end)
-        next_at = now + timedelta(seconds=retry_delay(claim.number, settings, rand))
-        if window_start is None or next_at > window_start + timedelta(seconds=settings.retry_window_seconds):
+        window_start = session.scalar(sa.select(WebhookDelivery.window_start)
+                                      .where(WebhookDelivery.id == claim.delivery_id))
+        window_end = (window_start or now) + timedelta(seconds=settings.retry_window_seconds)
+        if now >= window_end:
             values.update(status=WEBHOOK_DEAD, next_attempt_at=None,
                           last_error=f"gave up after {claim.number} attempts: {result.error or 'failed'}"[:ERROR_MAX])
         else:
+            # The last try lands at the window's end: a receiver down all along has then failed for 24 h.
+            next_at = min(now + timedelta(seconds=retry_delay(claim.number, settings, rand)), window_end)
             values.update(status=WEBHOOK_PENDING, next_attempt_at=next_at)
     updated = session.execute(
         sa.update(WebhookDelivery)

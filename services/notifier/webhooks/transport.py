@@ -64,14 +64,20 @@ class Transport:
         started = time.monotonic()
         deadline = started + self.total_timeout
         try:
+            redirected = None  # (status, excerpt) of the answer that sent us to `url`
             for _ in range(MAX_REDIRECTS + 1):
-                status, location, excerpt = self._post_once(url, body, headers, deadline)
+                try:
+                    status, location, excerpt = self._post_once(url, body, headers, deadline)
+                except Refused as exc:
+                    if redirected is None:
+                        raise
+                    return self._result(started, False, redirected[0], f"redirect to {url} {exc}", redirected[1])
                 if status in REDIRECTS and location:
                     target = urljoin(url, location)
                     problem = url_problem(target)
                     if problem:
                         return self._result(started, False, status, f"redirect to {target} refused: {problem}", excerpt)
-                    url = target
+                    url, redirected = target, (status, excerpt)
                     continue
                 ok = 200 <= status < 300
                 error = None if ok else (f"HTTP {status}" if status not in REDIRECTS and status != 303
