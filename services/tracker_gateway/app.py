@@ -17,6 +17,7 @@ from services.tracker_gateway.api import messages as api_messages
 from services.tracker_gateway.api import sla as api_sla
 from services.tracker_gateway.api import tickets as api_tickets
 from services.tracker_gateway.api import views as api_views
+from services.tracker_gateway.api import webhooks as api_webhooks
 from services.tracker_gateway.api.openapi import build_spec
 from services.tracker_gateway.console import chats as console_chats
 from services.tracker_gateway.console import live, live_status
@@ -85,7 +86,7 @@ def create_app(config=None):
     for blueprint in (
         health.bp,
         api_auth.bp, api_bulk.bp, api_tickets.bp, api_messages.bp, api_chat.bp, api_docs.bp, api_agents.bp,  # api/
-        api_client.bp, api_inbound.bp, api_views.bp, api_views.queues_bp, api_canned.bp, api_sla.bp,
+        api_client.bp, api_inbound.bp, api_views.bp, api_views.queues_bp, api_canned.bp, api_sla.bp, api_webhooks.bp,
         console_pages.bp, console_reads.bp, console_chats.bp, live.bp, live_status.bp, console_team.bp,  # console/
         console_sla.bp,
         tracker.bp, tracker_thread.bp, support.bp, public_chat.bp, favicon.bp,  # public/: what customers reach without logging in

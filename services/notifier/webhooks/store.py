@@ -24,6 +24,7 @@ from shared.contracts.webhook_schemas import (
     WEBHOOK_CREATE,
     WEBHOOK_TEST,
     WEBHOOK_UPDATE,
+    WebhookAttemptSchema,
     WebhookDeliverySchema,
     WebhookSchema,
     wants,
@@ -361,16 +362,20 @@ def list_deliveries(session, client_id, endpoint_id, limit=LOG_LIMIT):
     endpoint = _endpoint(session, client_id, endpoint_id)
     rows = list(session.scalars(sa.select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
                                 .order_by(WebhookDelivery.id.desc()).limit(max(1, min(limit, LOG_LIMIT)))))
+    return _dump_deliveries(session, rows)
+
+
+def delivery(session, delivery_id):
+    row = session.get(WebhookDelivery, delivery_id)
+    return _dump_deliveries(session, [row])[0] if row else None
+
+
+def _dump_deliveries(session, rows):
     attempts = {}
     if rows:
         for attempt in session.scalars(sa.select(WebhookAttempt).where(
                 WebhookAttempt.delivery_id.in_([row.id for row in rows])).order_by(WebhookAttempt.id.desc())):
             attempts.setdefault(attempt.delivery_id, []).append(attempt)
-    schema = WebhookDeliverySchema()
-    return [{**schema.dump(row), "attempt_log": schema.fields["attempt_log"].serialize(
-        "attempt_log", {"attempt_log": attempts.get(row.id, [])[:ATTEMPTS_SHOWN]})} for row in rows]
-
-
-def delivery(session, delivery_id):
-    row = session.get(WebhookDelivery, delivery_id)
-    return WebhookDeliverySchema().dump(row) if row else None
+    schema, attempt_schema = WebhookDeliverySchema(exclude=("attempt_log",)), WebhookAttemptSchema(many=True)
+    return [{**schema.dump(row), "attempt_log": attempt_schema.dump(attempts.get(row.id, [])[:ATTEMPTS_SHOWN])}
+            for row in rows]
