@@ -14,7 +14,8 @@ from shared.platform.green import patch  # noqa: E402
 patch()  # first: monkey patching
 from shared.platform.runtime import main  # noqa: E402
 
-from .config import MIGRATIONS_DIR, nameko_config, notifier_database_url, webhooks_nameko_config  # noqa: E402
+from .config import MIGRATIONS_DIR, nameko_config, notifier_database_url  # noqa: E402
+from .webhooks.config import webhooks_nameko_config  # noqa: E402
 from .service import NotifierService  # noqa: E402
 from .webhooks.service import WebhooksService  # noqa: E402
 

@@ -25,6 +25,7 @@ from services.tracker_gateway.console import pages as console_pages
 from services.tracker_gateway.console import reads as console_reads
 from services.tracker_gateway.console import sla_page as console_sla
 from services.tracker_gateway.console import team as console_team
+from services.tracker_gateway.console import webhooks_page as console_webhooks
 from services.tracker_gateway.core import db, errors, health
 from services.tracker_gateway.core.json_body import StrictJSONProvider
 from services.tracker_gateway.core.rpc import RpcPool, release_lease
@@ -88,7 +89,7 @@ def create_app(config=None):
         api_auth.bp, api_bulk.bp, api_tickets.bp, api_messages.bp, api_chat.bp, api_docs.bp, api_agents.bp,  # api/
         api_client.bp, api_inbound.bp, api_views.bp, api_views.queues_bp, api_canned.bp, api_sla.bp, api_webhooks.bp,
         console_pages.bp, console_reads.bp, console_chats.bp, live.bp, live_status.bp, console_team.bp,  # console/
-        console_sla.bp,
+        console_sla.bp, console_webhooks.bp,
         tracker.bp, tracker_thread.bp, support.bp, public_chat.bp, favicon.bp,  # public/: what customers reach without logging in
         hooks_sendgrid.bp,  # hooks/: outside parties' webhooks (SendGrid Inbound Parse)
     ):

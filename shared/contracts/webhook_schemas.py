@@ -36,6 +36,8 @@ WEBHOOK_TEST = "webhook.test"
 PATTERNS = ("*", "ticket.*", "chat.*")
 MAX_EVENTS = 30
 MAX_URL = 2000
+# The shape the document states (http or https, a host with no credentials, no spaces); url_problem says more.
+URL_PATTERN = r"^https?://[^\s/?#@]+([/?#]\S*)?$"
 
 SIGNATURE_HEADER = "Deskline-Signature"   # t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">
 DELIVERY_HEADER = "Deskline-Delivery"     # the delivery's id: the same on every attempt, dedupe on it
@@ -84,7 +86,10 @@ def _event_name(value):
 class WebhookInputSchema(Schema):
     """POST /api/webhooks (all required) and PATCH (any of them)."""
 
-    url = fields.String(required=True, validate=validate.Length(min=1, max=MAX_URL), metadata={
+    url = fields.String(required=True, validate=[
+        validate.Length(min=1, max=MAX_URL),
+        validate.Regexp(URL_PATTERN, error="Use an http or https URL, with no spaces and no user name or password.")],
+        metadata={
         "description": "where deliveries are POSTed: http or https; addresses that resolve to loopback, private, "
                        "link-local or metadata ranges are refused when sent to (unless WEBHOOK_ALLOW_PRIVATE=true)",
         "example": "https://hooks.example.com/deskline"})

@@ -90,7 +90,7 @@ def test_agents_get_403_and_bad_input_422_with_nothing_written(http, gateway_app
 def test_the_guard_refuses_a_private_address_when_saved(http, gateway_app, people, container_factory, webhooks_config):
     from dataclasses import asdict, replace
 
-    from services.notifier.config import WebhookSettings
+    from services.notifier.webhooks.config import WebhookSettings
     from services.notifier.webhooks.service import WebhooksService
 
     guarded = replace(WebhookSettings.from_config(webhooks_config), allow_private=False)

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.notifier import directory
-from services.notifier.config import WebhookSettings
+from services.notifier.webhooks.config import WebhookSettings
 from services.notifier.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from services.notifier.webhooks import store
 from services.notifier.webhooks.guard import Guard

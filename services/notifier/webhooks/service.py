@@ -22,7 +22,7 @@ from shared.contracts.webhook_schemas import DELIVERY_HEADER, EVENT_HEADER, SIGN
 from shared.platform.consumers import EventPolicy
 from shared.platform.runtime import Pingable
 
-from ..config import WebhookSettings
+from .config import WebhookSettings
 from ..models import Base
 from . import store
 from .guard import Guard

@@ -39,7 +39,8 @@ class NavItem:
 # The console's sections, in the order the navigation shows them (admin-only ones to admins alone).
 NAV = [NavItem("tickets", "Tickets", "agent_ui.tickets_page"), NavItem("chats", "Chats", "agent_chats.index"),
        NavItem("sla", "SLA", "agent_sla.settings", admin_only=True),
-       NavItem("team", "Team", "agent_team.team_page", admin_only=True)]
+       NavItem("team", "Team", "agent_team.team_page", admin_only=True),
+       NavItem("webhooks", "Webhooks", "agent_webhooks.index", admin_only=True)]
 
 
 def label(value):
