@@ -21,7 +21,7 @@ from services.notifier.webhooks.service import WebhooksService, deliver
 from services.notifier.webhooks.transport import Transport
 from shared.contracts.enums import TICKET_CREATED, TICKET_UPDATED
 from shared.contracts.exceptions import NotFound, ValidationError
-from shared.testing import free_port, wait_for
+from shared.testing import free_port, rpc_proxy, wait_for
 from tests.fixtures.notifier import deliveries_in, ticket_envelope, ticket_payload
 from tests.fixtures.webhooks import documented_verify
 
@@ -125,8 +125,12 @@ def test_a_receiver_stuck_for_30_seconds_does_not_hold_up_an_email(
     assert smtp_sink.for_ticket("TKT-00042")
     (row,) = deliveries_of(notifier_sessions, endpoint["id"])
     assert row.status == "sending"  # the webhook is still waiting for its receiver
+    # An admin's "send a test event" answers within seconds, the attempt still going on.
+    with rpc_proxy(webhooks_config["AMQP_URI"], timeout=10) as rpc:
+        test = rpc.webhooks.send_test(CLIENT, endpoint["id"])
+    assert test["status"] == "sending" and test["event_type"] == "webhook.test"
     receiver.release()
-    wait_for(lambda: deliveries_of(notifier_sessions, endpoint["id"])[0].status == "delivered")
+    wait_for(lambda: all(row.status == "delivered" for row in deliveries_of(notifier_sessions, endpoint["id"])))
 
 
 # ---------------------------------------------------------------- retries and switching off, time driven by `now`

@@ -10,6 +10,7 @@ import functools
 import logging
 import time
 
+import eventlet
 from nameko.dependency_providers import Config
 from nameko.events import SERVICE_POOL, event_handler
 from nameko.extensions import DependencyProvider
@@ -22,15 +23,16 @@ from shared.contracts.webhook_schemas import DELIVERY_HEADER, EVENT_HEADER, SIGN
 from shared.platform.consumers import EventPolicy
 from shared.platform.runtime import Pingable
 
-from .config import WebhookSettings
 from ..models import Base
 from . import store
+from .config import WebhookSettings
 from .guard import Guard
 from .signing import signature_header
 from .transport import Transport
 
 log = logging.getLogger(__name__)
 EXPECTED = (NotFound, Conflict, ValidationError)
+SHOW_WAIT_SECONDS = 3.0
 
 
 class Sender:
@@ -53,7 +55,7 @@ class Sender:
             finally:
                 self.in_flight -= 1
 
-        self._spawn(run)
+        return self._spawn(run)
 
 
 class SenderProvider(DependencyProvider):
@@ -147,7 +149,8 @@ class WebhooksService(Pingable):
 
     @rpc(expected_exceptions=EXPECTED)
     def send_test(self, client_id, webhook_id, actor=None):
-        """A `webhook.test` delivery, sent now; returns it as it stands after the attempt (or the lease)."""
+        """A `webhook.test` delivery, sent now; returns it after the attempt, or still 'sending' when the
+        receiver takes longer than SHOW_WAIT_SECONDS to answer (the log shows the outcome later)."""
         with self._session() as session:
             claims = store.record_test(session, client_id, webhook_id, actor, self.sender.settings)
         return self._send_and_show(claims)
@@ -160,9 +163,12 @@ class WebhooksService(Pingable):
         return self._send_and_show(claims)
 
     def _send_and_show(self, claims):
-        # An admin is waiting for the outcome: at most the attempt's own deadline (the RPC caller's is longer).
+        # An admin is waiting: the outcome if the receiver answers within SHOW_WAIT_SECONDS (below the
+        # gateway's RPC timeout), else the delivery as it stands, 'sending', while the attempt goes on.
         for claim in claims:
-            self._send(claim)
+            thread = self.sender.spawn(self._send, claim)
+            with eventlet.Timeout(SHOW_WAIT_SECONDS, False):
+                thread.wait()
         with self._session() as session:
             return store.delivery(session, claims[0].delivery_id) if claims else None
 
