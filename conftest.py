@@ -35,4 +35,4 @@ def pytest_report_header(config):
 
 # Each service's fixtures, available to every test (a gateway test needs a real tickets service).
 pytest_plugins = ["tests.fixtures.tickets", "tests.fixtures.notifier", "tests.fixtures.gateway", "tests.fixtures.chat",
-                  "tests.fixtures.chat_web", "tests.fixtures.ui"]
+                  "tests.fixtures.chat_web", "tests.fixtures.ui", "tests.fixtures.webhooks"]

@@ -9,7 +9,7 @@ from shared.platform.green import patch
 patch()  # first: monkey patching
 
 BENCHMARKS = ["bench.tickets", "bench.gateway", "bench.notifier", "bench.inbound", "bench.chat", "bench.workflow",
-              "bench.sla", "bench.reports"]
+              "bench.sla", "bench.reports", "bench.webhooks"]
 
 print(f"machine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}")
 selected = sys.argv[1:] or BENCHMARKS

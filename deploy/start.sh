@@ -13,11 +13,12 @@ case "$component" in
         ;;
     tracker_projector) exec python -m services.tracker_gateway.projector run "$@" ;;
     inbound_smtp) exec python -m services.notifier inbound-smtp "$@" ;;      # email in (SMTP receiver)
+    webhooks) exec python -m services.notifier webhooks "$@" ;;              # webhook deliveries (own queues)
     migrate) exec "$(dirname "$0")/migrate.sh" "$@" ;;
     probe) exec python -m shared.platform.probe "$@" ;;
     manage) exec python -m services.tracker_gateway "$@" ;;               # create-client, create-agent, rebuild-tracker
     help|--help|-h)
-        echo "usage: start.sh tickets|notifier|chat|gateway|tracker_projector|inbound_smtp|migrate|probe ARGS|manage ARGS"
+        echo "usage: start.sh tickets|notifier|chat|gateway|tracker_projector|inbound_smtp|webhooks|migrate|probe ARGS|manage ARGS"
         ;;
     *)
         echo "start.sh: unknown component '$component' (try: start.sh help)" >&2

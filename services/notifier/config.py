@@ -171,3 +171,4 @@ def nameko_config():
         **consumer_settings(),
         "LOGGING": logging_config(),
     }
+

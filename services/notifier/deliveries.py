@@ -22,6 +22,7 @@ from . import agent_emails, assignments, emails, mailthread, sla_emails, sms, tr
 from .backends import DeliveryError, PermanentError, TransientError
 from .models import DEAD, DELIVERY_STATUSES, FAILED, OPEN_STATUSES, PENDING, SENDING, SENT, SKIPPED, Delivery
 from .schemas import dump_deliveries, dump_delivery
+from .webhooks import emails as webhook_emails
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +64,13 @@ def retry_delay(attempts, settings, retry_after=None, rand=random.random):
     return delay
 
 
-def record(session, plan, settings, now=None):
+def record(session, plan, settings, now=None, claim=True):
     """Write the delivery row for `plan` unless this event's email is already recorded.
 
     Returns the Attempt to make right away (the row is written already claimed, as attempt 1),
-    or None: the event was seen before (a redelivery), or there is nobody to email.
+    or None: the event was seen before (a redelivery), or there is nobody to email. With
+    `claim=False` (a process that sends no mail itself: webhooks) the row waits, due now, for the
+    notifier's retry timer.
     """
     now = now or utcnow()
     is_sms = plan.kind in sms.KINDS
@@ -86,6 +89,8 @@ def record(session, plan, settings, now=None):
     elif recipient is None:
         values.update(status=FAILED, attempts=0,
                       last_error=f"invalid recipient {'number' if is_sms else 'address'}: {plan.recipient!r}")
+    elif not claim:
+        values.update(status=PENDING, attempts=0, next_attempt_at=now)
     else:
         lease = now + timedelta(seconds=settings.in_flight_lease_seconds)
         values.update(status=SENDING, attempts=1, next_attempt_at=lease)
@@ -214,6 +219,7 @@ def attempt_delivery(session_scope, backend, settings, attempt):
     provider_message_id, error = None, None
     compose = (sms.compose if job.kind in sms.KINDS
                else agent_emails.compose if job.kind in agent_emails.KINDS
+               else webhook_emails.compose if job.kind in webhook_emails.KINDS
                else assignments.compose if job.kind in assignments.KINDS
                else sla_emails.compose if job.kind in sla_emails.KINDS.values() else emails.compose)
     try:

@@ -169,3 +169,76 @@ class DirectoryAgent(Base):
     active: Mapped[bool] = mapped_column(sa.Boolean)
     notify_customer_messages: Mapped[bool] = mapped_column(sa.Boolean)
     notify_assignments: Mapped[bool] = mapped_column(sa.Boolean)
+
+
+# Webhooks (services/notifier/webhooks/): each client's endpoints, what each event owes them, every attempt.
+WEBHOOK_PENDING, WEBHOOK_SENDING, WEBHOOK_DELIVERED, WEBHOOK_DEAD = "pending", "sending", "delivered", "dead"
+WEBHOOK_OPEN = (WEBHOOK_PENDING, WEBHOOK_SENDING)
+
+
+class WebhookEndpoint(Base):
+    """One URL a client's admins asked to be told of events at, with the patterns it wants and the
+    secret that signs its deliveries (kept to sign with; shown to the admin once)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    client_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    url: Mapped[str] = mapped_column(sa.Text)
+    events: Mapped[list] = mapped_column(JSONB)
+    active: Mapped[bool] = mapped_column(sa.Boolean)
+    secret: Mapped[str] = mapped_column(sa.String(100))
+    created_by: Mapped[str | None] = mapped_column(sa.String(254))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    # The first failed attempt since the last success: 24 h of failures switch the endpoint off.
+    failing_since: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    disabled_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class WebhookDelivery(Base):
+    """One event owed to one endpoint: the exact body sent on every attempt, and where it stands."""
+
+    __tablename__ = "webhook_deliveries"
+    # The idempotency key: a redelivered event finds its row and owes nothing more.
+    __table_args__ = (sa.UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),)
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=True)
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    event_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
+    event_type: Mapped[str] = mapped_column(sa.String(60))
+    body: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # Retries stop this long after it: creation, or the last "send again".
+    window_start: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    last_status_code: Mapped[int | None] = mapped_column(sa.Integer)
+    last_latency_ms: Mapped[int | None] = mapped_column(sa.Integer)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+# The log of one endpoint, newest first; the timer's scan of rows still in play.
+sa.Index("ix_webhook_deliveries_endpoint", WebhookDelivery.endpoint_id, WebhookDelivery.id.desc())
+sa.Index("ix_webhook_deliveries_due", WebhookDelivery.next_attempt_at,
+         postgresql_where=WebhookDelivery.status.in_(WEBHOOK_OPEN))
+
+
+class WebhookAttempt(Base):
+    """One try at a delivery: when, how long, what the receiver said (its body's start only)."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(sa.Integer)
+    started_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    latency_ms: Mapped[int | None] = mapped_column(sa.Integer)
+    status_code: Mapped[int | None] = mapped_column(sa.Integer)
+    ok: Mapped[bool] = mapped_column(sa.Boolean)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    response_excerpt: Mapped[str | None] = mapped_column(sa.Text)

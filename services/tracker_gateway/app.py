@@ -18,6 +18,7 @@ from services.tracker_gateway.api import reports as api_reports
 from services.tracker_gateway.api import sla as api_sla
 from services.tracker_gateway.api import tickets as api_tickets
 from services.tracker_gateway.api import views as api_views
+from services.tracker_gateway.api import webhooks as api_webhooks
 from services.tracker_gateway.api.openapi import build_spec
 from services.tracker_gateway.console import chats as console_chats
 from services.tracker_gateway.console import live, live_status
@@ -26,6 +27,7 @@ from services.tracker_gateway.console import reads as console_reads
 from services.tracker_gateway.console import reports_page as console_reports
 from services.tracker_gateway.console import sla_page as console_sla
 from services.tracker_gateway.console import team as console_team
+from services.tracker_gateway.console import webhooks_page as console_webhooks
 from services.tracker_gateway.core import db, errors, health
 from services.tracker_gateway.core.json_body import StrictJSONProvider
 from services.tracker_gateway.core.rpc import RpcPool, release_lease
@@ -90,10 +92,10 @@ def create_app(config=None):
     for blueprint in (
         health.bp,
         api_auth.bp, api_bulk.bp, api_tickets.bp, api_messages.bp, api_chat.bp, api_docs.bp, api_agents.bp,  # api/
-        api_client.bp, api_inbound.bp, api_views.bp, api_views.queues_bp, api_canned.bp, api_sla.bp,
+        api_client.bp, api_inbound.bp, api_views.bp, api_views.queues_bp, api_canned.bp, api_sla.bp, api_webhooks.bp,
         api_reports.bp,
         console_pages.bp, console_reads.bp, console_chats.bp, live.bp, live_status.bp, console_team.bp,  # console/
-        console_sla.bp, console_reports.bp,
+        console_sla.bp, console_reports.bp, console_webhooks.bp,
         tracker.bp, tracker_thread.bp, rating.bp, support.bp, public_chat.bp, favicon.bp,  # public/: what customers reach without logging in
         hooks_sendgrid.bp,  # hooks/: outside parties' webhooks (SendGrid Inbound Parse)
     ):

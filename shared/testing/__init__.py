@@ -138,10 +138,11 @@ def wait_until_answers(amqp_uri, service, timeout=30):
 
 
 class ServiceProcess:
-    """One instance of a service in its own OS process (`python -m services.<name> run`)."""
+    """One instance of a service in its own OS process (`python -m services.<name> <command>`); it is up
+    when `answers_as` (default: its name) answers ping (the webhooks process: notifier, webhooks, webhooks)."""
 
-    def __init__(self, name, env, amqp_uri, log_path=None):
-        self.name, self.amqp_uri = name, amqp_uri
+    def __init__(self, name, env, amqp_uri, log_path=None, command="run", answers_as=None):
+        self.name, self.amqp_uri, self.command, self.answers_as = name, amqp_uri, command, answers_as or name
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), "AMQP_URI": amqp_uri, **env}
         self.log_path = log_path or Path(f"/tmp/deskline-{name}-{uuid.uuid4().hex[:8]}.log")
         self.process = None
@@ -149,11 +150,11 @@ class ServiceProcess:
     def start(self, wait=True):
         self.log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", f"services.{self.name}", "run"],
+            [sys.executable, "-m", f"services.{self.name}", self.command],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
         )
         if wait:
-            wait_until_answers(self.amqp_uri, self.name)
+            wait_until_answers(self.amqp_uri, self.answers_as)
         return self
 
     def stop(self, sig=signal.SIGTERM, timeout=20):

@@ -31,7 +31,7 @@ LIMITS = ("CHAT_STARTS_PER_IP", "CHAT_POSTS_PER_IP", "CHAT_READS_PER_IP", "TRACK
 
 @pytest.fixture
 def fuzzed_gateway(gateway_db, amqp_uri, redis_prefix, tickets_service, chat_service, notifier_service, tracker_projector,
-                   tmp_path):
+                   webhooks_service, tmp_path):
     """A gateway under gunicorn whose document names itself as the server (PUBLIC_BASE_URL)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"

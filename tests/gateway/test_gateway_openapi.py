@@ -36,7 +36,7 @@ OPENAPI_3_0_SCHEMA = Path(__file__).with_name("openapi-3.0-schema.json")
 # A value for each path parameter, to call every documented path.
 PATH_VALUES = {"ref": "TKT-00001", "conversation_id": str(uuid.uuid4()), "slug": "acme", "agent_id": str(uuid.uuid4()),
                "view_id": str(uuid.uuid4()), "reply_id": str(uuid.uuid4()), "attachment_id": str(uuid.uuid4()),
-               "inbound_id": 1}
+               "inbound_id": 1, "webhook_id": str(uuid.uuid4()), "delivery_id": 1}
 
 WORKFLOW_PATHS = ("/api/entities/ticket/bulk", "/api/views", "/api/views/{view_id}", "/api/queues",
                   "/api/canned-replies", "/api/canned-replies/{reply_id}", "/api/canned-replies/{reply_id}/render")
@@ -76,6 +76,11 @@ EXPECTED = {
     "/api/inbound/{inbound_id}/raw": {"get"},
     **{f"/api/reports/{name}{suffix}": {"get"} for name in ("volume", "response-times", "sla", "satisfaction")
        for suffix in ("", ".csv")},
+    "/api/webhooks": {"get", "post"},
+    "/api/webhooks/{webhook_id}": {"patch", "delete"},
+    "/api/webhooks/{webhook_id}/deliveries": {"get"},
+    "/api/webhooks/{webhook_id}/test": {"post"},
+    "/api/webhooks/{webhook_id}/deliveries/{delivery_id}/retry": {"post"},
 }
 
 
@@ -241,8 +246,8 @@ def test_the_bearer_requirement_is_the_views_own(bare_app):
                 response = client.open(url, method=method.upper(), json={})
                 assert response.status_code == 401 and "WWW-Authenticate" in response.headers, (method, path)
                 secured += 1
-    assert secured == 50  # auth 2, tickets 10, chat 9, agents 4, client 2, bulk 1, views and queues 5, canned replies 5, sla 2,
-    # inbound 2, reports 8
+    assert secured == 57  # auth 2, tickets 10, chat 9, agents 4, client 2, bulk 1, views and queues 5, canned replies 5, sla 2,
+    # inbound 2, reports 8, webhooks 7
 
 
 def test_every_answer_with_a_body_has_a_schema(bare_app):
@@ -325,10 +330,10 @@ def test_every_auth_ticket_and_tracker_answer_matches_its_documented_schema(
 
     # Chat's are checked in tests/chat_web, the team and client API's in test_gateway_agents.py, issue 14's workflow
     # (views, queues, canned replies, bulk) in test_gateway_workflow.py, inbound mail's in test_gateway_inbound_admin.py,
-    # the reports' in test_gateway_reports.py.
+    # the reports' in test_gateway_reports.py, webhooks' in test_gateway_webhooks.py.
     assert call.seen == call.operations(lambda path: "/chat/" not in path
                                         and not path.startswith(("/api/agents", "/api/client", "/api/inbound",
-                                                                 "/api/reports"))
+                                                                 "/api/reports", "/api/webhooks"))
                                         and path not in WORKFLOW_PATHS)
 
 def _refs(node):

@@ -33,6 +33,8 @@ PATH_PARAMETERS = {
     "reply_id": {"schema": {"type": "string", "format": "uuid"}, "description": "the canned reply's id"},
     "attachment_id": {"schema": {"type": "string", "format": "uuid"}, "description": "the attachment's id"},
     "inbound_id": {"schema": {"type": "integer", "minimum": 1}, "description": "the inbound mail's id"},
+    "webhook_id": {"schema": {"type": "string", "format": "uuid"}, "description": "the webhook's id"},
+    "delivery_id": {"schema": {"type": "integer", "minimum": 1}, "description": "the delivery's id (Deskline-Delivery)"},
 }
 # What a 404 means on a path holding that parameter (an agent never learns of other clients' rows).
 NOT_FOUND = {
@@ -43,6 +45,8 @@ NOT_FOUND = {
     "reply_id": "No such canned reply among the agent's own and the team's",
     "attachment_id": "No such file on this ticket",
     "inbound_id": "No such inbound mail of the admin's client, or none whose raw bytes were kept",
+    "webhook_id": "No such webhook of the admin's client",
+    "delivery_id": "No such delivery of this webhook",
 }
 # Answers the builder adds: with a bearer token, with a body or query string, and to every operation.
 UNAUTHORIZED = "Missing, expired, revoked or invalid access token"

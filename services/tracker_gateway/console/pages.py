@@ -40,7 +40,8 @@ class NavItem:
 NAV = [NavItem("tickets", "Tickets", "agent_ui.tickets_page"), NavItem("chats", "Chats", "agent_chats.index"),
        NavItem("reports", "Reports", "agent_reports.page"),
        NavItem("sla", "SLA", "agent_sla.settings", admin_only=True),
-       NavItem("team", "Team", "agent_team.team_page", admin_only=True)]
+       NavItem("team", "Team", "agent_team.team_page", admin_only=True),
+       NavItem("webhooks", "Webhooks", "agent_webhooks.index", admin_only=True)]
 
 
 def label(value):

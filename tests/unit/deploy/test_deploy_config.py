@@ -32,10 +32,13 @@ COMPONENT_PACKAGE = {
     "gateway": "tracker_gateway", "tracker_projector": "tracker_gateway/projector",
     # The SMTP receiver: the notifier's package and settings, another process.
     "inbound_smtp": "notifier",
+    # Webhook deliveries: the notifier's package and database, another process with queues of its own.
+    "webhooks": "notifier",
 }
 COMPONENT_CONFIGS = {
     component: [ROOT / "services" / package / "config.py"] for component, package in COMPONENT_PACKAGE.items()
 }
+COMPONENT_CONFIGS["webhooks"].append(ROOT / "services" / "notifier" / "webhooks" / "config.py")
 # The gateway reads the tracker's read model where its projector writes it: one function of projector/config.py.
 READ_MODEL_SETTINGS = (ROOT / "services" / "tracker_gateway" / "projector" / "config.py", "read_model_settings")
 COMPONENTS = set(COMPONENT_PACKAGE) | {"migrate"}

@@ -41,7 +41,7 @@ def test_the_validation_catches_mistakes():
 
 def test_each_service_has_a_deployment_with_probes_resources_and_a_non_root_user():
     deployments = {doc["spec"]["template"]["spec"]["containers"][0]["args"][0]: doc for doc in of_kind("Deployment")}
-    assert set(deployments) == set(NAMEKO) | {"gateway", "inbound_smtp"}
+    assert set(deployments) == set(NAMEKO) | {"gateway", "inbound_smtp", "webhooks"}
     for component, doc in deployments.items():
         pod = doc["spec"]["template"]["spec"]
         (container,) = pod["containers"]
@@ -108,9 +108,10 @@ def test_release_script_runs_the_migrate_job_to_completion_before_the_services(t
     assert "namespace.yaml" in lines[0] and "config.yaml" in lines[0]
     applies = [i for i, line in enumerate(lines) if line == "CALL apply -f -"]
     wait = lines.index("CALL -n deskline wait --for=condition=complete --timeout=15m job/deskline-migrate")
-    assert len(applies) == 7 and applies[0] < wait < applies[1]  # the Job, waited for, then six services (the SMTP receiver too)
+    assert len(applies) == 8 and applies[0] < wait < applies[1]  # the Job, waited for, then seven services (the SMTP
+    # receiver and the webhooks process too)
     applied = calls.split("CALL apply -f -\n")[1:]
     assert "kind: Job" in applied[0] and not any("kind: Job" in chunk for chunk in applied[1:])
     assert all(i > applies[-1] for i, line in enumerate(lines) if "rollout status" in line)
-    assert "image: deskline:latest" not in calls and calls.count("image: registry.test/deskline:9.9") == 7
-    assert sum("rollout status" in line for line in lines) == 6
+    assert "image: deskline:latest" not in calls and calls.count("image: registry.test/deskline:9.9") == 8
+    assert sum("rollout status" in line for line in lines) == 7

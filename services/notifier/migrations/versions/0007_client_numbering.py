@@ -1,14 +1,14 @@
 """mail_threads keyed by ticket id: ticket numbers repeat across clients since tickets 0006
 
 Revision ID: 0007_client_numbering
-Revises: 0004_mail
+Revises: 0005_webhooks
 """
 from typing import Sequence, Union
 
 from alembic import op
 
 revision: str = "0007_client_numbering"
-down_revision: Union[str, Sequence[str], None] = "0004_mail"
+down_revision: Union[str, Sequence[str], None] = "0005_webhooks"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
