@@ -78,11 +78,20 @@ class Subscription:
 
 
 class LiveHub:
-    """This process's consumer of every registered feed, and the streams it feeds."""
+    """This process's consumer of every registered feed, and the streams it feeds.
 
-    def __init__(self, amqp_uri, capacity=STREAMS_PER_PROCESS):
+    `_deliver` (an event to the streams) and `_broadcast` (a state change to every stream) are the
+    two ways out of the consumer's thread; the customers' chat stream server (chat_streams.py)
+    overrides them to hand both to its event loop.
+    """
+
+    queue_prefix = "gateway.live"
+
+    def __init__(self, amqp_uri, capacity=STREAMS_PER_PROCESS, feeds=None):
         self.amqp_uri = amqp_uri
         self.capacity = capacity
+        # The feeds this process's queue is bound to (the customers' chat stream server binds chat's alone).
+        self.feeds = feeds or FEEDS
         self._subscriptions = set()
         self._lock = threading.Lock()
         self._connected = False
@@ -141,9 +150,9 @@ class LiveHub:
     def _queue(self):
         bindings = [
             binding(Exchange(feed.exchange, type="topic", durable=True), routing_key=key)
-            for feed in FEEDS.values() for key in feed.routing_keys
+            for feed in self.feeds.values() for key in feed.routing_keys
         ]
-        name = f"gateway.live.{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+        name = f"{self.queue_prefix}.{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
         return Queue(name, bindings=bindings, exclusive=True, auto_delete=True, durable=False)
 
     def _consume_forever(self):
@@ -172,13 +181,16 @@ class LiveHub:
         log.warning("live: dropped an undecodable message from %s: %r", message.delivery_info.get("exchange"), exc)
 
     def _on_message(self, body, message):
-        feed = next((f for f in FEEDS.values() if f.exchange == message.delivery_info.get("exchange")), None)
+        feed = next((f for f in self.feeds.values() if f.exchange == message.delivery_info.get("exchange")), None)
         try:
             tenant = str(feed.tenant_of(body["data"]))
             event = {key: body[key] for key in ("event_id", "event_type", "occurred_at", "data")}
         except (AttributeError, KeyError, TypeError):
             log.warning("live: dropped an unreadable event from %s", message.delivery_info.get("exchange"))
             return
+        self._deliver(feed, tenant, event)
+
+    def _deliver(self, feed, tenant, event):
         with self._lock:
             for subscription in self._subscriptions:
                 if subscription.tenant == tenant and feed.name in subscription.feeds:
