@@ -27,7 +27,7 @@ from aiohttp import web
 
 from services.tracker_gateway import config as gateway_config
 from services.tracker_gateway.console.feeds import FEEDS
-from services.tracker_gateway.console.live import PAUSED, READY, STOP, LiveHub
+from services.tracker_gateway.console.live_hub import PAUSED, READY, STOP, LiveHub
 from services.tracker_gateway.core.net import peer_address
 from services.tracker_gateway.core.security import HEADERS as SECURITY_HEADERS
 from services.tracker_gateway.public import chat_stream_auth

@@ -146,8 +146,14 @@ if (root) {
 
   // ------------------------------------------------------------------ the stream
 
+  // How replies arrive now, for whoever inspects the page (the browser tests): "stream" or "poll".
+  function showTransport() {
+    root.dataset.transport = streaming ? "stream" : "poll";
+  }
+
   function closeStream() {
     streaming = false;
+    showTransport();
     if (streamRetry) { clearTimeout(streamRetry); streamRetry = null; }
     if (stream) { stream.abort(); stream = null; }
   }
@@ -155,6 +161,7 @@ if (root) {
   // Polls carry on (or start) while the stream is away; the stream is tried again later.
   function streamLost() {
     streaming = false;
+    showTransport();
     stream = null;
     if (!token) { return; }
     if (!timer && !polling) { schedule(0); }
@@ -166,12 +173,14 @@ if (root) {
     if (type === "ready") {
       // Live from here: catch up once with what came before the stream, then no more polls.
       streaming = true;
+      showTransport();
       streamDelay = STREAM_RETRY_MS;
       stopPolling();
       showBanner("");
       if (polling) { catchUp = true; } else { poll(); }
     } else if (type === "paused") {
       streaming = false;
+      showTransport();
       schedule(POLL_MS);
     } else if (type === "update") {
       showThread(data, "poll");
