@@ -9,13 +9,16 @@ published again: delivery is at-least-once and consumers deduplicate by `event_i
 """
 import logging
 import uuid
+import weakref
 from datetime import datetime, timedelta, timezone
 
+import eventlet.queue
 import sqlalchemy as sa
 from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher
+from nameko.exceptions import ContainerBeingKilled
 from nameko.rpc import rpc
-from nameko.timer import timer
+from nameko.timer import Timer
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -69,6 +72,73 @@ def record_many(session, model, events, now=None):
 
 # How long after its commit a row is left to the fast path before the relay takes it over.
 FAST_PATH_GRACE = timedelta(seconds=2)
+# The relay looks every RELAY_MIN_SECONDS while it finds work and backs off, doubling, to
+# OUTBOX_RELAY_MAX_SECONDS (a setting) while it finds none: an idle service costs next to nothing.
+# A fast path that failed wakes it at once; a row left by a crashed process waits at most the cap.
+RELAY_MIN_SECONDS = 1.0
+RELAY_MAX_SECONDS = 30.0
+
+
+class RelayTimer(Timer):
+    """The relay's timer: its worker returns whether it found work; `wake()` makes the next tick now."""
+
+    _timers = weakref.WeakSet()
+
+    def __init__(self, **kwargs):
+        super().__init__(interval=RELAY_MIN_SECONDS, **kwargs)
+        self.max_interval = RELAY_MAX_SECONDS
+        self._wakeup = eventlet.queue.LightQueue()
+        self._found_work = False
+
+    def setup(self):
+        configured = self.container.config.get("OUTBOX_RELAY_MAX_SECONDS", RELAY_MAX_SECONDS)
+        self.max_interval = max(RELAY_MIN_SECONDS, float(configured))
+        RelayTimer._timers.add(self)
+
+    def wake(self):
+        self.interval = RELAY_MIN_SECONDS
+        if not self._wakeup.qsize():
+            self._wakeup.put_nowait(True)
+
+    @classmethod
+    def wake_all(cls):
+        """Every relay of this process looks now (a fast path failed: there is work)."""
+        for relay in list(cls._timers):
+            relay.wake()
+
+    def stop(self):
+        self.should_stop.send(True)
+        self._wakeup.put_nowait(True)
+        self.gt.wait()
+
+    def _run(self):
+        while True:
+            try:
+                self._wakeup.get(timeout=self.interval)
+            except eventlet.queue.Empty:
+                pass
+            if self.should_stop.ready():
+                return
+            self._found_work = False
+            try:
+                worker_ctx = self.container.spawn_worker(self, (), {}, handle_result=self.handle_result)
+            except ContainerBeingKilled:
+                return
+            except Exception:
+                log.exception("%s: tick skipped, no worker could be started", self)
+                continue
+            worker = self.container._worker_threads.get(worker_ctx)
+            if worker is not None:
+                try:
+                    worker.wait()
+                except BaseException:  # the container logs how the worker ended
+                    pass
+            self.interval = RELAY_MIN_SECONDS if self._found_work else min(self.interval * 2, self.max_interval)
+
+    def handle_result(self, worker_ctx, result, exc_info):
+        # Rows published, or a failure (the broker away): keep looking every second.
+        self._found_work = bool(result) or exc_info is not None
+        return result, exc_info
 
 
 def publish_committed(session, model, rows, publish):
@@ -84,6 +154,7 @@ def publish_committed(session, model, rows, publish):
             publish(row.event_type, row.payload)
         except Exception as exc:  # the broker is away: leave it to the relay
             log.warning("outbox: publishing %s %s failed, the relay will retry: %r", row.event_type, row.event_id, exc)
+            RelayTimer.wake_all()
             break
         published.append(row.id)
     if published:
@@ -115,6 +186,7 @@ def publish_claimed(session, model, rows, publish):
             publish(row.event_type, row.payload)
         except Exception as exc:  # the broker is away: the relay retries the rest
             log.warning("outbox: publishing %s %s failed, the relay will retry: %r", row.event_type, row.event_id, exc)
+            RelayTimer.wake_all()
             break
         row.published_at = datetime.now(timezone.utc)
         published += 1
@@ -176,14 +248,26 @@ class OutboxPublisher:
         with self.db.get_session() as session:
             return unpublished_count(session, self.outbox_model)
 
-    @timer(interval=1.0)
+    @RelayTimer.decorator
     def relay_outbox(self):
-        """Publish what the fast path missed: a crash between commit and publish, a broker outage."""
+        """Publish what the fast path missed: a crash between commit and publish, a broker outage.
+        Returns whether there was work (rows published or a failed attempt): RelayTimer backs off without."""
         batch = self.config.get("OUTBOX_BATCH_SIZE", 200)
+        failures, total = [], 0
+
+        def publish(event_type, payload):
+            try:
+                return self.dispatch(event_type, payload)
+            except Exception:
+                failures.append(event_type)
+                raise
+
         while True:
             with self.db.get_session() as session:
-                if publish_pending(session, self.outbox_model, self.dispatch, limit=batch) < batch:
-                    return
+                published = publish_pending(session, self.outbox_model, publish, limit=batch)
+            total += published
+            if published < batch:
+                return total or len(failures)
 
     def _commit_and_publish(self, session, events):
         session.commit()
