@@ -61,10 +61,12 @@ def descendants(pid, tree):
     return found
 
 
-def sample(programs):
-    """{program: {pid: ticks}} for each program's whole process tree."""
+def sample(programs, alone=("supervisord",)):
+    """{program: {pid: ticks}} for each program's whole process tree (supervisord's own process alone:
+    its children are the programs)."""
     tree = children()
-    return {name: {pid: cpu_ticks(pid) for pid in descendants(root, tree)} for name, root in programs.items()}
+    return {name: {pid: cpu_ticks(pid) for pid in ([root] if name in alone else descendants(root, tree))}
+            for name, root in programs.items()}
 
 
 def program_pids(python, conf):

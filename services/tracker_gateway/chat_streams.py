@@ -21,6 +21,7 @@ import asyncio
 import json
 import logging
 import logging.config
+import resource
 from collections import Counter
 
 from aiohttp import web
@@ -263,6 +264,9 @@ def create_app(config=None):
 def main():
     config = gateway_config.load()
     logging.config.dictConfig(config["LOGGING"])
+    # A socket per open page: the soft limit on open files (often 1,024) up to what the system allows.
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     app = create_app(config)
     log.info("chat streams on %s:%s", config["HOST"], config["CHAT_STREAM_PORT"])
     # handler_cancellation: a page that goes away ends its handler at once (not at the next heartbeat).

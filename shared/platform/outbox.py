@@ -9,20 +9,17 @@ published again: delivery is at-least-once and consumers deduplicate by `event_i
 """
 import logging
 import uuid
-import weakref
 from datetime import datetime, timedelta, timezone
 
-import eventlet.queue
 import sqlalchemy as sa
 from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher
-from nameko.exceptions import ContainerBeingKilled
 from nameko.rpc import rpc
-from nameko.timer import Timer
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.contracts.events import make_envelope
+from shared.platform.timers import BackoffTimer
 
 log = logging.getLogger(__name__)
 
@@ -79,66 +76,11 @@ RELAY_MIN_SECONDS = 1.0
 RELAY_MAX_SECONDS = 30.0
 
 
-class RelayTimer(Timer):
-    """The relay's timer: its worker returns whether it found work; `wake()` makes the next tick now."""
+class RelayTimer(BackoffTimer):
+    """The relay's timer: from RELAY_MIN_SECONDS while it finds work up to OUTBOX_RELAY_MAX_SECONDS without."""
 
-    _timers = weakref.WeakSet()
-
-    def __init__(self, **kwargs):
-        super().__init__(interval=RELAY_MIN_SECONDS, **kwargs)
-        self.max_interval = RELAY_MAX_SECONDS
-        self._wakeup = eventlet.queue.LightQueue()
-        self._found_work = False
-
-    def setup(self):
-        configured = self.container.config.get("OUTBOX_RELAY_MAX_SECONDS", RELAY_MAX_SECONDS)
-        self.max_interval = max(RELAY_MIN_SECONDS, float(configured))
-        RelayTimer._timers.add(self)
-
-    def wake(self):
-        self.interval = RELAY_MIN_SECONDS
-        if not self._wakeup.qsize():
-            self._wakeup.put_nowait(True)
-
-    @classmethod
-    def wake_all(cls):
-        """Every relay of this process looks now (a fast path failed: there is work)."""
-        for relay in list(cls._timers):
-            relay.wake()
-
-    def stop(self):
-        self.should_stop.send(True)
-        self._wakeup.put_nowait(True)
-        self.gt.wait()
-
-    def _run(self):
-        while True:
-            try:
-                self._wakeup.get(timeout=self.interval)
-            except eventlet.queue.Empty:
-                pass
-            if self.should_stop.ready():
-                return
-            self._found_work = False
-            try:
-                worker_ctx = self.container.spawn_worker(self, (), {}, handle_result=self.handle_result)
-            except ContainerBeingKilled:
-                return
-            except Exception:
-                log.exception("%s: tick skipped, no worker could be started", self)
-                continue
-            worker = self.container._worker_threads.get(worker_ctx)
-            if worker is not None:
-                try:
-                    worker.wait()
-                except BaseException:  # the container logs how the worker ended
-                    pass
-            self.interval = RELAY_MIN_SECONDS if self._found_work else min(self.interval * 2, self.max_interval)
-
-    def handle_result(self, worker_ctx, result, exc_info):
-        # Rows published, or a failure (the broker away): keep looking every second.
-        self._found_work = bool(result) or exc_info is not None
-        return result, exc_info
+    def bounds(self, config):
+        return RELAY_MIN_SECONDS, float(config.get("OUTBOX_RELAY_MAX_SECONDS", RELAY_MAX_SECONDS))
 
 
 def publish_committed(session, model, rows, publish):
