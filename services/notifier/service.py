@@ -8,7 +8,6 @@ from nameko.dependency_providers import Config
 from nameko.events import SERVICE_POOL, event_handler
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
-from nameko.timer import Timer
 from nameko_sqlalchemy import Database
 
 from shared.contracts.enums import (
@@ -26,6 +25,7 @@ from shared.contracts.exceptions import Conflict, NotFound, ValidationError
 from shared.platform.consumers import EventPolicy
 from shared.platform.observability import record_email_delivery
 from shared.platform.runtime import Pingable
+from shared.platform.timers import BackoffTimer
 
 from . import agent_emails, assignments, coalescing, deliveries, directory, emails, mailthread, sla_emails, sms, transcripts
 from .backends import build_backend, build_sms_backend
@@ -67,14 +67,18 @@ class MailProvider(DependencyProvider):
             close()
 
 
-class RetryTimer(Timer):
-    """A timer whose interval is a setting (NOTIFIER.retry_interval), so tests can make it short."""
+# At rest the retry timer backs off to this many times its interval (8 s by default): what it sends is
+# due at a time set in advance (a coalescing window, a retry's back-off), so a few seconds matter little.
+RETRY_BACKOFF_FACTOR = 8
 
-    def __init__(self, **kwargs):
-        super().__init__(interval=Settings.retry_interval, **kwargs)
 
-    def setup(self):
-        self.interval = Settings.from_config(self.container.config).retry_interval
+class RetryTimer(BackoffTimer):
+    """Every NOTIFIER.retry_interval (a setting, so tests can make it short) while there is work, backing
+    off to RETRY_BACKOFF_FACTOR times that when there is none; a delivery recorded or attempted wakes it."""
+
+    def bounds(self, config):
+        interval = Settings.from_config(config).retry_interval
+        return interval, interval * RETRY_BACKOFF_FACTOR
 
 
 def ticket_event_handler(event_type):
@@ -203,8 +207,9 @@ class NotifierService(Pingable):
     @RetryTimer.decorator
     def retry_due(self):
         """Attempt what is due: updates whose coalescing window ended, back-offs that ended, and
-        attempts lost with a crashed process."""
+        attempts lost with a crashed process. Returns how many it took (RetryTimer backs off at none)."""
         settings = self.mail.settings
+        done = 0
         with self._session() as session:
             if deliveries.expire_abandoned(session, settings):
                 log.error("notifier: deliveries abandoned mid-send on their last attempt marked dead")
@@ -215,14 +220,16 @@ class NotifierService(Pingable):
                 taken, plans = coalescing.claim_due(session, settings.retry_batch)
                 attempts = [deliveries.record(session, plan, settings) for plan in plans]
             self._attempt_all([attempt for attempt in attempts if attempt is not None])
+            done += taken
             if taken < settings.retry_batch:
                 break
         while True:
             with self._session() as session:
                 claimed = deliveries.claim_due(session, settings, settings.retry_batch)
             self._attempt_all(claimed)
+            done += len(claimed)
             if len(claimed) < settings.retry_batch:
-                return
+                return done
 
     def _apply_directory(self, payload):
         envelope = parse_envelope(payload)
@@ -255,6 +262,8 @@ class NotifierService(Pingable):
                 text = deliveries.record(session, text, self.mail.settings)
             else:
                 text = None
+        if plan is not None:
+            RetryTimer.wake_all()  # a coalesced update is due soon: the timer looks at the short interval
         for each in (attempt, text):
             if each is not None:
                 self._attempt(each)
@@ -322,6 +331,7 @@ class NotifierService(Pingable):
 
     def _attempt(self, attempt):
         """Never raises: the delivery is recorded, so whatever happens here the timer can redo."""
+        RetryTimer.wake_all()  # a failure schedules a retry: the timer looks at the short interval
         try:
             backend = self.mail.backend_for(attempt.job.kind if attempt.job else None)
             status = deliveries.attempt_delivery(self._session, backend, self.mail.settings, attempt)

@@ -1,4 +1,4 @@
-"""`python -m services.tracker_gateway [run|migrate|bootstrap|create-client|create-agent|deactivate-agent|rebuild-tracker]`.
+"""`python -m services.tracker_gateway [run|chat-stream|migrate|bootstrap|create-client|create-agent|deactivate-agent|rebuild-tracker]`.
 
 `projector` is still accepted for the tracker projector, now `python -m services.tracker_gateway.projector`.
 """

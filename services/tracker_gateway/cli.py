@@ -1,4 +1,4 @@
-"""`python -m services.tracker_gateway COMMAND`: run the gateway or its projector, migrate, bootstrap
+"""`python -m services.tracker_gateway COMMAND`: run the gateway, its chat stream server or its projector, migrate, bootstrap
 a fresh install, create clients and agents, rebuild the tracker's read model."""
 import argparse
 import logging.config
@@ -52,6 +52,7 @@ def parser():
     p = argparse.ArgumentParser(prog="python -m services.tracker_gateway")
     sub = p.add_subparsers(dest="command")
     sub.add_parser("run", help="serve HTTP with gunicorn on GATEWAY_PORT (default)")
+    sub.add_parser("chat-stream", help="serve the customers' chat streams (asyncio) on CHAT_STREAM_PORT")
     # Kept for older scripts: the same as `python -m services.tracker_gateway.projector run` (__main__.py).
     sub.add_parser("projector", help="run the tracker projector (nameko service)")
     sub.add_parser("migrate", help="create and migrate the gateway's database")
@@ -80,6 +81,10 @@ def main(argv=None):
     command = args.command or "run"
     if command == "run":
         return run_gateway(rest)
+    if command == "chat-stream":
+        from services.tracker_gateway.chat_streams import main as chat_streams_main
+
+        return chat_streams_main()
     if rest:
         parser().error(f"unrecognized arguments: {' '.join(rest)}")
     config = gateway_config.load()

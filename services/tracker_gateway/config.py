@@ -107,6 +107,15 @@ def load(overrides=None):
         "CHAT_POST_WINDOW_SECONDS": env_int("CHAT_POST_WINDOW_SECONDS", 60),
         "CHAT_READS_PER_IP": env_int("CHAT_READS_PER_IP", 600),
         "CHAT_READ_WINDOW_SECONDS": env_int("CHAT_READ_WINDOW_SECONDS", 60),
+        # The customers' chat stream server (chat_streams.py, `python -m services.tracker_gateway chat-stream`):
+        # its port; where the page opens streams ("" = PUBLIC_BASE_URL on CHAT_STREAM_PORT, as under
+        # `make run`; "same-origin" = the page's own origin, an edge proxy routing .../stream there);
+        # the page origins it answers (CORS; "" = PUBLIC_BASE_URL's); open streams per process and per address.
+        "CHAT_STREAM_PORT": env_int("CHAT_STREAM_PORT", 8001),
+        "CHAT_STREAM_URL": env("CHAT_STREAM_URL", ""),
+        "CHAT_STREAM_ORIGINS": env_list("CHAT_STREAM_ORIGINS", ""),
+        "CHAT_STREAMS_MAX": env_int("CHAT_STREAMS_MAX", 20000),
+        "CHAT_STREAMS_PER_IP": env_int("CHAT_STREAMS_PER_IP", 50),
         "PRODUCTION": is_production(),
         "LOGGING": logging_config(),
     }

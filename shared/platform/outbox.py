@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher
 from nameko.rpc import rpc
-from nameko.timer import timer
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.contracts.events import make_envelope
+from shared.platform.timers import BackoffTimer
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,18 @@ def record_many(session, model, events, now=None):
 
 # How long after its commit a row is left to the fast path before the relay takes it over.
 FAST_PATH_GRACE = timedelta(seconds=2)
+# The relay looks every RELAY_MIN_SECONDS while it finds work and backs off, doubling, to
+# OUTBOX_RELAY_MAX_SECONDS (a setting) while it finds none: an idle service costs next to nothing.
+# A fast path that failed wakes it at once; a row left by a crashed process waits at most the cap.
+RELAY_MIN_SECONDS = 1.0
+RELAY_MAX_SECONDS = 30.0
+
+
+class RelayTimer(BackoffTimer):
+    """The relay's timer: from RELAY_MIN_SECONDS while it finds work up to OUTBOX_RELAY_MAX_SECONDS without."""
+
+    def bounds(self, config):
+        return RELAY_MIN_SECONDS, float(config.get("OUTBOX_RELAY_MAX_SECONDS", RELAY_MAX_SECONDS))
 
 
 def publish_committed(session, model, rows, publish):
@@ -84,6 +96,7 @@ def publish_committed(session, model, rows, publish):
             publish(row.event_type, row.payload)
         except Exception as exc:  # the broker is away: leave it to the relay
             log.warning("outbox: publishing %s %s failed, the relay will retry: %r", row.event_type, row.event_id, exc)
+            RelayTimer.wake_all()
             break
         published.append(row.id)
     if published:
@@ -115,6 +128,7 @@ def publish_claimed(session, model, rows, publish):
             publish(row.event_type, row.payload)
         except Exception as exc:  # the broker is away: the relay retries the rest
             log.warning("outbox: publishing %s %s failed, the relay will retry: %r", row.event_type, row.event_id, exc)
+            RelayTimer.wake_all()
             break
         row.published_at = datetime.now(timezone.utc)
         published += 1
@@ -176,14 +190,26 @@ class OutboxPublisher:
         with self.db.get_session() as session:
             return unpublished_count(session, self.outbox_model)
 
-    @timer(interval=1.0)
+    @RelayTimer.decorator
     def relay_outbox(self):
-        """Publish what the fast path missed: a crash between commit and publish, a broker outage."""
+        """Publish what the fast path missed: a crash between commit and publish, a broker outage.
+        Returns whether there was work (rows published or a failed attempt): RelayTimer backs off without."""
         batch = self.config.get("OUTBOX_BATCH_SIZE", 200)
+        failures, total = [], 0
+
+        def publish(event_type, payload):
+            try:
+                return self.dispatch(event_type, payload)
+            except Exception:
+                failures.append(event_type)
+                raise
+
         while True:
             with self.db.get_session() as session:
-                if publish_pending(session, self.outbox_model, self.dispatch, limit=batch) < batch:
-                    return
+                published = publish_pending(session, self.outbox_model, publish, limit=batch)
+            total += published
+            if published < batch:
+                return total or len(failures)
 
     def _commit_and_publish(self, session, events):
         session.commit()

@@ -25,6 +25,8 @@ def test_every_chat_answer_matches_its_documented_schema(http, gateway_app, acme
     call("GET", f"{public}/conversation", 200, headers=token)
     posted = call("POST", f"{public}/conversation/messages", 201, json={"body": "Anyone there?"}, headers=token)
     call("POST", f"{public}/conversation/read", 200, json={"up_to": posted["id"]}, headers=token)
+    where = call("POST", f"{public}/conversation/stream", 200, headers=token)
+    assert where["url"].endswith(f"{public}/stream") and where["ticket"] and where["expires_in"] == 60
 
     thread = f"{AGENT_API}/{conversation_id}"
     listed = call("GET", AGENT_API, 200, headers=acme)
@@ -50,6 +52,7 @@ def test_every_chat_answer_matches_its_documented_schema(http, gateway_app, acme
     call("POST", f"{thread}/messages", 409, json={"body": "Reopen?"}, headers=acme)
     call("POST", f"{public}/conversation/close", 200, headers=token)
     call("GET", f"{public}/conversation", 404, headers=token_header("not-a-token"))
+    call("POST", f"{public}/conversation/stream", 404, headers=token_header("not-a-token"))
     call("POST", f"{public}/conversations", 422, json={"customer_email": "nope"})
     call("GET", f"{AGENT_API}/{uuid.uuid4()}", 404, headers=acme)
     call("POST", f"{thread}/assign", 422, json={"agent": "nobody@example.com"}, headers=acme)

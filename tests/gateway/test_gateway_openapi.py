@@ -67,6 +67,7 @@ EXPECTED = {
     "/api/public/chat/{slug}/conversation/messages": {"post"},
     "/api/public/chat/{slug}/conversation/read": {"post"},
     "/api/public/chat/{slug}/conversation/close": {"post"},
+    "/api/public/chat/{slug}/conversation/stream": {"post"},
     "/api/agents": {"get", "post"},
     "/api/agents/{agent_id}": {"patch"},
     "/api/agents/{agent_id}/invitation": {"post"},
@@ -134,7 +135,7 @@ def test_the_chat_endpoints_are_documented_from_the_chat_contract(http, gateway_
     start = paths[f"{public}/conversations"]["post"]
     assert "security" not in start and "X-Chat-Token" not in {p["name"] for p in start["parameters"]}
     for path in (f"{public}/conversation", f"{public}/conversation/messages", f"{public}/conversation/read",
-                 f"{public}/conversation/close"):
+                 f"{public}/conversation/close", f"{public}/conversation/stream"):
         for operation in paths[path].values():
             token = next(p for p in operation["parameters"] if p["name"] == "X-Chat-Token")
             assert token["in"] == "header" and token["required"] and "security" not in operation
@@ -273,7 +274,7 @@ def test_every_answer_with_a_body_has_a_schema(bare_app):
     # The chat answers: the chat service's replies, described by its contract.
     chat = {(path, method): op["responses"] for path, operations in spec["paths"].items()
             if "/chat/" in path for method, op in operations.items()}
-    assert len(chat) == 14
+    assert len(chat) == 15
     assert chat[("/api/chat/conversations", "get")]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ConversationPage"}
     components = spec["components"]["schemas"]

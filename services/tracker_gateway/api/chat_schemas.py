@@ -7,7 +7,7 @@ gives early 422s and the OpenAPI document; the service validates again and stays
 The answers are the chat service's replies, passed on unchanged: the contract's reply schemas
 describe them in the document.
 """
-from marshmallow import fields, validate
+from marshmallow import Schema, fields, validate
 
 from services.tracker_gateway.api.schemas import TicketInputSchema
 from shared.contracts.chat_schemas import (  # noqa: F401  (the reply schemas: re-exported for the views' documentation)
@@ -28,6 +28,14 @@ from shared.contracts.chat_schemas import (  # noqa: F401  (the reply schemas: r
     StartSchema,
     TicketDraftSchema,
 )
+
+
+class StreamTicketSchema(Schema):
+    """Where and how the customer's page opens its stream of the conversation (chat_streams.py)."""
+
+    url = fields.String(metadata={"description": "the stream's URL: GET it with the ticket in X-Chat-Stream-Ticket"})
+    ticket = fields.String(metadata={"description": "opens a stream of this conversation; good for `expires_in` s"})
+    expires_in = fields.Integer()
 
 
 class ChatStartSchema(StartSchema):

@@ -13,180 +13,34 @@ Each open stream holds one gunicorn (gthread) thread; gunicorn_conf.py adds STRE
 threads for them, and past that a process answers 503 (the page retries, and still works).
 """
 import json
-import logging
-import os
 import queue
 import signal
-import socket
 import threading
 import time
-import uuid
-import weakref
 
 from flask import Blueprint, Response, current_app, g, request
-from kombu import Connection, Exchange, Queue, binding
 from marshmallow import ValidationError as SchemaError
 
 from services.tracker_gateway.accounts import tokens
 from services.tracker_gateway.console.feeds import FEEDS
+from services.tracker_gateway.console.live_hub import (  # noqa: F401  (the hub's names, as this module's users know them)
+    _HUBS,
+    BACKLOG,
+    OVERFLOW,
+    PAUSED,
+    READY,
+    STOP,
+    STREAMS_PER_PROCESS,
+    LiveHub,
+    Subscription,
+)
 from services.tracker_gateway.core.rpc import ServiceUnavailable
-
-log = logging.getLogger(__name__)
 
 bp = Blueprint("live", __name__, url_prefix="/api/live")
 
-STREAMS_PER_PROCESS = 32
 # Comments on an idle stream: proxies (nginx reads with a 60 s timeout) keep it open, and a
 # closed tab is noticed at the next write.
 HEARTBEAT_SECONDS = 15.0
-# Past this many undelivered events a slow stream is told to reload instead.
-BACKLOG = 200
-RECONNECT_MAX_SECONDS = 10.0
-
-
-# Control messages from the hub to a stream.
-READY, PAUSED, STOP, OVERFLOW = "ready", "paused", "stop", "overflow"
-
-
-class Subscription:
-    """One open stream: the client it belongs to, the feeds it follows, what waits to be sent."""
-
-    def __init__(self, tenant, feeds):
-        self.tenant = tenant
-        self.feeds = frozenset(feeds)
-        self.inbox = queue.Queue(maxsize=BACKLOG)
-
-    def offer(self, item):
-        try:
-            self.inbox.put_nowait(item)
-        except queue.Full:
-            self._drain()
-            self.inbox.put_nowait(OVERFLOW)
-
-    def control(self, item):
-        # A state change makes whatever is queued stale: the page reloads on `ready` anyway.
-        if item in (READY, STOP):
-            self._drain()
-        self.offer(item)
-
-    def _drain(self):
-        try:
-            while True:
-                self.inbox.get_nowait()
-        except queue.Empty:
-            pass
-
-
-class LiveHub:
-    """This process's consumer of every registered feed, and the streams it feeds."""
-
-    def __init__(self, amqp_uri, capacity=STREAMS_PER_PROCESS):
-        self.amqp_uri = amqp_uri
-        self.capacity = capacity
-        self._subscriptions = set()
-        self._lock = threading.Lock()
-        self._connected = False
-        self._ever_connected = False
-        self._stopping = threading.Event()
-        self._thread = None
-        self._pid = None
-        _HUBS.add(self)
-
-    # -- streams --
-
-    def subscribe(self, tenant, feeds):
-        """A new subscription, or None when this process has no room for another stream (or stops)."""
-        self._ensure_consumer()
-        subscription = Subscription(tenant, feeds)
-        with self._lock:
-            if len(self._subscriptions) >= self.capacity or self._stopping.is_set():
-                return None
-            self._subscriptions.add(subscription)
-            # Until this process's consumer first connects, the page just waits for `ready`.
-            if self._connected or self._ever_connected:
-                subscription.offer(READY if self._connected else PAUSED)
-        return subscription
-
-    def unsubscribe(self, subscription):
-        with self._lock:
-            self._subscriptions.discard(subscription)
-
-    def stop(self):
-        """End every stream and the consumer (the worker is stopping)."""
-        self._stopping.set()
-        with self._lock:
-            for subscription in self._subscriptions:
-                subscription.control(STOP)
-
-    def _broadcast(self, item):
-        with self._lock:
-            self._connected = item == READY
-            self._ever_connected |= self._connected
-            for subscription in self._subscriptions:
-                subscription.control(item)
-
-    # -- the consumer --
-
-    def _ensure_consumer(self):
-        with self._lock:
-            # After a fork the parent's thread does not exist here: each process starts its own.
-            if self._pid != os.getpid():
-                self._pid, self._thread = os.getpid(), None
-                self._subscriptions, self._connected, self._ever_connected = set(), False, False
-            if self._thread is not None and self._thread.is_alive():
-                return
-            self._thread = threading.Thread(target=self._consume_forever, name="live-consumer", daemon=True)
-            self._thread.start()
-
-    def _queue(self):
-        bindings = [
-            binding(Exchange(feed.exchange, type="topic", durable=True), routing_key=key)
-            for feed in FEEDS.values() for key in feed.routing_keys
-        ]
-        name = f"gateway.live.{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-        return Queue(name, bindings=bindings, exclusive=True, auto_delete=True, durable=False)
-
-    def _consume_forever(self):
-        delay = 0.5
-        while not self._stopping.is_set():
-            try:
-                with Connection(self.amqp_uri, heartbeat=20, connect_timeout=5) as connection:
-                    with connection.Consumer([self._queue()], callbacks=[self._on_message], accept=["json"], no_ack=True,
-                                             on_decode_error=self._on_undecodable):
-                        self._broadcast(READY)
-                        delay = 0.5
-                        while not self._stopping.is_set():
-                            try:
-                                connection.drain_events(timeout=1)
-                            except socket.timeout:
-                                connection.heartbeat_check()
-            except Exception as exc:  # the broker went away or refused: pause the streams, then retry
-                if not self._stopping.is_set():
-                    log.warning("live: event consumer disconnected (%r); retrying in %.1fs", exc, delay)
-            self._broadcast(PAUSED)
-            self._stopping.wait(delay)
-            delay = min(delay * 2, RECONNECT_MAX_SECONDS)
-
-    def _on_undecodable(self, message, exc):
-        # Not JSON (or not allowed): drop it rather than let it break the connection.
-        log.warning("live: dropped an undecodable message from %s: %r", message.delivery_info.get("exchange"), exc)
-
-    def _on_message(self, body, message):
-        feed = next((f for f in FEEDS.values() if f.exchange == message.delivery_info.get("exchange")), None)
-        try:
-            tenant = str(feed.tenant_of(body["data"]))
-            event = {key: body[key] for key in ("event_id", "event_type", "occurred_at", "data")}
-        except (AttributeError, KeyError, TypeError):
-            log.warning("live: dropped an unreadable event from %s", message.delivery_info.get("exchange"))
-            return
-        with self._lock:
-            for subscription in self._subscriptions:
-                if subscription.tenant == tenant and feed.name in subscription.feeds:
-                    subscription.offer(event)
-
-
-_HUBS = weakref.WeakSet()
-
 
 # The signals that stop a gunicorn worker: SIGTERM (graceful), SIGQUIT (the arbiter's quick stop) and
 # SIGINT (Ctrl-C reaches the workers too, as the terminal signals the whole process group).

@@ -5,9 +5,14 @@ from flask import current_app, request
 def client_ip():
     """The peer address; behind GATEWAY_TRUSTED_PROXIES proxies, the address the outermost trusted
     one saw (X-Forwarded-For is only believed that far: a client can write anything before it)."""
-    trusted = current_app.config["TRUSTED_PROXIES"]
+    return peer_address(request.headers.get("X-Forwarded-For", ""), request.remote_addr,
+                        current_app.config["TRUSTED_PROXIES"])
+
+
+def peer_address(forwarded_for, remote_addr, trusted):
+    """client_ip's rule without Flask (the chat stream server uses it too)."""
     if trusted > 0:
-        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+        forwarded = [part.strip() for part in (forwarded_for or "").split(",") if part.strip()]
         if len(forwarded) >= trusted:
             return forwarded[-trusted]
-    return request.remote_addr or "unknown"
+    return remote_addr or "unknown"

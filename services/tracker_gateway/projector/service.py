@@ -6,7 +6,6 @@ import redis
 from nameko.dependency_providers import Config
 from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
-from nameko.timer import timer
 
 from services.tracker_gateway.projector.backfill import run_backfill
 from services.tracker_gateway.projector.read_model import TrackerView
@@ -14,8 +13,17 @@ from shared.contracts.enums import TICKET_CREATED, TICKET_DELETED, TICKET_RATED,
 from shared.contracts.events import parse_envelope
 from shared.platform.consumers import EventPolicy
 from shared.platform.runtime import Pingable
+from shared.platform.timers import BackoffTimer
 
 log = logging.getLogger(__name__)
+
+# A read model lost later (Redis flushed) is noticed within this long.
+BACKFILL_CHECK_MAX_SECONDS = 30.0
+
+
+class BackfillTimer(BackoffTimer):
+    def bounds(self, config):
+        return 1.0, BACKFILL_CHECK_MAX_SECONDS
 
 
 class ReadModel(DependencyProvider):
@@ -62,14 +70,16 @@ class TrackerProjector(Pingable):
         parse_envelope(payload)
         self.view.apply_event(payload)
 
-    @timer(interval=1.0)
+    @BackfillTimer.decorator
     def backfill_once(self):
         """On a read model never filled (new install, flushed Redis): copy every live ticket once.
 
         Not eager: the first tick comes after the event queues exist, so nothing created meanwhile
         is missed; retried every second until it succeeds (the tickets service may start later).
+        Once filled, it looks less and less often (up to BACKFILL_CHECK_MAX_SECONDS): idle costs nothing.
         """
         if self.view.backfilled():
-            return
+            return False
         count = run_backfill(self.view, self.config)
         log.info("tracker projector: backfilled %d tickets", count)
+        return True

@@ -15,6 +15,8 @@ from services.tracker_gateway.api.openapi import CHAT_TOKEN, CLOSED, PUBLIC_CHAT
 from services.tracker_gateway.core import db, ratelimit
 from services.tracker_gateway.core.net import client_ip
 from services.tracker_gateway.core.rpc import chat
+from services.tracker_gateway.core.security import CONTENT_SECURITY_POLICY
+from services.tracker_gateway.public import chat_stream_auth
 from shared.contracts.exceptions import NotFound
 
 bp = Blueprint("chat_public", __name__)
@@ -59,7 +61,13 @@ def _private(response, status=200):
 @bp.get("/chat/<slug>")
 def page(slug):
     """The client's chat page; its script starts or resumes the conversation kept in the browser."""
-    return _private(render_template("public/chat.html", client=client_for(slug)))
+    client = client_for(slug)
+    base = chat_stream_auth.stream_base(current_app.config)
+    response = _private(render_template("public/chat.html", client=client))
+    if base:  # the stream server on its own port (`make run`): the page may connect there too
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "connect-src 'self'", f"connect-src 'self' {base}")
+    return response
 
 
 @bp.post(f"{API}/conversations")
@@ -119,3 +127,20 @@ def close(slug):
     limit("post")
     client_id = str(client_for(slug).id)
     return _private(jsonify(chat().close_conversation_by_token(_token(), client_id=client_id)))
+
+
+@bp.post(f"{API}/conversation/stream")
+@documented("public chat", headers=[CHAT_TOKEN], responses={
+    200: ("A ticket that opens the conversation's stream", chat_schemas.StreamTicketSchema), **PUBLIC_CHAT_ERRORS})
+def stream_ticket(slug):
+    """Where the page opens its stream of the token's conversation (server-sent events of new
+    messages and status), with a ticket good for a minute: the token itself never goes there."""
+    limit("read")
+    client_id = str(client_for(slug).id)
+    conversation = chat().resume_conversation(_token(), client_id=client_id, limit=1)["conversation"]
+    config = current_app.config
+    return _private(jsonify({
+        "url": chat_stream_auth.stream_base(config) + chat_stream_auth.stream_path(slug),
+        "ticket": chat_stream_auth.issue(config, conversation["id"], client_id, slug),
+        "expires_in": chat_stream_auth.STREAM_TICKET_SECONDS,
+    }))

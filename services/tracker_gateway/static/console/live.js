@@ -7,6 +7,7 @@
 //
 // Events can arrive twice (at-least-once upstream): use them as hints to refresh.
 
+import { readEvents } from "../common/sse.js";
 import { accessToken, forgetToken } from "./session.js";
 
 const STATE_TEXT = {
@@ -27,19 +28,6 @@ export function showLiveState(state, down = []) {
     : state === "degraded" ? `The ${down.map((s) => SERVICE_NAMES[s] || s).join(" and ")} service is not answering: `
       + "changes may not appear until it is back"
       : "Live updates paused; retrying";
-}
-
-function parseFrame(frame) {
-  const event = { type: "message", data: "" };
-  for (const line of frame.split("\n")) {
-    if (!line || line.startsWith(":")) continue;
-    const colon = line.indexOf(":");
-    const field = colon < 0 ? line : line.slice(0, colon);
-    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-    if (field === "event") event.type = value;
-    else if (field === "data") event.data += (event.data ? "\n" : "") + value;
-  }
-  return event;
 }
 
 export function openLive({ feeds, onReady = () => {}, onEvent = () => {} }) {
@@ -70,25 +58,11 @@ export function openLive({ feeds, onReady = () => {}, onEvent = () => {} }) {
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-  async function readStream(body) {
-    const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buffer += value.replace(/\r\n?/g, "\n");
-      let end;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const frame = parseFrame(buffer.slice(0, end));
-        buffer = buffer.slice(end + 2);
-        if (!frame.data && frame.type === "message") continue;
-        const data = frame.data ? JSON.parse(frame.data) : {};
-        if (frame.type === "ready") { delay = 500; connected = true; showConnected(); checkServices(); onReady(data); }
-        else if (frame.type === "paused") { connected = false; showLiveState("paused"); }
-        else if (frame.type === "expired") forgetToken();
-        else onEvent(frame.type, data);
-      }
-    }
+  function onFrame(type, data) {
+    if (type === "ready") { delay = 500; connected = true; showConnected(); checkServices(); onReady(data); }
+    else if (type === "paused") { connected = false; showLiveState("paused"); }
+    else if (type === "expired") forgetToken();
+    else onEvent(type, data);
   }
 
   async function run() {
@@ -102,7 +76,7 @@ export function openLive({ feeds, onReady = () => {}, onEvent = () => {} }) {
         });
         if (response.status === 401) { forgetToken(); continue; }
         if (!response.ok || !response.body) throw new Error(`live: HTTP ${response.status}`);
-        await readStream(response.body);
+        await readEvents(response.body, onFrame);
         connected = false;
         // The server ended the stream (token expiry, a gateway restart): reconnect straight away.
         await sleep(200);

@@ -1,8 +1,10 @@
 // The customer's chat page: starts or resumes the conversation whose token this browser keeps,
-// sends messages, and polls for replies with the newest message id as the cursor (docs/chat.md
-// says why polling here and a pushed stream on the agent's page).
+// sends messages, and receives replies pushed on a stream (server-sent events from the chat stream
+// server, opened with a ticket the gateway signs). While no stream is open - refused, cut, or the
+// broker paused - it polls with the newest message id as the cursor, and tries the stream again.
 import { $, EMAIL_SHAPE, setFieldError as markField } from "../common/dom.js";
 import { HttpError, request } from "../common/http.js";
+import { readEvents } from "../common/sse.js";
 import { Thread, sendOnEnter } from "../common/thread.js";
 
 const root = $("chat");
@@ -17,6 +19,9 @@ if (root) {
   const POLL_HIDDEN_MS = 5000;
   const POLL_CLOSED_MS = 10000;
   const MAX_BACKOFF_MS = 15000;
+  // A stream that could not be opened (or broke) is tried again after this, doubling up to the cap.
+  const STREAM_RETRY_MS = 3000;
+  const STREAM_RETRY_MAX_MS = 60000;
 
   const startForm = $("start-form");
   const threadView = $("thread");
@@ -35,6 +40,11 @@ if (root) {
   let timer = null;
   let polling = false;
   let unseen = 0;
+  let stream = null;       // the open stream's AbortController
+  let streaming = false;   // the stream said `ready`: no polling
+  let streamRetry = null;
+  let streamDelay = STREAM_RETRY_MS;
+  let catchUp = false;     // `ready` came during a poll: one more after it
 
   function storedToken() {
     try { return window.localStorage.getItem(storageKey); } catch (e) { return null; }
@@ -101,6 +111,7 @@ if (root) {
   }
 
   function showStart() {
+    closeStream();
     stopPolling();
     token = null;
     storeToken(null);
@@ -133,6 +144,71 @@ if (root) {
     if (token) { timer = setTimeout(poll, ms); }
   }
 
+  // ------------------------------------------------------------------ the stream
+
+  // How replies arrive now, for whoever inspects the page (the browser tests): "stream" or "poll".
+  function showTransport() {
+    root.dataset.transport = streaming ? "stream" : "poll";
+  }
+
+  function closeStream() {
+    streaming = false;
+    showTransport();
+    if (streamRetry) { clearTimeout(streamRetry); streamRetry = null; }
+    if (stream) { stream.abort(); stream = null; }
+  }
+
+  // Polls carry on (or start) while the stream is away; the stream is tried again later.
+  function streamLost() {
+    streaming = false;
+    showTransport();
+    stream = null;
+    if (!token) { return; }
+    if (!timer && !polling) { schedule(0); }
+    streamRetry = setTimeout(openStream, streamDelay + Math.random() * 1000);
+    streamDelay = Math.min(STREAM_RETRY_MAX_MS, streamDelay * 2);
+  }
+
+  function onStreamEvent(type, data) {
+    if (type === "ready") {
+      // Live from here: catch up once with what came before the stream, then no more polls.
+      streaming = true;
+      showTransport();
+      streamDelay = STREAM_RETRY_MS;
+      stopPolling();
+      showBanner("");
+      if (polling) { catchUp = true; } else { poll(); }
+    } else if (type === "paused") {
+      streaming = false;
+      showTransport();
+      schedule(POLL_MS);
+    } else if (type === "update") {
+      showThread(data, "poll");
+    }
+  }
+
+  async function openStream() {
+    streamRetry = null;
+    if (!token || stream) { return; }
+    const asked = token;
+    const controller = new AbortController();
+    stream = controller;
+    try {
+      const where = await call("POST", "/conversation/stream");
+      if (token !== asked || controller.signal.aborted) { return; }
+      const response = await fetch(where.url, {
+        headers: { "X-Chat-Stream-Ticket": where.ticket, Accept: "text/event-stream" },
+        cache: "no-store", signal: controller.signal,
+      });
+      if (!response.ok || !response.body) { throw new Error("stream: HTTP " + response.status); }
+      await readEvents(response.body, (type, data) => { if (stream === controller) { onStreamEvent(type, data); } });
+    } catch (error) {
+      if (controller.signal.aborted) { return; }
+      if (error instanceof HttpError && error.status === 404) { stream = null; showStart(); return; }
+    }
+    if (stream === controller) { streamLost(); }
+  }
+
   function nextDelay() {
     if (status !== "open") { return POLL_CLOSED_MS; }
     return document.hidden ? POLL_HIDDEN_MS : POLL_MS;
@@ -140,6 +216,7 @@ if (root) {
 
   async function poll() {
     if (polling || !token) { return; }
+    stopPolling();
     polling = true;
     const asked = token;
     let delay = nextDelay();
@@ -149,13 +226,16 @@ if (root) {
       failures = 0;
       showBanner("");
       showThread(data, "poll");
-      if (data.has_newer) { delay = 0; }
+      if (data.has_newer || catchUp) { delay = 0; }
+      catchUp = false;
+      if (!stream && !streamRetry) { openStream(); }
     } catch (error) {
       delay = handleFailure(error);
     } finally {
       polling = false;
     }
-    if (delay !== null) { schedule(delay); }
+    // While streaming a poll is the one catch-up after `ready` (more pages of it at once if need be).
+    if (delay !== null && (!streaming || delay === 0)) { schedule(delay); }
   }
 
   // What to do after a failed call; returns the next poll's delay, or null to stop.
@@ -217,6 +297,7 @@ if (root) {
       showThread(data, "newest");
       replyBody.focus();
       schedule(POLL_MS);
+      openStream();
     } catch (error) {
       button.disabled = false;
       if (error instanceof HttpError && error.status === 422) {
@@ -272,7 +353,7 @@ if (root) {
   $("end-chat").addEventListener("click", async () => {
     try {
       showConversation(await call("POST", "/conversation/close"));
-      schedule(0);  // the closing line in the thread
+      if (!streaming) { schedule(0); }  // the closing line in the thread (the stream brings it too)
     } catch (error) {
       handleFailure(error);
     }
@@ -295,7 +376,7 @@ if (root) {
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden) {
       markRead();
-      schedule(0);
+      if (!streaming) { schedule(0); }
     }
   });
 
@@ -308,6 +389,7 @@ if (root) {
       showThread(data, "newest");
       thread.scrollToEnd();
       schedule(POLL_MS);
+      openStream();
     }).catch((error) => {
       const delay = handleFailure(error);
       if (delay !== null) {
