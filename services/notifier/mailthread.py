@@ -60,7 +60,9 @@ def headers_for(session, ticket_number, ticket_id, own_message_id, settings, in_
                Delivery.message_id != own_message_id, Delivery.kind.in_(CUSTOMER_KINDS))
         .order_by(Delivery.id.desc()).limit(REFERENCES_MAX)
     ).all()
-    inbound_client = [InboundMessage.client_id == str(thread.client_id)] if thread and thread.client_id else []
+    # (a mail recorded before its client was known has none: still this number's)
+    inbound_client = ([sa.or_(InboundMessage.client_id == str(thread.client_id), InboundMessage.client_id.is_(None))]
+                      if thread and thread.client_id else [])
     theirs = session.execute(
         sa.select(InboundMessage.message_id, InboundMessage.received_at)
         .where(InboundMessage.ticket_number == ticket_number, InboundMessage.message_id.is_not(None), *inbound_client,

@@ -181,6 +181,22 @@ def test_another_clients_ticket_is_404_on_every_endpoint(http, acme, globex):
     assert (still["status"], still["priority"]) == ("open", "medium")
 
 
+def test_a_number_both_clients_have_finds_only_the_tokens_clients_ticket(http, acme, globex):
+    ours = create(http, acme, title="Ours")
+    theirs = create(http, globex, title="Theirs")
+    assert ours["ticket_number"] == theirs["ticket_number"] == "TKT-00001"  # each client numbers its own
+    for path in ("", "/history"):
+        assert http.get(f"{API}/TKT-00001{path}", headers=acme).status_code == 200
+    assert http.get(f"{API}/TKT-00001", headers=acme).get_json()["id"] == ours["id"]
+    assert http.get(f"{API}/tkt-00001", headers=globex).get_json()["title"] == "Theirs"
+    changed = http.patch(f"{API}/TKT-00001", json={"priority": "urgent"}, headers=acme)
+    assert changed.status_code == 200 and changed.get_json()["id"] == ours["id"]
+    assert http.get(f"{API}/{theirs['id']}", headers=globex).get_json()["priority"] == "medium"  # untouched
+    assert http.get(f"{API}/TKT-00002", headers=acme).status_code == 404
+    second = create(http, globex)
+    assert second["ticket_number"] == "TKT-00002" and http.get(f"{API}/TKT-00002", headers=acme).status_code == 404
+
+
 def test_tickets_service_down_is_a_quick_503(http, acme, tickets_service, gateway_app):
     create(http, acme)
     tickets_service.stop()

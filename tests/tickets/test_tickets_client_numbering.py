@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from services.tickets import operations
+from services.tickets import conversation, operations
 from services.tickets.config import MIGRATIONS_DIR
 from services.tickets.models import Ticket, TicketCounter
 from shared.contracts.exceptions import NotFound, ValidationError
@@ -75,6 +75,34 @@ def test_a_create_waits_only_for_its_own_clients_open_create(session_factory, ti
         assert waiting.wait()["ticket_number"] == "TKT-00002"
     finally:
         holder.close()
+
+
+def test_an_inbound_subject_number_matches_within_the_client_and_the_senders_own_ticket(session):
+    def make(client, email):
+        ticket, _ = operations.create_ticket(session, new(client, customer_email=email))
+        session.commit()
+        return ticket
+
+    acme = make("acme", "ana@acme.example")
+    globex = make("globex", "bo@globex.example")
+    assert acme["ticket_number"] == globex["ticket_number"] == "TKT-00001"
+
+    def found(**kwargs):
+        match = conversation.find_ticket_for_email(session, number="[TKT-00001]"[1:-1], **kwargs)
+        return match and (match["ticket"]["id"], match["matched_by"])
+
+    # A client's address (<slug>@) names the client: only its ticket, and only from its customer.
+    assert found(client_id="globex", sender="BO@globex.example") == (globex["id"], "subject")
+    assert found(client_id="acme", sender="bo@globex.example") is None
+    # No client named (a reply to the desk's general address): the number's ticket whose customer wrote.
+    assert found(sender="ana@acme.example") == (acme["id"], "subject")
+    assert found(sender="bo@globex.example") == (globex["id"], "subject")
+    assert found(sender="mallory@evil.example") is None
+    # The same customer at both: the newest of theirs.
+    make("acme", "bo@globex.example")  # acme TKT-00002
+    again = make("globex", "bo@globex.example")  # globex TKT-00002
+    match = conversation.find_ticket_for_email(session, number="TKT-00002", sender="bo@globex.example")
+    assert match["ticket"]["id"] == again["id"]
 
 
 def rpc_consumers(amqp_uri, queue="rpc-tickets"):
