@@ -1,6 +1,5 @@
 """marshmallow building blocks every service validates input with (and describes a listing's page
 with), and the one way to load."""
-import re
 
 from marshmallow import Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
@@ -82,7 +81,7 @@ def email(required=False):
 
 
 # A phone number in E.164: '+', a country code (no leading 0), 15 digits at most in all, nothing between
-# the digits (forms drop spaces and dashes before sending: see phone_digits). One expression validates and is
+# the digits (the console's forms drop spaces and dashes before sending). One expression validates and is
 # published as the field's `pattern`.
 E164 = r"\+[1-9][0-9]{6,14}"
 OPTIONAL_PHONE_PATTERN = rf"^[{WHITE_SPACE}]*(?:{E164})?[{WHITE_SPACE}]*$"
@@ -98,14 +97,6 @@ def phone():
                                  "+ and the country code, digits only (+14155550123)."),
         metadata={"pattern": OPTIONAL_PHONE_PATTERN, "example": "+14155550123"},
     )
-
-
-def phone_digits(text):
-    """What a person typed ('+1 (415) 555-0123') as E.164's form ('+14155550123'); other text unchanged."""
-    if not isinstance(text, str):
-        return text
-    squeezed = re.sub(r"[\s.()\-]", "", text)
-    return squeezed if re.fullmatch(E164, squeezed) else text
 
 
 def load(schema, data, **kwargs):
