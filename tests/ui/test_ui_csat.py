@@ -2,7 +2,8 @@
 the choice preselected (opening records nothing), the customer sends it, changes it and adds a comment; the
 rating shows on the agent's ticket panel (facts and timeline, live) and on the customer's tracker page. The
 new-ticket dialog and the panel take a phone number in E.164 (spaces allowed, a wrong one said next to its
-field). Screenshots for docs/screenshots/."""
+field). An admin turns SMS updates on from the team page; an agent is not shown the setting. Screenshots
+for docs/screenshots/."""
 import re
 from urllib.parse import urlsplit
 
@@ -10,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from shared.testing import wait_for
+from tests.fixtures.ui import sign_in
 from tests.ui.test_ui_customer import tracker_projector  # noqa: F401  (the tracker's read model beside the stack)
 from tests.ui.test_ui_screenshots import shoot
 
@@ -106,3 +108,23 @@ def test_the_phone_number_in_the_new_ticket_dialog_and_the_panel(signed_in):
     page.fill("#p-f-customer_phone", "12345")
     page.click("#p-save")
     expect(page.locator("#p-e-customer_phone")).to_contain_text("Not a valid phone number")
+
+
+def test_an_admin_turns_sms_updates_on_and_an_agent_does_not_see_the_setting(signed_in, ui_stack, ui_tenant, ben_api,
+                                                                              browser):
+    page = signed_in  # Ann, an admin
+    page.goto(ui_stack.url("/agent/team"))
+    expect(page.locator("#sms-updates")).not_to_be_checked()
+    page.locator("#sms-updates").check()
+    page.click("#client-settings-save")
+    expect(page.locator("#team-done")).to_contain_text("SMS updates on")
+    expect(page.locator("#sms-updates")).to_be_checked()
+    assert ben_api.get("/api/client").json()["settings"]["sms_updates"] is True
+    context = browser.new_context()
+    try:
+        agent = sign_in(context.new_page(), ui_stack, ui_tenant.ben)
+        agent.goto(ui_stack.url("/agent/team"))
+        expect(agent.locator("#team-forbidden")).to_be_visible()
+        expect(agent.locator("#sms-updates")).to_have_count(0)
+    finally:
+        context.close()

@@ -12,7 +12,7 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 
 from services.tracker_gateway.accounts import directory, links, mailer
 from services.tracker_gateway.accounts import team as accounts_team
-from services.tracker_gateway.accounts.models import ADMIN, ROLES, Agent
+from services.tracker_gateway.accounts.models import ADMIN, ROLES, Agent, Client
 from services.tracker_gateway.accounts.tokens import token_pair, void_agent_tokens
 from services.tracker_gateway.api.agents_schemas import INVITE
 from services.tracker_gateway.console import session
@@ -28,6 +28,8 @@ DONE = {
     "role": "Role changed.", "deactivated": "Deactivated: their sessions and tokens no longer work.",
     "reactivated": "Reactivated: they can sign in again.",
     "profile": "Profile saved.", "password": "Password changed.",
+    "sms-on": "SMS updates on: customers with a phone number are texted when their ticket is created and resolved.",
+    "sms-off": "SMS updates off.",
 }
 FORGOT_SENT = "If an account uses this address, we have sent it a link to choose a new password. It works for an hour."
 LINK_GONE = {
@@ -54,9 +56,12 @@ def _team_page(status=200, error=None, form=None):
     """The page as a (body, status) pair; agents get a 403 page saying why."""
     if g.console_agent.role != ADMIN:
         return render_template("console/team.html", active_nav="team", forbidden=True), 403
-    agents = accounts_team.list_agents(db.session(), uuid.UUID(g.console_agent.client_id))
+    client_id = uuid.UUID(g.console_agent.client_id)
+    agents = accounts_team.list_agents(db.session(), client_id)
+    settings = db.session().get(Client, client_id).settings or {}
     return render_template("console/team.html", active_nav="team", agents=agents, roles=ROLES, error=error,
                            form=form or {}, done=DONE.get(request.args.get("done")),
+                           sms_updates=bool(settings.get("sms_updates")),
                            status_of=accounts_team.status_of), status
 
 
@@ -128,6 +133,22 @@ def change(agent_id):
     if str(agent.id) == g.console_agent.id and not agent.active:
         return redirect(url_for("agent_ui.login"), 303)
     return redirect(url_for("agent_team.team_page", done=done), 303)
+
+
+@bp.post("/agent/team/settings")
+@session.agent_page
+def client_settings():
+    """The client's customer notifications (admins): SMS updates on or off (as PATCH /api/client/settings)."""
+    session.check_csrf()
+    if g.console_agent.role != ADMIN:
+        return _team_page()
+    db_session = db.session()
+    client = accounts_team.lock_client(db_session, uuid.UUID(g.console_agent.client_id))
+    sms_updates = request.form.get("sms_updates") == "on"
+    client.settings = {**(client.settings or {}), "sms_updates": sms_updates}
+    db_session.commit()
+    _publish()
+    return redirect(url_for("agent_team.team_page", done="sms-on" if sms_updates else "sms-off"), 303)
 
 
 # -- every agent's profile --

@@ -1,0 +1,42 @@
+"""The team page's "SMS updates" setting (console/team.py) over HTTP: an admin turns it on and off (the
+client's settings, as PATCH /api/client/settings changes them); an agent is neither shown it nor able to post it."""
+import re
+import uuid
+
+from sqlalchemy.orm import Session
+
+from services.tracker_gateway.accounts.models import Client
+from tests.gateway.test_gateway_agents import add_agent, console_login
+
+
+def csrf_of(page):
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.data.decode()).group(1)
+
+
+def sms_setting(engine, tenant):
+    with Session(engine) as session:
+        return (session.get(Client, uuid.UUID(tenant.client_id)).settings or {}).get("sms_updates")
+
+
+def test_an_admin_turns_sms_updates_on_and_off_and_an_agent_cannot(gateway_app, gateway_engine, password_hash, tenants):
+    acme = tenants[0]
+    add_agent(gateway_engine, password_hash, acme, "ben@acme.example")
+    admin = gateway_app.test_client()
+    console_login(admin, acme.email)
+    page = admin.get("/agent/team")
+    assert b'id="sms-updates"' in page.data and b'id="sms-updates" checked' not in page.data
+    on = admin.post("/agent/team/settings", data={"csrf_token": csrf_of(page), "sms_updates": "on"})
+    assert on.status_code == 303 and "done=sms-on" in on.headers["Location"]
+    assert sms_setting(gateway_engine, acme) is True
+    assert b'id="sms-updates" checked' in admin.get("/agent/team").data
+    off = admin.post("/agent/team/settings", data={"csrf_token": csrf_of(page)})
+    assert off.status_code == 303 and sms_setting(gateway_engine, acme) is False
+    assert admin.post("/agent/team/settings", data={"sms_updates": "on"}).status_code in (400, 403)  # no CSRF token
+
+    agent = gateway_app.test_client()
+    console_login(agent, "ben@acme.example")
+    refused = agent.get("/agent/team")
+    assert refused.status_code == 403 and b"sms-updates" not in refused.data
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', agent.get("/agent/tickets").data.decode()).group(1)
+    posted = agent.post("/agent/team/settings", data={"csrf_token": csrf, "sms_updates": "on"})
+    assert posted.status_code == 403 and sms_setting(gateway_engine, acme) is False
