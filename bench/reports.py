@@ -67,10 +67,20 @@ REPORTS = [("volume", {}), *[("response-times", {"by": by}) for by in ("priority
 
 
 def seed(url):
+    """The tickets in one INSERT with the table's indexes dropped, then every index built again (a bulk build is
+    many times faster than a million index updates); the same indexes as migrated, so the same plans."""
     engine = sa.create_engine(url)
     started = time.perf_counter()
     with engine.begin() as conn:
+        indexes = conn.execute(sa.text(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = 'tickets' AND NOT EXISTS"
+            " (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)")).all()
+        for index in indexes:
+            conn.execute(sa.text(f'DROP INDEX "{index.indexname}"'))
         conn.execute(sa.text(SEED), {"count": TICKETS})
+        conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
+        for index in indexes:
+            conn.execute(sa.text(index.indexdef))
         conn.execute(sa.text("UPDATE counters SET value = :count WHERE name = 'ticket_number'"), {"count": TICKETS})
     # As autovacuum leaves a table filled over months: the visibility map lets the covering index answer alone.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
