@@ -22,6 +22,8 @@ CLIENT, OTHER = "bench", "other"
 DAYS = 400
 RUNS = int(os.environ.get("REPORTS_BENCH_RUNS", 20))
 AGENTS = 20
+# Set: measure an already seeded bench database again (after a change to the queries), not seed it anew.
+KEEP = os.environ.get("REPORTS_BENCH_KEEP") == "1"
 
 # A ticket's life from n and random(): a tenth are another client's; created over DAYS days; 85 % answered within
 # hours; 75 % resolved within days (unless that is still ahead); SLA outcomes from the default targets; a third
@@ -92,7 +94,11 @@ def seed(url):
 def main():
     from datetime import datetime, timedelta, timezone
 
-    engine = seed(bench_database("deskline_tickets_reports", MIGRATIONS_DIR))
+    if KEEP:
+        from bench.common import BENCH_SUFFIX
+        engine = sa.create_engine(f"postgresql+psycopg2://postgres@127.0.0.1:5432/deskline_tickets_reports_bench{BENCH_SUFFIX}")
+    else:
+        engine = seed(bench_database("deskline_tickets_reports", MIGRATIONS_DIR))
     sessions = sessionmaker(bind=engine)
     today = datetime.now(timezone.utc).date()
     print(f"reports over {TICKETS:,} tickets ({RUNS} runs each; ms)", flush=True)
