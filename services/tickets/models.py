@@ -214,12 +214,15 @@ sa.Index("ix_tickets_client_rated", Ticket.client_id, Ticket.rated_at,
          postgresql_where=sa.and_(Ticket.rated_at.isnot(None), Ticket.deleted_at.is_(None)))
 sa.Index("ix_ticket_ratings_ticket", TicketRating.ticket_id, TicketRating.id)
 sa.Index("ix_ticket_ratings_client_rated", TicketRating.client_id, TicketRating.rated_at)
-# Reports (services/tickets/reports.py, migration 0008): resolutions by time, and the tickets created by time with
+# Reports (services/tickets/reports.py, migration 0008): resolutions by time, the unresolved by creation, and the
+# tickets created by time with
 # every column the response-time and SLA reports read, so that those read the index alone.
 REPORT_COLUMNS = ("priority", "category", "channel", "assigned_to", "first_response_at", "resolved_at",
                   "sla_first_response_seconds", "sla_first_response_outcome", "sla_resolution_outcome", "sla_fired")
-sa.Index("ix_tickets_client_resolved", Ticket.client_id, Ticket.resolved_at,
+sa.Index("ix_tickets_client_resolved", Ticket.client_id, Ticket.resolved_at, postgresql_include=["created_at"],
          postgresql_where=sa.and_(Ticket.deleted_at.is_(None), Ticket.resolved_at.isnot(None)))
+sa.Index("ix_tickets_client_unresolved", Ticket.client_id, Ticket.created_at,
+         postgresql_where=sa.and_(Ticket.deleted_at.is_(None), Ticket.resolved_at.is_(None)))
 sa.Index("ix_tickets_client_created_report", Ticket.client_id, Ticket.created_at, postgresql_include=list(REPORT_COLUMNS),
          postgresql_where=Ticket.deleted_at.is_(None))
 sa.Index("ix_ticket_messages_email_message_id", TicketMessage.email_message_id,

@@ -1,5 +1,6 @@
-"""Reports: indexes the report queries read (services/tickets/reports.py) - resolutions per client by time,
-and the tickets created per client by time with every column a report reads (index-only scans)
+"""Reports: indexes the report queries read (services/tickets/reports.py) - resolutions per client by time, the
+unresolved tickets per client by creation (the backlog), and the tickets created per client by time with every
+column a report reads (index-only scans)
 
 Revision ID: 0008_reports
 Revises: 0007_ratings_phone
@@ -20,12 +21,15 @@ REPORT_COLUMNS = ("priority", "category", "channel", "assigned_to", "first_respo
 
 
 def upgrade() -> None:
-    op.create_index("ix_tickets_client_resolved", "tickets", ["client_id", "resolved_at"],
+    op.create_index("ix_tickets_client_resolved", "tickets", ["client_id", "resolved_at"], postgresql_include=["created_at"],
                     postgresql_where=sa.text("deleted_at IS NULL AND resolved_at IS NOT NULL"))
+    op.create_index("ix_tickets_client_unresolved", "tickets", ["client_id", "created_at"],
+                    postgresql_where=sa.text("deleted_at IS NULL AND resolved_at IS NULL"))
     op.create_index("ix_tickets_client_created_report", "tickets", ["client_id", "created_at"],
                     postgresql_include=list(REPORT_COLUMNS), postgresql_where=sa.text("deleted_at IS NULL"))
 
 
 def downgrade() -> None:
     op.drop_index("ix_tickets_client_created_report", table_name="tickets")
+    op.drop_index("ix_tickets_client_unresolved", table_name="tickets")
     op.drop_index("ix_tickets_client_resolved", table_name="tickets")
