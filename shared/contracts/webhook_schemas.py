@@ -18,6 +18,7 @@ from shared.contracts.enums import (
     TICKET_SLA_WARNING,
     TICKET_UPDATED,
 )
+from shared.contracts.schemas import StrictBoolean
 
 # Published by the tickets service once ratings land (contract: the csat branch); listed here so that an
 # endpoint can ask for it by name before then.
@@ -83,28 +84,37 @@ def _event_name(value):
     return value in DELIVERED_EVENTS or value in PATTERNS
 
 
-class WebhookInputSchema(Schema):
-    """POST /api/webhooks (all required) and PATCH (any of them)."""
+URL_DOC = {"description": "where deliveries are POSTed: http or https; addresses that resolve to loopback, private, "
+                          "link-local or metadata ranges are refused when sent to (unless WEBHOOK_ALLOW_PRIVATE=true)",
+           "example": "https://hooks.example.com/deskline"}
+URL_RULES = [validate.Length(min=1, max=MAX_URL),
+             validate.Regexp(URL_PATTERN, error="Use an http or https URL, with no spaces and no user name or password.")]
+EVENTS_DOC = {"description": "event names, or the patterns `ticket.*`, `chat.*`, `*`",
+              "example": ["ticket.*", "chat.conversation_started"]}
+EVENT_NAME = validate.OneOf(sorted(DELIVERED_EVENTS) + list(PATTERNS))
+EVENTS_RULE = validate.Length(min=1, max=MAX_EVENTS)
 
-    url = fields.String(required=True, validate=[
-        validate.Length(min=1, max=MAX_URL),
-        validate.Regexp(URL_PATTERN, error="Use an http or https URL, with no spaces and no user name or password.")],
-        metadata={
-        "description": "where deliveries are POSTed: http or https; addresses that resolve to loopback, private, "
-                       "link-local or metadata ranges are refused when sent to (unless WEBHOOK_ALLOW_PRIVATE=true)",
-        "example": "https://hooks.example.com/deskline"})
-    events = fields.List(
-        fields.String(validate=validate.OneOf(sorted(DELIVERED_EVENTS) + list(PATTERNS))),
-        required=True, validate=validate.Length(min=1, max=MAX_EVENTS),
-        metadata={"description": "event names, or the patterns `ticket.*`, `chat.*`, `*`",
-                  "example": ["ticket.*", "chat.conversation_started"]})
-    active = fields.Boolean(load_default=True, metadata={"description": "false: nothing is delivered"})
+
+class WebhookInputSchema(Schema):
+    """POST /api/webhooks: url and events required."""
+
+    url = fields.String(required=True, validate=URL_RULES, metadata=URL_DOC)
+    events = fields.List(fields.String(validate=EVENT_NAME), required=True, validate=EVENTS_RULE, metadata=EVENTS_DOC)
+    active = StrictBoolean(load_default=True, metadata={"description": "false: nothing is delivered"})
 
     @validates("url")
     def _url(self, value, **kwargs):
         problem = url_problem(value)
         if problem:
             raise ValidationError(problem)
+
+
+class WebhookUpdateSchema(WebhookInputSchema):
+    """PATCH /api/webhooks/<id>: any of them; switching it on again (active: true) starts afresh."""
+
+    url = fields.String(validate=URL_RULES, metadata=URL_DOC)
+    events = fields.List(fields.String(validate=EVENT_NAME), validate=EVENTS_RULE, metadata=EVENTS_DOC)
+    active = StrictBoolean(metadata={"description": "false: nothing is delivered"})
 
 
 class WebhookAttemptSchema(Schema):
@@ -158,4 +168,4 @@ class WebhookDeliveryListSchema(Schema):
 
 
 WEBHOOK_CREATE = WebhookInputSchema()
-WEBHOOK_UPDATE = WebhookInputSchema(partial=True)
+WEBHOOK_UPDATE = WebhookUpdateSchema()

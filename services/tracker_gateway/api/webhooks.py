@@ -18,6 +18,7 @@ from shared.contracts.webhook_schemas import (
     WebhookInputSchema,
     WebhookListSchema,
     WebhookSchema,
+    WebhookUpdateSchema,
 )
 
 bp = Blueprint("api_webhooks", __name__, url_prefix="/api/webhooks")
@@ -55,7 +56,7 @@ def create_webhook():
 
 
 @bp.patch("/<uuid:webhook_id>")
-@documented("webhooks", body=WebhookInputSchema, responses={200: ("The webhook as saved", WebhookSchema)})
+@documented("webhooks", body=WebhookUpdateSchema, responses={200: ("The webhook as saved", WebhookSchema)})
 @admin_required
 def update_webhook(webhook_id):
     """Change a webhook's url, events or active flag (admins); switching it on again starts afresh."""
