@@ -235,9 +235,9 @@ def run(idle_streams=5000, conversations=100, seconds=None, idle_seconds=40.0):
                                           stdout=logs[0], stderr=subprocess.STDOUT))
         processes.append(subprocess.Popen([sys.executable, "-m", "services.tracker_gateway", "chat-stream"], cwd=ROOT,
                                           env=env, stdout=logs[1], stderr=subprocess.STDOUT))
-        wait_for(lambda: http_ok(f"http://127.0.0.1:{ports['gateway']}/healthz"), timeout=60, interval=0.2,
+        wait_for(lambda: http_ok(f"http://127.0.0.1:{ports['gateway']}/healthz"), timeout=180, interval=0.2,
                  message="gunicorn")
-        wait_for(lambda: http_ok(f"http://127.0.0.1:{ports['stream']}/healthz"), timeout=60, interval=0.2,
+        wait_for(lambda: http_ok(f"http://127.0.0.1:{ports['stream']}/healthz"), timeout=180, interval=0.2,
                  message="the stream server")
         return asyncio.run(measure(ports, config, processes[1].pid, idle_streams, conversations, seconds, idle_seconds))
     finally:
