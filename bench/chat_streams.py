@@ -132,7 +132,7 @@ async def measure(ports, config, stream_pid, idle_streams, conversations, second
           flush=True)
     results.update(streams=len(streams), kib_per_stream=per_stream / 1024, idle_cpu_percent=idle_cpu)
 
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32)) as http:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=conversations + 4)) as http:
         async with http.post(f"{gateway}/api/auth/login", json={"email": AGENT_EMAIL, "password": AGENT_PASSWORD}) as r:
             agent = {"Authorization": f"Bearer {(await r.json())['access_token']}"}
         active = []
@@ -144,7 +144,7 @@ async def measure(ports, config, stream_pid, idle_streams, conversations, second
                 where = await r.json()
             stream = await StreamClient(ports["stream"], "bench", where["ticket"]).open()
             active.append((started["conversation"]["id"], stream, asyncio.create_task(stream.listen())))
-        latencies, lost, deadline = [], [0], time.monotonic() + seconds
+        latencies, pushes, lost, busy, deadline = [], [], [0], [0], time.monotonic() + seconds
 
         async def converse(i, conversation_id, stream):
             await asyncio.sleep(random.uniform(0, 1.5))
@@ -153,15 +153,24 @@ async def measure(ports, config, stream_pid, idle_streams, conversations, second
                 seq += 1
                 body = f"reply {i}.{seq}"
                 arrived = stream.waiting[body] = asyncio.get_running_loop().create_future()
-                sent = time.perf_counter()
-                async with http.post(f"{gateway}/api/chat/conversations/{conversation_id}/messages", json={"body": body},
-                                     headers=agent) as r:
-                    assert r.status == 201, await r.text()
+                while True:  # a gateway with every RPC proxy busy says 503: the console retries, so do we
+                    sent = time.perf_counter()
+                    async with http.post(f"{gateway}/api/chat/conversations/{conversation_id}/messages",
+                                         json={"body": body}, headers=agent) as r:
+                        if r.status == 503:
+                            busy[0] += 1
+                            await asyncio.sleep(0.2)
+                            continue
+                        assert r.status == 201, await r.text()
+                        answered = time.perf_counter()
+                        break
                 try:
-                    latencies.append(await asyncio.wait_for(arrived, 10) - sent)
+                    arrival = await asyncio.wait_for(arrived, 30)
+                    latencies.append(arrival - sent)
+                    pushes.append(max(0.0, arrival - answered))
                 except asyncio.TimeoutError:
                     lost[0] += 1
-                await asyncio.sleep(random.uniform(0.5, 1.5))  # the agent reads, thinks, types
+                await asyncio.sleep(random.uniform(1.0, 3.0))  # the agent reads, thinks, types: ~50 replies/s in all
 
         began = time.perf_counter()
         await asyncio.gather(*(converse(i, cid, stream) for i, (cid, stream, _) in enumerate(active)))
@@ -169,19 +178,20 @@ async def measure(ports, config, stream_pid, idle_streams, conversations, second
         for _, stream, task in active:
             task.cancel()
             stream.close()
-    ordered = sorted(latencies)
-
-    def q(p):
+    def q(p, samples=latencies):
+        ordered = sorted(samples)
         return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000 if ordered else float("nan")
 
     p95 = q(95)
     print(f"  agent post -> customer's stream, {conversations} active conversations with {idle_streams} idle streams "
           f"open: {len(latencies) / elapsed:.1f}/s  p50 {q(50):.1f} ms  p95 {p95:.1f} ms  p99 {q(99):.1f} ms  "
-          f"(n={len(latencies)}, never arrived {lost[0]})", flush=True)
+          f"(n={len(latencies)}, never arrived {lost[0]}, posts retried after a 503 {busy[0]})", flush=True)
+    print(f"  of which the push (the POST answered -> on the stream): p50 {q(50, pushes):.1f} ms  p95 {q(95, pushes):.1f} ms"
+          f"  p99 {q(99, pushes):.1f} ms", flush=True)
     print(f"  p95 aim < {AIM_P95 * 1000:.0f} ms: {'met' if p95 < AIM_P95 * 1000 and not lost[0] else 'NOT met'}", flush=True)
     for stream in streams:
         stream.close()
-    results.update(p50_ms=q(50), p95_ms=p95, p99_ms=q(99), lost=lost[0])
+    results.update(p50_ms=q(50), p95_ms=p95, p99_ms=q(99), push_p95_ms=q(95, pushes), lost=lost[0])
     return results
 
 
@@ -229,9 +239,9 @@ def run(idle_streams=5000, conversations=100, seconds=None, idle_seconds=40.0):
                                           stdout=logs[0], stderr=subprocess.STDOUT))
         processes.append(subprocess.Popen([sys.executable, "-m", "services.tracker_gateway", "chat-stream"], cwd=ROOT,
                                           env=env, stdout=logs[1], stderr=subprocess.STDOUT))
-        wait_for(lambda: http_ok(f"http://127.0.0.1:{ports['gateway']}/healthz"), timeout=60, interval=0.2,
+        wait_for(lambda: http_ok(f"http://127.0.0.1:{ports['gateway']}/healthz"), timeout=180, interval=0.2,
                  message="gunicorn")
-        wait_for(lambda: http_ok(f"http://127.0.0.1:{ports['stream']}/healthz"), timeout=60, interval=0.2,
+        wait_for(lambda: http_ok(f"http://127.0.0.1:{ports['stream']}/healthz"), timeout=180, interval=0.2,
                  message="the stream server")
         return asyncio.run(measure(ports, config, processes[1].pid, idle_streams, conversations, seconds, idle_seconds))
     finally:

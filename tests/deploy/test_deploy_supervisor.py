@@ -133,6 +133,7 @@ def test_a_killed_service_comes_back_while_the_gateway_answers_and_ctrl_c_stops_
         "GATEWAY_DATABASE_URL": gateway_db, "REDIS_URL": TEST_REDIS_URL, "GATEWAY_REDIS_PREFIX": redis_prefix,
         "GATEWAY_PORT": str(port), "GATEWAY_WORKERS": "2", "GATEWAY_THREADS": "4",
         "GATEWAY_READY_SERVICES": "tickets", "RPC_TIMEOUT": "5", "GUNICORN_CMD_ARGS": "--no-control-socket",
+        "CHAT_STREAM_PORT": str(free_port()),  # the customers' chat stream server: not 8001, which `make run` may hold
     }).start()
     try:
         wait_for(lambda: http_ok(f"{base}/readyz", run.process, run.log_path), timeout=60, interval=0.2,
