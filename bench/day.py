@@ -14,6 +14,11 @@ work on the machine shares them), e-mails missing and duplicated (both must be 0
 
     make bench-day                        # 60 s of creates
     BENCH_DAY_SECONDS=15 make bench-day   # a quicker look
+    BENCH_DAY_PROFILE=/tmp/prof make bench-day   # also py-spy each service during the load (raw stacks)
+
+With BENCH_DAY_PROFILE, py-spy samples every service process through the load (which costs CPU of
+its own: its run's figures are not comparable) and writes one collapsed-stack file per process
+there; `python -m bench.day top FILE` prints the functions the samples were spent in.
 """
 import http.client
 import json
@@ -39,6 +44,7 @@ from bench.common import BENCH_SUFFIX, bench_amqp_uri, percentile  # noqa: E402
 from shared.testing import ROOT, free_port, wait_for, wait_until_answers  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_DAY_SECONDS", "60"))
+PROFILE_DIR = os.environ.get("BENCH_DAY_PROFILE")
 CONNECTIONS = int(os.environ.get("BENCH_DAY_CONNECTIONS", "16"))
 # How long the system may go without finishing one more ticket during the drain before we give up.
 DRAIN_STALL_SECONDS = 60
@@ -309,6 +315,44 @@ def wait_projected(store, numbers, timeout=60):
         eventlet.sleep(0.5)
 
 
+def start_profilers(system, seconds):
+    """py-spy on each service's process (gunicorn: its workers too) for the load's duration."""
+    spy = Path(sys.executable).parent / "py-spy"
+    Path(PROFILE_DIR).mkdir(parents=True, exist_ok=True)
+    parents = children_map()
+    profilers = []
+    for child in parents.get(system.process.pid, ()):
+        name = program_name(Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0"))
+        if name == "inbound smtp":
+            continue
+        out = Path(PROFILE_DIR) / (name.split()[0] + ".txt")
+        profilers.append(subprocess.Popen(
+            [spy, "record", "--pid", str(child), "--duration", str(int(seconds)), "--rate", "50", "--format", "raw",
+             "--subprocesses", "--nonblocking", "--output", str(out)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return profilers
+
+
+def top(path, count=40):
+    """The functions a py-spy raw profile spent its samples in: own time and time including callees."""
+    own, inclusive, total = Counter(), Counter(), 0
+    for line in Path(path).read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        samples = int(samples)
+        total += samples
+        frames = [frame.split(" (")[0] + " (" + frame.split(" (")[-1].split(":")[0].rsplit("/", 1)[-1] + ")"
+                  for frame in stack.split(";")]
+        own[frames[-1]] += samples
+        for frame in set(frames):
+            inclusive[frame] += samples
+    print(f"{path}: {total} samples\n-- own --")
+    for frame, samples in own.most_common(count):
+        print(f"{samples / total * 100:5.1f}%  {frame}")
+    print("-- including callees --")
+    for frame, samples in inclusive.most_common(count * 2):
+        print(f"{samples / total * 100:5.1f}%  {frame}")
+
+
 def main():
     print(f"\n== bench-day: the whole system (deploy/Procfile under supervisord), {CONNECTIONS} connections, "
           f"{SECONDS:g} s of creates, then drain; {os.cpu_count()} cores ==", flush=True)
@@ -370,9 +414,12 @@ def main():
         eventlet.sleep(10)
         quiet, quiet_seconds = meter.stop()
 
+        profilers = start_profilers(system, SECONDS) if PROFILE_DIR else []
         meter.start()
         latencies, created, numbers, failures, elapsed = create_load(port, token, SECONDS, CONNECTIONS, 0)
         load_cpu, _ = meter.stop()
+        for profiler in profilers:
+            profiler.wait(60)
         meter.start()
         started = meter.started - elapsed
         last = wait_drained(sink, created)
@@ -435,4 +482,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["top"]:
+        for path in sys.argv[2:]:
+            top(path)
+    else:
+        main()
