@@ -127,7 +127,7 @@ def main(creates=2000, lookups=4000, lists=1000, concurrency=16, seed=SEED_TICKE
     for key in store.scan_iter(match=f"{REDIS_PREFIX}*", count=1000):
         store.delete(key)
     # The seeded tickets are for the list only: skip the projector's first-run backfill of them.
-    store.set(f"{REDIS_PREFIX}trk:meta:backfilled", "bench")
+    store.set(f"{REDIS_PREFIX}trk:meta:backfilled:v2", "bench")
     port = free_port()
     env = {
         "AMQP_URI": amqp_uri, "TICKETS_DATABASE_URL": tickets_db, "GATEWAY_DATABASE_URL": gateway_db,
@@ -161,7 +161,7 @@ def main(creates=2000, lookups=4000, lists=1000, concurrency=16, seed=SEED_TICKE
         results = {"create": summary("POST /api/entities/ticket (create)", *run_concurrently(
             agents, create, creates, concurrency))}
 
-        wait_for(lambda: all(store.exists(f"{REDIS_PREFIX}trk:t:{number}") for number, _ in made[-50:]),
+        wait_for(lambda: all(store.exists(f"{REDIS_PREFIX}trk:t:{{{number}}}:{client_id}") for number, _ in made[-50:]),
                  timeout=60, message="projection")
         latencies = {"hit": [], "miss": []}
 

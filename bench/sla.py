@@ -53,7 +53,8 @@ def seed(engine):
     with engine.begin() as conn:
         conn.execute(sa.text(SEED), {"count": OPEN_TICKETS})
         conn.execute(sa.text(SCHEDULE))
-        conn.execute(sa.text("UPDATE counters SET value = :count WHERE name = 'ticket_number'"), {"count": OPEN_TICKETS})
+        conn.execute(sa.text("INSERT INTO ticket_counters (client_id, value) VALUES ('bench', :count)"),
+                     {"count": OPEN_TICKETS})
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text("VACUUM ANALYZE tickets"))
 

@@ -190,7 +190,8 @@ def plan(payload):
     kind = email_kind(envelope["event_type"], ticket, changes, with_reply=data.get("message_id") is not None)
     if kind is None:
         return None
-    context = {"ticket": customer_ticket(ticket, SNAPSHOT_FIELDS)}
+    # client_id: the tracker link opens this client's ticket (numbers repeat across clients).
+    context = {"ticket": customer_ticket(ticket, SNAPSHOT_FIELDS), "client_id": ticket.get("client_id")}
     if kind in (UPDATED, RESOLVED):
         context["changes"] = customer_changes(changes)
     if kind == RESOLVED or (kind == CREATED and ticket["status"] in RESOLVED_STATUSES):
@@ -252,7 +253,8 @@ def plan_message(payload):
         raise MalformedEvent(str(exc)) from None
     if message["visibility"] != "public":
         return None
-    context = {"ticket": customer_ticket(ticket, SNAPSHOT_FIELDS), "message": shown_message(message)}
+    context = {"ticket": customer_ticket(ticket, SNAPSHOT_FIELDS), "message": shown_message(message),
+               "client_id": ticket.get("client_id")}
     if message["author_type"] == "agent":
         kind, recipient = REPLY, ticket["customer_email"]
     elif message["author_type"] == "customer":
@@ -303,10 +305,10 @@ def plan_tracking_link(request_id, ticket, email):
         event_type="tracking_link.requested",
         kind=TRACKING_LINK,
         # The tracker's read model has no ticket id: a stable id derived from the number names it.
-        ticket_id=uuid.uuid5(uuid.NAMESPACE_URL, f"deskline:ticket:{ticket['ticket_number']}"),
+        ticket_id=uuid.uuid5(uuid.NAMESPACE_URL, f"deskline:ticket:{ticket.get('client_id') or ''}:{ticket['ticket_number']}"),
         ticket_number=ticket["ticket_number"],
         recipient=email,
-        context={"ticket": customer_ticket(ticket, SNAPSHOT_FIELDS)},
+        context={"ticket": customer_ticket(ticket, SNAPSHOT_FIELDS), "client_id": ticket.get("client_id")},
         occurred_at=datetime.now(timezone.utc),
     )
 
@@ -376,7 +378,8 @@ def message_id_for(event_id, kind, sender_email):
 def with_tracking_link(context, ticket_number, recipient, settings):
     """The context plus the signed tracker link, made once when the delivery is recorded: every
     attempt then sends the same email, and the link's validity counts from the event."""
-    return {**context, "tracking_url": settings.links.url(settings.public_base_url, ticket_number, recipient)}
+    return {**context, "tracking_url": settings.links.url(settings.public_base_url, ticket_number, recipient,
+                                                          context.get("client_id"))}
 
 
 def subject_of(kind, context, settings):
@@ -395,7 +398,8 @@ def compose(kind, context, recipient, event_id, settings):
     if kind == NOTICE:
         link = f"{settings.public_base_url.rstrip('/')}/agent/tickets?search={ticket['ticket_number']}"
     else:
-        link = context.get("tracking_url") or settings.links.url(settings.public_base_url, ticket["ticket_number"], recipient)
+        link = context.get("tracking_url") or settings.links.url(settings.public_base_url, ticket["ticket_number"], recipient,
+                                                                 context.get("client_id"))
     threading = context.get("threading") or {}
     message = context.get("message")
     variables = {

@@ -102,8 +102,9 @@ class MailThread(Base):
 
     __tablename__ = "mail_threads"
 
-    ticket_number: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
-    ticket_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, index=True)
+    # By ticket id: a number names a ticket only within its client.
+    ticket_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    ticket_number: Mapped[str] = mapped_column(sa.String(20))
     client_id: Mapped[str | None] = mapped_column(sa.String(64))
     reply_token: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))

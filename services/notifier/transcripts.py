@@ -20,6 +20,7 @@ class _Conversation(Schema):
     customer_name = fields.String(required=True)
     customer_email = fields.String(required=True)
     ticket_numbers = fields.List(fields.String(), load_default=list)
+    client_id = fields.String(load_default=None)  # whose numbers they are (numbers repeat across clients)
 
 
 class _Message(Schema):
@@ -59,6 +60,7 @@ def plan(payload):
             "conversation_id": str(conversation["id"]),
             "customer_name": conversation["customer_name"],
             "ticket_number": tickets[-1] if tickets else None,
+            "client_id": conversation["client_id"],
             "page_url": page_url if page_url and page_url.startswith(("http://", "https://")) else None,
             "messages": [dict(m) for m in messages[-TRANSCRIPT_LINES:]],
         },
@@ -74,7 +76,7 @@ def with_links(context, recipient, settings):
     """The context plus its way back, made once when the delivery is recorded: the signed tracker
     link of the newest ticket made from the chat, if any."""
     number = context.get("ticket_number")
-    link = settings.links.url(settings.public_base_url, number, recipient) if number else None
+    link = settings.links.url(settings.public_base_url, number, recipient, context.get("client_id")) if number else None
     return {**context, "tracking_url": link}
 
 

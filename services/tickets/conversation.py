@@ -270,8 +270,12 @@ def find_ticket_for_email(session, client_id=None, reply_tokens=(), message_ids=
     canonical = parse_typed(number) if isinstance(number, str) else (
         parse_typed(str(number)) if isinstance(number, int) and not isinstance(number, bool) else None)
     if canonical and sender:
+        # Numbers are per client: without a client (no `<slug>@` recipient) the number may name a ticket
+        # at several; the one whose customer sent this mail is it, the newest if more than one.
         parsed = parse_ref(canonical)
-        ticket = session.scalars(_live(sa.select(Ticket).where(Ticket.number == parsed[1]), client_id)).first()
-        if ticket is not None and same_address(ticket.customer_email, sender):
+        candidates = session.scalars(_live(sa.select(Ticket).where(Ticket.number == parsed[1]), client_id)
+                                     .order_by(Ticket.created_at.desc()))
+        ticket = next((t for t in candidates if same_address(t.customer_email, sender)), None)
+        if ticket is not None:
             return {"ticket": schemas.dump_ticket(ticket), "matched_by": "subject"}
     return None

@@ -1,5 +1,5 @@
-"""The tickets service's tables: tickets, their threads (messages, attachments), their change history, the number
-counter, SLA policies and the outbox."""
+"""The tickets service's tables: tickets, their threads (messages, attachments), their change history, each
+client's number counter, SLA policies and the outbox."""
 import uuid
 from datetime import datetime
 
@@ -31,9 +31,10 @@ class Ticket(Base):
     __tablename__ = "tickets"
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
-    # `number` orders numerically (TKT-100000 after TKT-99999); `ticket_number` is its display form.
-    number: Mapped[int] = mapped_column(sa.BigInteger, unique=True)
-    ticket_number: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    # `number` orders numerically (TKT-100000 after TKT-99999); `ticket_number` is its display form. Each
+    # client numbers its own tickets: both are unique within a client (the table's constraints below).
+    number: Mapped[int] = mapped_column(sa.BigInteger, index=True)
+    ticket_number: Mapped[str] = mapped_column(sa.String(20))
     client_id: Mapped[str] = mapped_column(sa.String(64))
     title: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str] = mapped_column(sa.Text)
@@ -79,6 +80,11 @@ class Ticket(Base):
     sla_fired: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
     sla_due_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     sla_next_check_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    __table_args__ = (
+        sa.UniqueConstraint("client_id", "number", name="ux_tickets_client_number"),
+        sa.UniqueConstraint("client_id", "ticket_number", name="ux_tickets_client_ticket_number"),
+    )
 
     @property
     def sla(self):
@@ -136,12 +142,13 @@ class TicketChange(Base):
     new_value: Mapped[str | None] = mapped_column(sa.Text)
 
 
-class Counter(Base):
-    """Gapless counters: the row lock orders concurrent creates and a rollback returns the number."""
+class TicketCounter(Base):
+    """A client's last ticket number: its row lock orders that client's concurrent creates (and no
+    other client's), and a rollback returns the number."""
 
-    __tablename__ = "counters"
+    __tablename__ = "ticket_counters"
 
-    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    client_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     value: Mapped[int] = mapped_column(sa.BigInteger)
 
 

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ClauseElement, Executable
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -17,26 +18,26 @@ from shared.contracts.schemas import load
 from shared.platform import outbox
 
 from . import conversation, domain, queues, schemas, search, sla_operations
-from .models import Counter, OutboxEvent, Ticket, TicketChange
-
-TICKET_COUNTER = "ticket_number"
+from .models import OutboxEvent, Ticket, TicketChange, TicketCounter
 
 
 def _now():
     return datetime.now(timezone.utc)
 
 
-def next_ticket_number(session):
-    """Take the next number from the counter row.
+def next_ticket_number(session, client_id):
+    """Take the client's next number from its counter row (made at its first ticket, as number 1).
 
-    The row lock serialises concurrent creates until their commit, so numbers follow commit
-    order, and a rolled-back create gives its number back: no gaps, unlike a sequence.
+    The row lock serialises the client's concurrent creates until their commit, so its numbers follow
+    commit order, and a rolled-back create gives its number back: no gaps, unlike a sequence. Other
+    clients' rows are other locks: their creates never wait on this one. Two first creates of a new
+    client meet on the primary key, and the second waits for the first's outcome like on the row lock.
     """
+    statement = insert(TicketCounter).values(client_id=client_id, value=1)
     return session.execute(
-        sa.update(Counter)
-        .where(Counter.name == TICKET_COUNTER)
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
+        statement.on_conflict_do_update(
+            index_elements=[TicketCounter.client_id], set_={"value": TicketCounter.value + 1}
+        ).returning(TicketCounter.value)
     ).scalar_one()
 
 
@@ -55,7 +56,7 @@ def create_ticket(session, data, now=None, idempotency_key=None):
         ).one_or_none()
         if existing is not None:
             return schemas.dump_ticket(existing), None
-    number = next_ticket_number(session)
+    number = next_ticket_number(session, values["client_id"])
     now = now or _now()  # read under the counter's lock, so created_at follows the numbers
     ticket = Ticket(
         id=uuid.uuid4(),  # known before the flush, so the ticket and its history insert in one
@@ -82,7 +83,12 @@ def create_ticket(session, data, now=None, idempotency_key=None):
 
 
 def get_ticket(session, ref, client_id=None, for_update=False):
-    """The ticket with this id or number (in this client, if given); NotFound otherwise."""
+    """The ticket with this id or number, in this client if given; NotFound otherwise.
+
+    Numbers are per client: every request path passes its client (the agent's token, a signed link's,
+    an inbound mail's thread). Without one (internal tools, tests) a number names a ticket only while
+    no other client's live ticket has it: an ambiguous number is NotFound, never a guess.
+    """
     parsed = domain.parse_ref(ref)
     if parsed is None:
         raise NotFound(f"ticket {ref!r} not found")
@@ -95,10 +101,10 @@ def get_ticket(session, ref, client_id=None, for_update=False):
         query = query.where(Ticket.client_id == client_id)
     if for_update:
         query = query.with_for_update()
-    ticket = session.scalars(query).one_or_none()
-    if ticket is None:
+    found = session.scalars(query.limit(2)).all()
+    if len(found) != 1:
         raise NotFound(f"ticket {ref!r} not found")
-    return ticket
+    return found[0]
 
 
 def _rank(column, values):
@@ -232,19 +238,24 @@ def get_history(session, ref, client_id=None):
 EXPORT_LIMIT_MAX = 500
 
 
-def export_tickets(session, after_number=0, limit=200):
-    """Live tickets of every client with their histories, in number order after `after_number`:
-    {"items": [{**ticket, "history": [...]}], "next_after": the last number, or None at the end}.
+def export_tickets(session, after_number=0, limit=200, after_client=""):
+    """Live tickets of every client with their histories, in (client, number) order after
+    (`after_client`, `after_number`): {"items": [{**ticket, "history": [...]}], "next_client" and
+    "next_after": the last ticket's client and number, or None at the end}.
 
     For rebuilding read models elsewhere (the public tracker's) in a few large pages instead of a
-    call per ticket.
+    call per ticket. Numbers repeat across clients, so the position is the pair.
     """
     if not isinstance(after_number, int) or not isinstance(limit, int) or after_number < 0:
         raise ValidationError({"after_number": ["Must be a whole number, 0 or more."]})
+    if not isinstance(after_client, str):
+        raise ValidationError({"after_client": ["Must be a client id (text)."]})
     limit = max(1, min(limit, EXPORT_LIMIT_MAX))
     tickets = session.scalars(
-        sa.select(Ticket).where(Ticket.number > after_number, Ticket.deleted_at.is_(None))
-        .order_by(Ticket.number).limit(limit)
+        sa.select(Ticket)
+        .where(sa.tuple_(Ticket.client_id, Ticket.number) > sa.tuple_(sa.literal(after_client), sa.literal(after_number)),
+               Ticket.deleted_at.is_(None))
+        .order_by(Ticket.client_id, Ticket.number).limit(limit)
     ).all()
     histories = {ticket.id: [] for ticket in tickets}
     for change in session.scalars(
@@ -254,4 +265,6 @@ def export_tickets(session, after_number=0, limit=200):
     items = [
         {**schemas.dump_ticket(ticket), "history": schemas.HISTORY.dump(histories[ticket.id])} for ticket in tickets
     ]
-    return {"items": items, "next_after": tickets[-1].number if len(tickets) == limit else None}
+    more = len(tickets) == limit
+    return {"items": items, "next_after": tickets[-1].number if more else None,
+            "next_client": tickets[-1].client_id if more else None}

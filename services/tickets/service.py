@@ -119,9 +119,9 @@ class TicketsService(Pingable, OutboxPublisher):
             return conversation.find_ticket_for_email(session, client_id, reply_tokens, message_ids, number, sender)
 
     @rpc(expected_exceptions=EXPECTED)
-    def export_tickets(self, after_number=0, limit=200):
+    def export_tickets(self, after_number=0, limit=200, after_client=""):
         with self.db.get_session() as session:
-            return operations.export_tickets(session, after_number, limit)
+            return operations.export_tickets(session, after_number, limit, after_client)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_sla(self, client_id):

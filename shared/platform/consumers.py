@@ -45,7 +45,9 @@ def is_transient(exc):
 
 def dead_letter(amqp_uri, service, payload, exc):
     """Park an event in the dead-letter queue with who failed it and why (persistent, confirmed)."""
-    queue = Queue(DEAD_LETTER_QUEUE, durable=True)
+    from shared.platform.queues import typed
+
+    queue = typed(Queue(DEAD_LETTER_QUEUE, durable=True))
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
         connection.Producer().publish(
             {"service": service, "error": repr(exc)[:2000], "payload": payload},

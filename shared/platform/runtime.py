@@ -7,7 +7,7 @@ from nameko.amqp.publish import Publisher
 from nameko.constants import NON_PERSISTENT
 from nameko.rpc import rpc
 
-from shared.platform import observability, resilience
+from shared.platform import observability, queues, resilience
 from shared.platform.observability import Observability
 
 
@@ -26,8 +26,10 @@ def init():
     """What every nameko process changes in nameko before it starts its services (main() calls it;
     tests that run services in-process call it too). nameko has no setting for the reply publisher:
     its Responder publishes every reply with this class. Then the patches that let a service ride
-    out a broker, database or Redis outage (resilience.py), and this process's metrics."""
+    out a broker, database or Redis outage (resilience.py), this process's metrics, and the type of
+    its event queues (queues.py: EVENT_QUEUE_TYPE)."""
     nameko.rpc.Responder.publisher_cls = ReplyPublisher
+    queues.install()
     resilience.apply()
     observability.init()
 

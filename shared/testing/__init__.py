@@ -100,7 +100,10 @@ def dead_letters(amqp_uri):
     from shared.platform.consumers import DEAD_LETTER_QUEUE
 
     with Connection(amqp_uri) as connection:
-        queue = connection.SimpleQueue(DEAD_LETTER_QUEUE, queue_opts={"durable": True})
+        from shared.platform.queues import typed
+
+        arguments = typed(Queue(DEAD_LETTER_QUEUE, durable=True)).queue_arguments
+        queue = connection.SimpleQueue(DEAD_LETTER_QUEUE, queue_opts={"durable": True, "queue_arguments": arguments})
         taken = []
         while True:
             try:

@@ -47,7 +47,8 @@ def test_the_right_email_shows_what_the_customer_may_see(http, acme):
     ticket = create(http, acme, priority="high", category="billing")
     body = tracked(http, ticket["ticket_number"])
     assert set(body) == {"ticket_number", "title", "description", "status", "priority", "category", "created_at",
-                         "updated_at", "resolved_at", "closed_at", "timeline"}
+                         "updated_at", "resolved_at", "closed_at", "timeline", "client_name", "matches"}
+    assert body["client_name"] == "Acme" and [match["ticket_number"] for match in body["matches"]] == ["TKT-00001"]
     assert (body["ticket_number"], body["title"], body["status"], body["priority"], body["category"]) == (
         "TKT-00001", "Printer on fire", "open", "high", "billing")
     assert body["description"] == "It is <b>on</b> fire."
@@ -214,6 +215,44 @@ def test_the_signed_link_opens_the_ticket(http, acme):
     assert response.headers["Referrer-Policy"] == "no-referrer"
 
 
+@pytest.fixture
+def both(tenants, auth_headers, tickets_service, tracker_projector):
+    return auth_headers(tenants[0]), auth_headers(tenants[1])
+
+
+def test_the_same_number_and_email_at_two_clients_shows_both_tickets_with_their_clients_names(http, both, tenants):
+    acme, globex = both
+    create(http, acme, title="Printer on fire")
+    create(http, globex, title="Invoice twice")  # globex numbers its own: TKT-00001 too
+    create(http, globex, title="Someone else's", customer_email="other@example.com")
+    body = tracked(http, "TKT-00001", predicate=lambda got: len(got["matches"]) == 2)
+    assert sorted((m["client_name"], m["title"]) for m in body["matches"]) == [
+        ("Acme", "Printer on fire"), ("Globex", "Invoice twice")]
+    assert body["ticket_number"] == "TKT-00001" and all("client_id" not in m for m in body["matches"])
+    page = http.post("/track-ticket", data={"ticket": "tkt-1", "email": EMAIL})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "2 tickets match" in html
+    for shown in ("Acme", "Globex", "Printer on fire", "Invoice twice"):
+        assert shown in html
+    assert "Someone else" not in html
+    # Each choice is a signed link naming its client: it opens that ticket and its conversation alone.
+    links = re.findall(r'href="(/track-ticket/[^"]+)"', html)
+    opened = {}
+    for link in links:
+        found = TRACKING_LINKS.read_link(link.removeprefix("/track-ticket/"))
+        response = http.get(link)
+        assert response.status_code == 200
+        opened[found[2]] = response.get_data(as_text=True)
+    assert set(opened) == {tenants[0].client_id, tenants[1].client_id}
+    assert "Printer on fire" in opened[tenants[0].client_id] and "Invoice twice" not in opened[tenants[0].client_id]
+    assert "Invoice twice" in opened[tenants[1].client_id] and "Globex" in opened[tenants[1].client_id]
+    # A link made before numbers were per client (no client in it) shows the same choice.
+    older = http.get(f"/track-ticket/{TRACKING_LINKS.make_token('TKT-00001', EMAIL)}")
+    assert older.status_code == 200 and "2 tickets match" in older.get_data(as_text=True)
+    # Another address finds only its own ticket.
+    assert [m["title"] for m in track(http, "TKT-00002", "other@example.com").get_json()["matches"]] == ["Someone else's"]
+
+
 def test_guesses_at_a_number_do_not_lock_its_signed_link(tight_limits, http, acme):
     create(http, acme)
     tracked(http, "TKT-00001")
@@ -286,7 +325,7 @@ class TestReadModel:
 
     @staticmethod
     def event(event_type, updated_at, status="open", changes=None, event_id="e1"):
-        ticket = {"ticket_number": "TKT-00005", "title": "T", "description": "D", "status": status, "priority": "low",
+        ticket = {"ticket_number": "TKT-00005", "client_id": "acme", "title": "T", "description": "D", "status": status, "priority": "low",
                   "category": "general", "customer_email": "a@b.io", "created_at": "2025-01-01T10:00:00+00:00",
                   "updated_at": updated_at, "resolved_at": None, "closed_at": None}
         data = {"ticket": ticket, "actor": "x"}
@@ -305,8 +344,8 @@ class TestReadModel:
         view.apply_event(updated)
         view.apply_event(created)  # late: must not roll the status back
         view.apply_event(updated)  # redelivered
-        outcome, doc, timeline = self.lookup(view)
-        assert outcome == "hit" and doc["status"] == "pending"
+        outcome, [(client, doc, timeline)] = self.lookup(view)
+        assert outcome == "hit" and client == "acme" and doc["status"] == "pending"
         assert [entry["kind"] for entry in timeline] == ["created", "status"]
 
     def test_history_and_events_describe_the_same_entry_once(self, view):
@@ -316,7 +355,7 @@ class TestReadModel:
         ticket = self.event("ticket.created", "2025-01-01T10:00:00+00:00")["data"]["ticket"]
         # The database may answer in another time zone: the entry is still the same one.
         view.apply_snapshot(ticket, entries_from_history([{"action": "created", "at": "2025-01-01T11:00:00+01:00"}]))
-        assert len(self.lookup(view)[2]) == 1
+        assert len(self.lookup(view)[1][0][2]) == 1
 
     def test_a_deleted_ticket_stays_deleted(self, view):
         view.apply_event(self.event("ticket.created", "2025-01-01T10:00:00+00:00"))

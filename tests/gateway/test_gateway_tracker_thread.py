@@ -19,10 +19,10 @@ def acme(tenants, tickets_service, tracker_projector):
     return tenants[0]
 
 
-def agent_says(tickets_rpc, number, body, visibility="public", attachments=()):
+def agent_says(tickets_rpc, number, body, visibility="public", attachments=(), client_id=None):
     message = {"body": body, "visibility": visibility, "author_type": "agent", "author_name": "Ann Archer",
                "author_email": "ann@acme.example", "channel": "agent", "attachments": list(attachments)}
-    return tickets_rpc.add_message(number, message)["message"]
+    return tickets_rpc.add_message(number, message, client_id=client_id)["message"]
 
 
 def b64(data):
@@ -183,7 +183,7 @@ def test_attachments_are_refused_across_tickets_tenants_internal_notes_and_bad_l
     number, token = web_ticket(http, acme)
     other_number, other_token = web_ticket(http, acme, email="other@example.com")
     globex_number, globex_token = web_ticket(http, globex, email="g@example.com")
-    note = agent_says(tickets_rpc, number, INTERNAL, visibility="internal", attachments=[
+    note = agent_says(tickets_rpc, number, INTERNAL, visibility="internal", client_id=acme.client_id, attachments=[
         {"filename": "secret.txt", "content_type": "text/plain", "data_b64": b64(b"secret")}])
     own = download_links(page_of(http, token))[0][0]
     attachment_id = own.rsplit("/", 1)[1]

@@ -36,7 +36,7 @@ def test_create_numbers_stores_and_records_history_and_event(session):
     ticket = create(session, created_by="agent-1", priority="urgent", category="technical")
     assert ticket.ticket_number == "TKT-00001"
     assert (ticket.status, ticket.priority, ticket.category) == ("open", "urgent", "technical")
-    history = operations.get_history(session, "TKT-00001")
+    history = operations.get_history(session, "TKT-00001", client_id="acme")
     assert [(h["action"], h["actor"]) for h in history] == [("created", "agent-1")]
     event = session.scalars(sa.select(OutboxEvent)).one()
     assert event.event_type == "ticket.created" and event.published_at is None
@@ -106,7 +106,7 @@ def test_a_rolled_back_create_gives_its_number_back(session):
 def test_get_by_id_or_number_and_not_found(session):
     ticket = create(session)
     assert operations.get_ticket(session, str(ticket.id)).id == ticket.id
-    assert operations.get_ticket(session, "tkt-00001").id == ticket.id
+    assert operations.get_ticket(session, "tkt-00001", client_id="acme").id == ticket.id
     for ref in ("TKT-00002", str(uuid.uuid4()), "garbage", None):
         with pytest.raises(NotFound):
             operations.get_ticket(session, ref)
@@ -127,7 +127,8 @@ def test_another_clients_ticket_is_not_found(session):
 def test_update_records_each_change_and_one_event(session):
     create(session)
     ticket, diff, event = operations.update_ticket(
-        session, "TKT-00001", {"status": "resolved", "priority": "high", "resolution_notes": "Rebooted"}, "agent-7"
+        session, "TKT-00001", {"status": "resolved", "priority": "high", "resolution_notes": "Rebooted"}, "agent-7",
+        client_id="acme",
     )
     session.commit()
     assert diff == {
@@ -140,7 +141,7 @@ def test_update_records_each_change_and_one_event(session):
     assert event.payload["data"]["changes"] == diff
     assert event.payload["data"]["actor"] == "agent-7"
     assert event.payload["data"]["ticket"]["status"] == "resolved"
-    history = operations.get_history(session, "TKT-00001")
+    history = operations.get_history(session, "TKT-00001", client_id="acme")
     assert [(h["field"], h["old_value"], h["new_value"], h["actor"]) for h in history[1:]] == [
         ("status", "open", "resolved", "agent-7"),
         ("priority", "medium", "high", "agent-7"),
@@ -150,10 +151,10 @@ def test_update_records_each_change_and_one_event(session):
 
 def test_an_update_that_changes_nothing_records_nothing(session):
     create(session)
-    _, diff, event = operations.update_ticket(session, "TKT-00001", {"status": "open"}, "agent-7")
+    _, diff, event = operations.update_ticket(session, "TKT-00001", {"status": "open"}, "agent-7", client_id="acme")
     session.commit()
     assert diff == {} and event is None
-    assert len(operations.get_history(session, "TKT-00001")) == 1
+    assert len(operations.get_history(session, "TKT-00001", client_id="acme")) == 1
     assert session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent)) == 1
 
 
@@ -170,20 +171,20 @@ def test_an_update_that_changes_nothing_records_nothing(session):
 def test_bad_updates_are_rejected_and_change_nothing(session, changes, field, reason):
     create(session)
     with pytest.raises(ValidationError) as error:
-        operations.update_ticket(session, "TKT-00001", changes, "agent-7")
+        operations.update_ticket(session, "TKT-00001", changes, "agent-7", client_id="acme")
     assert error.value.errors[field] == [reason]
     session.rollback()
-    ticket = operations.get_ticket(session, "TKT-00001")
+    ticket = operations.get_ticket(session, "TKT-00001", client_id="acme")
     assert (ticket.status, ticket.title, ticket.client_id) == ("open", "Printer on fire", "acme")
 
 
 def test_delete_hides_the_ticket_but_keeps_its_number(session):
     create(session)
-    event = operations.delete_ticket(session, "TKT-00001", "agent-7")
+    event = operations.delete_ticket(session, "TKT-00001", "agent-7", client_id="acme")
     session.commit()
     assert event.event_type == "ticket.deleted"
     with pytest.raises(NotFound):
-        operations.get_ticket(session, "TKT-00001")
+        operations.get_ticket(session, "TKT-00001", client_id="acme")
     assert operations.list_tickets(session, {"client_id": "acme"})["total"] == 0
     assert create(session).ticket_number == "TKT-00002"
 
@@ -246,7 +247,7 @@ def test_list_pages(session, many):
 
 def test_list_only_shows_the_clients_own_tickets(session, many):
     page = operations.list_tickets(session, {"client_id": "globex"})
-    assert numbers(page) == ["TKT-00006"]
+    assert numbers(page) == ["TKT-00001"]  # globex numbers its own tickets
 
 
 @pytest.mark.parametrize(
@@ -278,14 +279,18 @@ def test_export_pages_through_every_clients_live_tickets_with_history(session):
     create(session, client_id="acme")
     create(session, client_id="globex")
     create(session, client_id="acme")
-    operations.update_ticket(session, "TKT-00003", {"status": "closed"}, "agent-1")
-    operations.delete_ticket(session, "TKT-00002", "agent-1")
+    create(session, client_id="initech")
+    operations.update_ticket(session, "TKT-00002", {"status": "closed"}, "agent-1", client_id="acme")
+    operations.delete_ticket(session, "TKT-00001", "agent-1", client_id="initech")
     session.commit()
-    first = operations.export_tickets(session, after_number=0, limit=1)
-    assert [t["ticket_number"] for t in first["items"]] == ["TKT-00001"] and first["next_after"] == 1
-    rest = operations.export_tickets(session, after_number=first["next_after"], limit=5)
-    assert [t["ticket_number"] for t in rest["items"]] == ["TKT-00003"] and rest["next_after"] is None
-    assert [(h["action"], h["field"]) for h in rest["items"][0]["history"]] == [("created", None), ("updated", "status")]
+    first = operations.export_tickets(session, after_number=0, limit=2)
+    assert [(t["client_id"], t["ticket_number"]) for t in first["items"]] == [("acme", "TKT-00001"), ("acme", "TKT-00002")]
+    assert (first["next_client"], first["next_after"]) == ("acme", 2)
+    # Both clients have a TKT-00001: the position is (client, number), so globex's is not skipped.
+    rest = operations.export_tickets(session, after_number=2, after_client="acme", limit=5)
+    assert [(t["client_id"], t["ticket_number"]) for t in rest["items"]] == [("globex", "TKT-00001")]
+    assert rest["next_after"] is None and rest["next_client"] is None
+    assert [(h["action"], h["field"]) for h in first["items"][1]["history"]] == [("created", None), ("updated", "status")]
     with pytest.raises(ValidationError):
         operations.export_tickets(session, after_number="zero")
 
@@ -297,7 +302,7 @@ def test_the_same_create_delivered_twice_makes_one_ticket(session):
     other_client, _ = operations.create_ticket(session, valid(client_id="globex"), idempotency_key="req-1")
     session.commit()
     assert again == first and event is not None and no_event is None
-    assert other_client["ticket_number"] == "TKT-00002"  # keys are per client
+    assert other_client["ticket_number"] == "TKT-00001" and other_client["id"] != first["id"]  # keys are per client
     assert session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent)) == 2
     with pytest.raises(ValidationError) as error:
         operations.create_ticket(session, valid(), idempotency_key="k" * 101)

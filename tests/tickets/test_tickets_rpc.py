@@ -25,7 +25,7 @@ def test_create_returns_plain_json_with_the_number(tickets_rpc):
     assert ticket["ticket_number"] == "TKT-00001"
     assert isinstance(ticket["id"], str) and isinstance(ticket["created_at"], str)
     assert ticket["created_at"].endswith("+00:00")
-    assert tickets_rpc.get_ticket("TKT-00001") == ticket
+    assert tickets_rpc.get_ticket("TKT-00001", client_id="acme") == ticket
     assert tickets_rpc.get_ticket(ticket["id"], client_id="acme") == ticket
 
 
@@ -53,7 +53,7 @@ def test_list_update_delete_history_round_trip(tickets_rpc):
     assert updated["changes"] == {"status": {"from": "open", "to": "closed"}}
     assert tickets_rpc.delete_ticket("TKT-00003", "agent-9", client_id="acme") is None
     assert tickets_rpc.list_tickets({"client_id": "acme"})["total"] == 2
-    history = tickets_rpc.get_history("TKT-00002")
+    history = tickets_rpc.get_history("TKT-00002", client_id="acme")
     assert [(h["action"], h["field"]) for h in history] == [("created", None), ("updated", "status")]
 
 

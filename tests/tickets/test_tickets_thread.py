@@ -38,6 +38,7 @@ def create(session, **overrides):
 
 
 def add(session, ref, message, **kwargs):
+    kwargs.setdefault("client_id", "acme")
     result, events = conversation.add_message(session, ref, message, **kwargs)
     session.commit()
     return result, events
@@ -61,7 +62,7 @@ def test_messages_list_oldest_first_and_internal_notes_only_for_agents(session):
     add(session, ticket["ticket_number"], CUSTOMER, now=NOW + timedelta(minutes=1))
     add(session, ticket["id"], NOTE, now=NOW + timedelta(minutes=2))
     add(session, ticket["ticket_number"], REPLY, now=NOW + timedelta(minutes=3))
-    thread = conversation.list_messages(session, ticket["ticket_number"])
+    thread = conversation.list_messages(session, ticket["ticket_number"], client_id="acme")
     assert [(m["author_type"], m["visibility"], m["body"]) for m in thread] == [
         ("customer", "public", "Still broken"), ("agent", "internal", "Customer is on the old client"),
         ("agent", "public", "Try restarting")]
@@ -70,7 +71,7 @@ def test_messages_list_oldest_first_and_internal_notes_only_for_agents(session):
                           "visibility", "channel", "body", "created_at", "attachments", "email_message_id"}
     assert first["ticket_number"] == ticket["ticket_number"] and first["ticket_id"] == ticket["id"]
     assert first["created_at"].endswith("+00:00") and first["channel"] == "email"
-    public = conversation.list_messages(session, ticket["ticket_number"], include_internal=False)
+    public = conversation.list_messages(session, ticket["ticket_number"], include_internal=False, client_id="acme")
     assert [m["visibility"] for m in public] == ["public", "public"]
 
 
@@ -86,7 +87,7 @@ def test_each_message_records_its_event_with_visibility(session):
 def test_first_public_agent_reply_stamps_first_response_once(session):
     ticket = create(session)
     add(session, ticket["ticket_number"], NOTE, now=NOW + timedelta(minutes=1))
-    assert operations.get_ticket(session, ticket["ticket_number"]).first_response_at is None
+    assert operations.get_ticket(session, ticket["ticket_number"], client_id="acme").first_response_at is None
     result, _ = add(session, ticket["ticket_number"], REPLY, now=NOW + timedelta(minutes=5))
     assert result["ticket"]["first_response_at"] == (NOW + timedelta(minutes=5)).isoformat()
     result, _ = add(session, ticket["ticket_number"], REPLY, now=NOW + timedelta(minutes=9))
@@ -100,7 +101,7 @@ def test_a_reply_can_set_the_status_which_is_history_and_an_update_event(session
     ticket = create(session)
     result, _ = add(session, ticket["ticket_number"], {**REPLY, "status": "pending"})
     assert result["ticket"]["status"] == "pending" and result["created_ticket"] is False
-    history = operations.get_history(session, ticket["ticket_number"])
+    history = operations.get_history(session, ticket["ticket_number"], client_id="acme")
     assert [(h["action"], h["field"], h["new_value"], h["actor"]) for h in history][-1] == (
         "updated", "status", "pending", "ann@desk.io")
     assert event_types(session) == ["ticket.created", "ticket.updated", "ticket.message_added"]
@@ -128,7 +129,7 @@ def test_a_customer_message_on_an_open_ticket_changes_no_status(session):
 
 def test_a_message_on_a_ticket_closed_recently_reopens_it(session):
     ticket = create(session)
-    operations.update_ticket(session, ticket["ticket_number"], {"status": "closed"}, now=NOW)
+    operations.update_ticket(session, ticket["ticket_number"], {"status": "closed"}, now=NOW, client_id="acme")
     session.commit()
     result, _ = add(session, ticket["ticket_number"], CUSTOMER, now=NOW + timedelta(days=13))
     assert result["ticket"]["ticket_number"] == ticket["ticket_number"] and result["ticket"]["status"] == "open"
@@ -136,7 +137,7 @@ def test_a_message_on_a_ticket_closed_recently_reopens_it(session):
 
 def test_a_message_on_a_ticket_closed_long_ago_starts_a_linked_ticket(session):
     ticket = create(session, category="billing")
-    operations.update_ticket(session, ticket["ticket_number"], {"status": "closed"}, now=NOW)
+    operations.update_ticket(session, ticket["ticket_number"], {"status": "closed"}, now=NOW, client_id="acme")
     session.commit()
     later = NOW + timedelta(days=15)
     result, _ = add(session, ticket["ticket_number"], CUSTOMER, now=later, idempotency_key="mail-1")
@@ -145,8 +146,8 @@ def test_a_message_on_a_ticket_closed_long_ago_starts_a_linked_ticket(session):
     assert new["related_ticket"] == ticket["ticket_number"] and new["status"] == "open"
     assert (new["client_id"], new["customer_email"], new["category"]) == ("acme", "kira@example.com", "billing")
     assert new["channel"] == "email"
-    assert [m["body"] for m in conversation.list_messages(session, new["ticket_number"])] == ["Still broken"]
-    assert conversation.list_messages(session, ticket["ticket_number"]) == []
+    assert [m["body"] for m in conversation.list_messages(session, new["ticket_number"], client_id="acme")] == ["Still broken"]
+    assert conversation.list_messages(session, ticket["ticket_number"], client_id="acme") == []
     # The same delivery again answers the same; the next message joins the follow-up, no third ticket.
     again, events = add(session, ticket["ticket_number"], CUSTOMER, now=later, idempotency_key="mail-1")
     assert again == result and events == []
@@ -155,7 +156,7 @@ def test_a_message_on_a_ticket_closed_long_ago_starts_a_linked_ticket(session):
     assert session.scalar(sa.select(sa.func.count()).select_from(Ticket)) == 2
     # A client's own window: 30 days keeps the old ticket.
     third = create(session)
-    operations.update_ticket(session, third["ticket_number"], {"status": "closed"}, now=NOW)
+    operations.update_ticket(session, third["ticket_number"], {"status": "closed"}, now=NOW, client_id="acme")
     session.commit()
     kept, _ = add(session, third["ticket_number"], {**CUSTOMER, "reopen_window_days": 30}, now=later)
     assert kept["ticket"]["ticket_number"] == third["ticket_number"] and kept["created_ticket"] is False
@@ -167,7 +168,7 @@ def test_a_repeated_idempotency_key_returns_the_first_result(session):
     assert len(events) == 1
     again, events = add(session, ticket["ticket_number"], {**CUSTOMER, "body": "different"}, idempotency_key="k-1")
     assert again == first and events == []
-    assert len(conversation.list_messages(session, ticket["ticket_number"])) == 1
+    assert len(conversation.list_messages(session, ticket["ticket_number"], client_id="acme")) == 1
 
 
 def test_attachments_are_stored_listed_and_served(session):
@@ -192,9 +193,9 @@ def test_attachments_of_internal_notes_are_not_served_to_the_customer_side(sessi
     ticket = create(session)
     note, _ = add(session, ticket["ticket_number"], {**NOTE, "attachments": [{"filename": "x", "data_b64": b64(b"x")}]})
     attachment_id = note["message"]["attachments"][0]["id"]
-    assert conversation.get_attachment(session, ticket["ticket_number"], attachment_id)["size"] == 1
+    assert conversation.get_attachment(session, ticket["ticket_number"], attachment_id, client_id="acme")["size"] == 1
     with pytest.raises(NotFound):
-        conversation.get_attachment(session, ticket["ticket_number"], attachment_id, include_internal=False)
+        conversation.get_attachment(session, ticket["ticket_number"], attachment_id, include_internal=False, client_id="acme")
 
 
 @pytest.mark.parametrize("message, field", [
@@ -216,7 +217,7 @@ def test_attachments_of_internal_notes_are_not_served_to_the_customer_side(sessi
 def test_bad_messages_name_the_field_and_write_nothing(session, message, field):
     ticket = create(session)
     with pytest.raises(ValidationError) as error:
-        conversation.add_message(session, ticket["ticket_number"], message)
+        conversation.add_message(session, ticket["ticket_number"], message, client_id="acme")
     assert field in error.value.errors
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).select_from(TicketMessage)) == 0
@@ -227,7 +228,7 @@ def test_a_message_for_an_unknown_or_foreign_ticket_is_not_found(session):
     with pytest.raises(NotFound):
         conversation.add_message(session, ticket["ticket_number"], CUSTOMER, client_id="globex")
     with pytest.raises(NotFound):
-        conversation.list_messages(session, "TKT-09999")
+        conversation.list_messages(session, "TKT-09999", client_id="acme")
 
 
 def test_create_ticket_with_initial_messages_keeps_their_order_and_times(session):
@@ -239,7 +240,7 @@ def test_create_ticket_with_initial_messages_keeps_their_order_and_times(session
     ]
     ticket, event = operations.create_ticket(session, {**NEW, "channel": "chat", "messages": transcript}, now=NOW)
     session.commit()
-    thread = conversation.list_messages(session, ticket["ticket_number"])
+    thread = conversation.list_messages(session, ticket["ticket_number"], client_id="acme")
     assert [(m["author_type"], m["channel"], m["body"]) for m in thread] == [
         ("customer", "chat", "Hi, my VPN drops"), ("agent", "chat", "Which version?")]
     assert thread[0]["created_at"] == (NOW - timedelta(minutes=10)).isoformat()
@@ -309,7 +310,7 @@ def test_rpc_round_trip_and_message_added_event(tickets_rpc, events):
     note = tickets_rpc.add_message(ticket["id"], NOTE)
     thread = tickets_rpc.list_messages(ticket["ticket_number"], client_id="acme")
     assert [m["author_type"] for m in thread] == ["customer", "agent", "agent"]
-    assert [m["visibility"] for m in tickets_rpc.list_messages(ticket["ticket_number"], include_internal=False)] == [
+    assert [m["visibility"] for m in tickets_rpc.list_messages(ticket["ticket_number"], client_id="acme", include_internal=False)] == [
         "public", "public"]
     events.wait_for(lambda got: len([e for e in got if e["event_type"] == "ticket.message_added"]) == 2)
     added = [e["data"] for e in events.events if e["event_type"] == "ticket.message_added"]
@@ -325,14 +326,14 @@ def test_rpc_round_trip_and_message_added_event(tickets_rpc, events):
 def test_rpc_errors_are_typed(tickets_rpc):
     ticket = tickets_rpc.create_ticket(NEW)
     with pytest.raises(ValidationError) as error:
-        tickets_rpc.add_message(ticket["ticket_number"], {**CUSTOMER, "visibility": "internal"})
+        tickets_rpc.add_message(ticket["ticket_number"], {**CUSTOMER, "visibility": "internal"}, client_id="acme")
     assert error.value.errors == {"visibility": ["Only agents write internal notes."]}
     with pytest.raises(NotFound):
         tickets_rpc.list_messages(ticket["ticket_number"], client_id="globex")
     with pytest.raises(NotFound):
-        tickets_rpc.get_attachment(ticket["ticket_number"], "00000000-0000-0000-0000-000000000000")
+        tickets_rpc.get_attachment(ticket["ticket_number"], "00000000-0000-0000-0000-000000000000", client_id="acme")
     data = b"%PDF-1.4 bytes"
-    added = tickets_rpc.add_message(ticket["ticket_number"], {
+    added = tickets_rpc.add_message(ticket["ticket_number"], client_id="acme", message={
         **CUSTOMER, "attachments": [{"filename": "a.pdf", "content_type": "application/pdf", "data_b64": b64(data)}]})
     got = tickets_rpc.get_attachment(ticket["ticket_number"], added["message"]["attachments"][0]["id"], client_id="acme")
     assert base64.b64decode(got["data_b64"]) == data and got["size"] == len(data)

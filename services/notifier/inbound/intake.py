@@ -161,11 +161,8 @@ def receive(session_scope, tickets, raw, recipients, source, settings, envelope_
         if refusal:
             return _record(session, source, recipients, Outcome(REFUSED, refusal, smtp_code=451), mail, size,
                            now=now, owner=owner)
-        by_headers = mailthread.ticket_for_message_ids(session, mail.thread_ids)
-        known_client = None
-        if by_headers:
-            thread = session.get(mailthread.MailThread, by_headers)
-            known_client = thread.client_id if thread else None
+        thread = mailthread.ticket_for_message_ids(session, mail.thread_ids)
+        by_headers, known_client = (str(thread.ticket_id), thread.client_id) if thread else (None, None)
 
     try:
         outcome = _hand_off(session_scope, tickets, mail, raw, addressed, client, by_headers, known_client)
@@ -201,8 +198,7 @@ def _owner(session, addressed, mail=None):
         thread = session.scalars(sa.select(mailthread.MailThread)
                                  .where(mailthread.MailThread.reply_token.in_(addressed.tokens))).first()
     if thread is None and mail is not None and mail.thread_ids:
-        number = mailthread.ticket_for_message_ids(session, mail.thread_ids)
-        thread = session.get(mailthread.MailThread, number) if number else None
+        thread = mailthread.ticket_for_message_ids(session, mail.thread_ids)
     return thread.client_id if thread is not None else None
 
 
@@ -227,7 +223,8 @@ def _hand_off(session_scope, tickets, mail, raw, addressed, client, by_headers, 
     if ref:
         with session_scope() as session:
             message["reopen_window_days"] = _reopen_window(session, client_id)
-        result = tickets.add_message(ref, message, idempotency_key=key)
+        # A number names a ticket only within its client (numbers are per client).
+        result = tickets.add_message(ref, message, client_id=client_id, idempotency_key=key)
         status = CREATED if result.get("created_ticket") else ADDED
         owner = result["ticket"].get("client_id") or client_id or (client["id"] if client else None)
         return Outcome(status, None, result["ticket"]["ticket_number"], matched_by,

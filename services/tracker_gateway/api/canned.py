@@ -40,7 +40,7 @@ def placeholder_values(ticket, principal):
         "customer_name": ticket.get("customer_name"),
         "ticket_number": ticket["ticket_number"],
         "agent_name": agent.name if agent else principal.email,
-        "tracking_link": current_app.extensions["tracking_links"].url(base_url, ticket["ticket_number"], email) if email else None,
+        "tracking_link": current_app.extensions["tracking_links"].url(base_url, ticket["ticket_number"], email, ticket.get("client_id")) if email else None,
     }
 
 

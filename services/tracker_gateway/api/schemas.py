@@ -122,6 +122,12 @@ class PublicTicketSchema(Schema):
     resolved_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
     timeline = fields.List(fields.Nested(TimelineEntrySchema))
+    client_name = fields.String(allow_none=True, metadata={"description": "Whose ticket it is (numbers are per client)"})
+
+
+class PublicTrackSchema(PublicTicketSchema):
+    matches = fields.List(fields.Nested(PublicTicketSchema), metadata={
+        "description": "Every client's ticket with this number and e-mail, the latest updated first (itself too)"})
 
 
 # -- errors --

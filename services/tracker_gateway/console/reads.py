@@ -31,7 +31,7 @@ def ticket_panel(ref):
         "history": history,
         "messages": messages,
         # Signed, bound to the number and the e-mail: it opens the ticket without the form.
-        "tracking_url": current_app.extensions["tracking_links"].url(base_url, ticket["ticket_number"], email) if email else None,
+        "tracking_url": current_app.extensions["tracking_links"].url(base_url, ticket["ticket_number"], email, ticket.get("client_id")) if email else None,
         "tracker_url": f"{base_url.rstrip('/')}/track-ticket",
     })
 

@@ -27,16 +27,16 @@ def entries_from_snapshot(ticket):
 
 def backfill(view, tickets, with_history=True):
     """Store every live ticket; returns how many. `tickets` is an RPC proxy to the tickets service,
-    whose export pages through all clients in number order. Safe while events flow: older snapshots
-    never replace newer ones."""
-    count, after = 0, 0
+    whose export pages through all clients in (client, number) order. Safe while events flow: older
+    snapshots never replace newer ones."""
+    count, after, client = 0, 0, ""
     while after is not None:
-        page = tickets.export_tickets(after_number=after, limit=PAGE_SIZE)
+        page = tickets.export_tickets(after_number=after, limit=PAGE_SIZE, after_client=client)
         for ticket in page["items"]:
             history = ticket.pop("history")
             view.apply_snapshot(ticket, entries_from_history(history) if with_history else entries_from_snapshot(ticket))
         count += len(page["items"])
-        after = page["next_after"]
+        after, client = page["next_after"], page.get("next_client")
         log.info("tracker backfill: %d tickets so far", count)
     return count
 

@@ -1,15 +1,22 @@
 """The public tracker's read model in Redis: what a customer may see of each ticket, and its lookup.
 
 Written by the projector from ticket.* events (and by the backfill), read by the gateway: a
-tracker lookup is one Redis round trip (a Lua script) and no RPC. Per ticket number:
+tracker lookup is one Redis round trip (a Lua script) and no RPC. Each client numbers its own
+tickets, so a number names one ticket per client; per ticket (client and number):
 
-- `<prefix>trk:t:<TKT-n>`, a hash: `doc` (the customer-visible fields as JSON), `v` (its
+- `<prefix>trk:t:{<TKT-n>}:<client>`, a hash: `doc` (the customer-visible fields as JSON), `v` (its
   updated_at in microseconds: a snapshot never replaces a newer one), `email` (HMAC of the
   trimmed, lower-cased customer e-mail: the address itself is not stored), and `deleted` once
   the ticket is deleted (a tombstone, so that a late event cannot bring it back).
-- `<prefix>trk:tl:<TKT-n>`, a sorted set of timeline entries scored by time. An entry's member is
-  its canonical JSON, the same whether it came from an event or from the ticket's history, so a
-  redelivered event or a backfill adds nothing twice: writes are idempotent by construction.
+- `<prefix>trk:tl:{<TKT-n>}:<client>`, a sorted set of timeline entries scored by time. An entry's
+  member is its canonical JSON, the same whether it came from an event or from the ticket's history,
+  so a redelivered event or a backfill adds nothing twice: writes are idempotent by construction.
+- `<prefix>trk:n:{<TKT-n>}`, a set: the clients with a live ticket of that number. The customer's
+  lookup (number + e-mail, no client) reads it and matches the address in each client's ticket: the
+  same number and address at two clients find both tickets.
+
+The `{<TKT-n>}` hash tag puts every key of one number in one Redis Cluster slot, so the scripts,
+which derive the per-client keys from the set, stay on one node (docs/scaling.md).
 """
 import hashlib
 import hmac
@@ -31,44 +38,62 @@ TIMELINE_FIELDS = NOTIFIED_FIELDS
 MALFORMED_PREFIX = "TKT-malformed-"
 
 _APPLY = """
--- KEYS: doc hash, timeline zset. ARGV: mode, version, doc json, email digest, then score/member pairs.
+-- KEYS: doc hash, timeline zset, the number's client set. ARGV: mode, version, doc json, email digest,
+-- client, then score/member pairs.
 if redis.call('HGET', KEYS[1], 'deleted') then return 0 end
 if ARGV[1] == 'delete' then
   redis.call('DEL', KEYS[1], KEYS[2])
   redis.call('HSET', KEYS[1], 'deleted', '1', 'v', ARGV[2])
+  redis.call('SREM', KEYS[3], ARGV[5])
   return 1
 end
-for i = 5, #ARGV, 2 do redis.call('ZADD', KEYS[2], ARGV[i], ARGV[i + 1]) end
+for i = 6, #ARGV, 2 do redis.call('ZADD', KEYS[2], ARGV[i], ARGV[i + 1]) end
+redis.call('SADD', KEYS[3], ARGV[5])
 local current = redis.call('HGET', KEYS[1], 'v')
 if current and tonumber(current) > tonumber(ARGV[2]) then return 2 end
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 'doc', ARGV[3], 'email', ARGV[4])
 return 1
 """
 
-_LOOKUP = """
--- KEYS: doc hash, timeline zset, failures per IP, failures per number.
--- ARGV: email digest, IP limit, IP window (s), number limit, number window (s).
+# The matches of one number and e-mail digest: {client, doc, timeline} per client whose ticket has
+# that address (a signed link names its client: only that one is read).
+_MATCHES = """
+local function matches(set_key, prefix, number, digest, only)
+  local clients = only ~= '' and {only} or redis.call('SMEMBERS', set_key)
+  table.sort(clients)
+  local found = {}
+  for _, client in ipairs(clients) do
+    local doc_key = prefix .. 'trk:t:{' .. number .. '}:' .. client
+    local got = redis.call('HMGET', doc_key, 'email', 'doc')
+    if got[1] and got[1] == digest then
+      table.insert(found, {client, got[2], redis.call('ZRANGE', prefix .. 'trk:tl:{' .. number .. '}:' .. client, 0, -1)})
+    end
+  end
+  return found
+end
+"""
+
+_LOOKUP = _MATCHES + """
+-- KEYS: the number's client set, failures per IP, failures per number.
+-- ARGV: email digest, IP limit, IP window (s), number limit, number window (s), prefix, number.
 for i, limit in ipairs({ARGV[2], ARGV[4]}) do
-  local used = tonumber(redis.call('GET', KEYS[i + 2]) or '0')
-  if used >= tonumber(limit) then return {'limited', redis.call('PTTL', KEYS[i + 2])} end
+  local used = tonumber(redis.call('GET', KEYS[i + 1]) or '0')
+  if used >= tonumber(limit) then return {'limited', redis.call('PTTL', KEYS[i + 1])} end
 end
-local found = redis.call('HMGET', KEYS[1], 'email', 'doc')
-if found[1] and found[1] == ARGV[1] then
-  return {'hit', found[2], redis.call('ZRANGE', KEYS[2], 0, -1)}
-end
+local found = matches(KEYS[1], ARGV[6], ARGV[7], ARGV[1], '')
+if #found > 0 then return {'hit', found} end
 for i, window in ipairs({ARGV[3], ARGV[5]}) do
-  redis.call('INCR', KEYS[i + 2])
-  redis.call('EXPIRE', KEYS[i + 2], window, 'NX')
+  redis.call('INCR', KEYS[i + 1])
+  redis.call('EXPIRE', KEYS[i + 1], window, 'NX')
 end
 return {'miss'}
 """
 
-_READ = """
--- KEYS: doc hash, timeline zset. ARGV: email digest. A signed link's lookup: no failure counters.
-local found = redis.call('HMGET', KEYS[1], 'email', 'doc')
-if found[1] and found[1] == ARGV[1] then
-  return {'hit', found[2], redis.call('ZRANGE', KEYS[2], 0, -1)}
-end
+_READ = _MATCHES + """
+-- KEYS: the number's client set. ARGV: email digest, prefix, number, client ('' for every client).
+-- A signed link's lookup: no failure counters.
+local found = matches(KEYS[1], ARGV[2], ARGV[3], ARGV[1], ARGV[4])
+if #found > 0 then return {'hit', found} end
 return {'miss'}
 """
 
@@ -155,15 +180,21 @@ def describe(entry):
     return f"{kind.capitalize()} changed to {str(new).replace('_', ' ')}"
 
 
+def _text(value):
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _outcome(result):
-    """A lookup script's reply as ('hit', doc, timeline) | ('miss',) | ('limited', seconds)."""
-    outcome = result[0].decode() if isinstance(result[0], bytes) else result[0]
+    """A lookup script's reply as ('hit', [(client_id, doc, timeline), ...]) | ('miss',) | ('limited', seconds)."""
+    outcome = _text(result[0])
     if outcome == "hit":
-        doc = json.loads(result[1])
-        timeline = [json.loads(member) for member in result[2]]
-        for entry in timeline:
-            entry["text"] = describe(entry)
-        return "hit", doc, timeline
+        found = []
+        for client, doc, members in result[1]:
+            timeline = [json.loads(member) for member in members]
+            for entry in timeline:
+                entry["text"] = describe(entry)
+            found.append((_text(client), json.loads(doc), timeline))
+        return "hit", found
     if outcome == "limited":
         return "limited", max(1, math.ceil(int(result[1]) / 1000))
     return ("miss",)
@@ -181,8 +212,12 @@ class TrackerView:
         self._fail = redis_client.register_script(_FAIL)
         self._read = redis_client.register_script(_READ)
 
-    def _keys(self, number):
-        return f"{self.prefix}trk:t:{number}", f"{self.prefix}trk:tl:{number}"
+    def _keys(self, client_id, number):
+        return (f"{self.prefix}trk:t:{{{number}}}:{client_id}", f"{self.prefix}trk:tl:{{{number}}}:{client_id}",
+                self._clients_key(number))
+
+    def _clients_key(self, number):
+        return f"{self.prefix}trk:n:{{{number}}}"
 
     def email_digest(self, email):
         return hmac.new(self.digest_key, normalize_email(email).encode(), hashlib.sha256).hexdigest()
@@ -196,16 +231,17 @@ class TrackerView:
         for entry in entries:
             pairs += [micros(entry["at"]), json.dumps(entry, sort_keys=True, separators=(",", ":"))]
         return self._apply(
-            keys=self._keys(ticket["ticket_number"]),
+            keys=self._keys(ticket["client_id"], ticket["ticket_number"]),
             args=[
                 "upsert", micros(ticket["updated_at"]), json.dumps(public_doc(ticket)),
                 # A ticket without an e-mail cannot be looked up: '-' never equals a digest.
-                self.email_digest(email) if email else "-", *pairs,
+                self.email_digest(email) if email else "-", ticket["client_id"], *pairs,
             ],
         )
 
     def apply_deleted(self, ticket):
-        return self._apply(keys=self._keys(ticket["ticket_number"]), args=["delete", micros(ticket["updated_at"]), "", ""])
+        return self._apply(keys=self._keys(ticket["client_id"], ticket["ticket_number"]),
+                           args=["delete", micros(ticket["updated_at"]), "", "", ticket["client_id"]])
 
     def apply_event(self, envelope):
         """One ticket.* event; safe to repeat and to receive out of order."""
@@ -222,24 +258,27 @@ class TrackerView:
     # -- reading (the gateway) --
 
     def lookup(self, number, email, ip, limits):
-        """('hit', doc, timeline) | ('miss',) | ('limited', retry_after_seconds).
+        """('hit', [(client_id, doc, timeline), ...]) | ('miss',) | ('limited', retry_after_seconds):
+        every client's ticket with this number and address.
 
         Every path runs the same script: hits and misses cost the same and look the same.
         """
-        doc_key, timeline_key = self._keys(number)
         result = self._lookup(
-            keys=[doc_key, timeline_key, f"{self.prefix}trk:fail:ip:{ip}", f"{self.prefix}trk:fail:n:{number}"],
+            keys=[self._clients_key(number), f"{self.prefix}trk:fail:ip:{ip}", f"{self.prefix}trk:fail:n:{number}"],
             args=[
                 self.email_digest(email),
                 limits["per_ip"], limits["ip_window"], limits["per_ticket"], limits["ticket_window"],
+                self.prefix, number,
             ],
         )
         return _outcome(result)
 
-    def read(self, number, email):
-        """('hit', doc, timeline) | ('miss',), reading and counting no failures: for a signed link,
-        whose valid HMAC already shows the caller was sent this number and address."""
-        return _outcome(self._read(keys=list(self._keys(number)), args=[self.email_digest(email)]))
+    def read(self, number, email, client_id=None):
+        """('hit', [(client_id, doc, timeline), ...]) | ('miss',), reading and counting no failures: for
+        a signed link, whose valid HMAC already shows the caller was sent this number and address (and
+        client, in links that name it: then only that client's ticket)."""
+        return _outcome(self._read(keys=[self._clients_key(number)],
+                                   args=[self.email_digest(email), self.prefix, number, client_id or ""]))
 
     def record_failure(self, ip, limits):
         """Count a failure that had no ticket number (a bad link); seconds to wait if over the limit."""
@@ -248,8 +287,12 @@ class TrackerView:
 
     # -- backfill bookkeeping --
 
+    # v2: keys by client and number (issue 16). A read model filled before has only the older keys,
+    # so a projector of this version fills it again once; the older `trk:t:<TKT-n>` keys are unread.
+    BACKFILLED_KEY = "trk:meta:backfilled:v2"
+
     def mark_backfilled(self, when):
-        self.redis.set(f"{self.prefix}trk:meta:backfilled", when)
+        self.redis.set(f"{self.prefix}{self.BACKFILLED_KEY}", when)
 
     def backfilled(self):
-        return self.redis.get(f"{self.prefix}trk:meta:backfilled")
+        return self.redis.get(f"{self.prefix}{self.BACKFILLED_KEY}")

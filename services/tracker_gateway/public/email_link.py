@@ -45,9 +45,10 @@ def request_link(number, email):
     view = current_app.extensions["tracker_view"]
     ratelimit.hit(*_limits(number, view.email_digest(email)))
     outcome = view.read(number, email)
-    if outcome[0] == "hit":
-        ticket = {key: value for key, value in outcome[1].items() if key != "description"}
-        _send_in_background(current_app._get_current_object(), str(uuid.uuid4()), ticket, email)
+    if outcome[0] == "hit":  # one link per client whose ticket has this number and address
+        for client_id, doc, _ in outcome[1]:
+            ticket = {**{key: value for key, value in doc.items() if key != "description"}, "client_id": client_id}
+            _send_in_background(current_app._get_current_object(), str(uuid.uuid4()), ticket, email)
 
 
 def _send_in_background(app, request_id, ticket, email):

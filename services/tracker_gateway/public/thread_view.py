@@ -22,9 +22,9 @@ UNAVAILABLE_MESSAGE = "Your conversation cannot be shown just now. Try again in 
 SHOWN_FIELDS = ("id", "author_type", "author_name", "channel", "body", "created_at")
 
 
-def public_messages(number):
+def public_messages(number, client_id):
     """The ticket's public thread, oldest first (ServiceUnavailable if the tickets service is away)."""
-    return [message for message in tickets().list_messages(number, include_internal=False)
+    return [message for message in tickets().list_messages(number, client_id=client_id, include_internal=False)
             if message.get("visibility") == "public"]
 
 
@@ -34,14 +34,14 @@ def shown(message):
     return {**{key: message.get(key) for key in SHOWN_FIELDS}, "attachments": attachments}
 
 
-def token_for(number, email):
-    return current_app.extensions["tracking_links"].make_token(number, email)
+def token_for(number, email, client_id):
+    return current_app.extensions["tracking_links"].make_token(number, email, client_id)
 
 
-def context(number, email, errors=None, values=None):
+def context(number, email, client_id, errors=None, values=None):
     """The `thread` a ticket page renders: messages (or `error`), the link token, the reply form's fields."""
     try:
-        messages, error = [shown(message) for message in public_messages(number)], None
+        messages, error = [shown(message) for message in public_messages(number, client_id)], None
     except ServiceUnavailable:
         # The ticket's facts come from the read model and still show; only the conversation waits.
         messages, error = [], UNAVAILABLE_MESSAGE
@@ -49,7 +49,7 @@ def context(number, email, errors=None, values=None):
     values.setdefault("form_id", secrets.token_hex(16))
     most_files, most_bytes = uploads.limits()
     return {
-        "messages": messages, "error": error, "token": token_for(number, email), "errors": errors or {},
+        "messages": messages, "error": error, "token": token_for(number, email, client_id), "errors": errors or {},
         "typed": values, "csrf_token": public_csrf.token(),
         "max_files": most_files, "max_bytes": most_bytes, "max_size": uploads.megabytes(most_bytes),
     }

@@ -52,11 +52,11 @@ def _answered(exc):
     return exc.response
 
 
-def _limits(number):
+def _limits(client_id, number):
     config = current_app.config
     window = config["TRACKER_MESSAGES_WINDOW_SECONDS"]
     return (ratelimit.Limit(f"trk:msg:ip:{client_ip()}", config["TRACKER_MESSAGES_PER_IP"], window),
-            ratelimit.Limit(f"trk:msg:n:{number}", config["TRACKER_MESSAGES_PER_TICKET"], window))
+            ratelimit.Limit(f"trk:msg:n:{client_id}:{number}", config["TRACKER_MESSAGES_PER_TICKET"], window))
 
 
 def _refused(ticket, email, status, errors, values=None, headers=None):
@@ -69,7 +69,7 @@ def _refused(ticket, email, status, errors, values=None, headers=None):
 def add_message(token):
     """The customer's message (and files) on their ticket; back to the ticket's page."""
     ticket, email = tracker.from_link(token)
-    number = ticket["ticket_number"]
+    number, client_id = ticket["ticket_number"], ticket["client_id"]
     try:
         form = uploads.read_form()
     except uploads.UploadRefused as refused:
@@ -77,7 +77,7 @@ def add_message(token):
     public_csrf.check(form)
     values = form.to_dict()
     try:
-        ratelimit.hit(*_limits(number))
+        ratelimit.hit(*_limits(client_id, number))
     except TooManyAttempts as exc:
         message = f"Too many messages from your network or on this ticket. Try again {retry_in_words(exc.retry_after)}."
         return _refused(ticket, email, 429, {"body": message}, values, headers={"Retry-After": str(exc.retry_after)})
@@ -93,11 +93,11 @@ def add_message(token):
         return _refused(ticket, email, refused.status, {uploads.FIELD: refused.message}, values)
     if not data["body"] and not files:
         return _refused(ticket, email, 422, {"body": EMPTY_MESSAGE}, values)
-    customer = tickets().get_ticket(number)
+    customer = tickets().get_ticket(number, client_id=client_id)
     message = {"body": data["body"], "visibility": "public", "author_type": "customer", "channel": "tracker",
                "author_name": customer.get("customer_name"), "author_email": customer.get("customer_email") or email,
                "attachments": files}
-    result = tickets().add_message(number, message, idempotency_key=f"tracker:{data['form_id']}")
+    result = tickets().add_message(number, message, client_id=client_id, idempotency_key=f"tracker:{data['form_id']}")
     if result.get("created_ticket"):
         new_number = result["ticket"]["ticket_number"]
         notice = NEW_TICKET_NOTICE.format(old=number, new=new_number)
@@ -109,12 +109,12 @@ def add_message(token):
 def download(token, attachment_id):
     """One file of the ticket's public conversation, as a download."""
     ticket, email = tracker.from_link(token)
-    number = ticket["ticket_number"]
-    listed = _public_attachment(number, attachment_id)
+    number, client_id = ticket["ticket_number"], ticket["client_id"]
+    listed = _public_attachment(number, client_id, attachment_id)
     if listed is None:
         raise tracker.Answered(tracker.error_page(404, MISSING_FILE_MESSAGE))
     try:
-        found = tickets().get_attachment(number, str(listed["id"]))
+        found = tickets().get_attachment(number, str(listed["id"]), client_id=client_id)
     except NotFound:
         raise tracker.Answered(tracker.error_page(404, MISSING_FILE_MESSAGE)) from None
     response = send_file(io.BytesIO(base64.b64decode(found["data_b64"])), mimetype="application/octet-stream", as_attachment=True,
@@ -126,13 +126,13 @@ def download(token, attachment_id):
     return response
 
 
-def _public_attachment(number, attachment_id):
+def _public_attachment(number, client_id, attachment_id):
     """The attachment with this id among the ticket's public messages, or None."""
     try:
         wanted = uuid.UUID(attachment_id)
     except ValueError:
         return None
-    for message in thread_view.public_messages(number):
+    for message in thread_view.public_messages(number, client_id):
         for attachment in message.get("attachments") or ():
             if str(attachment.get("id")) == str(wanted):
                 return attachment

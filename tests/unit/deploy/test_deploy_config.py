@@ -253,6 +253,10 @@ def test_compose_names_every_component_and_the_infrastructure():
     for component in ("tickets", "notifier", "chat", "tracker_projector"):
         assert services[component]["healthcheck"]["test"][3:] == [component]
     assert services["gateway"]["healthcheck"]["test"][3:] == ["--http", "http://127.0.0.1:8000/readyz"]
+    # docs/scaling.md on one box: two tickets instances and two gateways; event queues classic unless set.
+    assert services["tickets"]["deploy"]["replicas"] == "${TICKETS_REPLICAS:-2}"
+    assert services["gateway"]["deploy"]["replicas"] == "${GATEWAY_REPLICAS:-2}"
+    assert compose()["x-env"]["common"]["EVENT_QUEUE_TYPE"] == "${EVENT_QUEUE_TYPE:-classic}"
 
 
 def test_compose_sets_what_the_code_needs_and_nothing_it_does_not_read():

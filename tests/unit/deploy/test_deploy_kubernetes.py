@@ -79,7 +79,7 @@ def test_each_service_has_a_deployment_with_probes_resources_and_a_non_root_user
 def test_autoscalers_service_and_migrate_job():
     deployments = {doc["metadata"]["name"] for doc in of_kind("Deployment")}
     targets = {doc["spec"]["scaleTargetRef"]["name"] for doc in of_kind("HorizontalPodAutoscaler")}
-    assert targets == {"gateway", "notifier"} and targets <= deployments
+    assert targets == {"gateway", "notifier", "tickets", "chat", "tracker-projector"} and targets <= deployments
     for hpa in of_kind("HorizontalPodAutoscaler"):
         assert hpa["spec"]["minReplicas"] >= 2 and hpa["spec"]["maxReplicas"] > hpa["spec"]["minReplicas"]
     services = {doc["metadata"]["name"]: doc for doc in of_kind("Service")}
@@ -114,3 +114,31 @@ def test_release_script_runs_the_migrate_job_to_completion_before_the_services(t
     assert all(i > applies[-1] for i, line in enumerate(lines) if "rollout status" in line)
     assert "image: deskline:latest" not in calls and calls.count("image: registry.test/deskline:9.9") == 7
     assert sum("rollout status" in line for line in lines) == 6
+
+
+def test_the_scaling_page_is_what_the_manifests_say():
+    """docs/scaling.md: quorum event queues on the RabbitMQ cluster; consumers scale on queue depth, RPC
+    services on CPU, the gateway on CPU and latency; the replica floors the page sizes."""
+    (config_map,) = of_kind("ConfigMap")
+    assert config_map["data"]["EVENT_QUEUE_TYPE"] == "quorum"
+    signals = {}
+    for hpa in of_kind("HorizontalPodAutoscaler"):
+        kinds = set()
+        for metric in hpa["spec"]["metrics"]:
+            if metric["type"] == "Resource":
+                kinds.add(metric["resource"]["name"])
+            elif metric["type"] == "External":
+                assert metric["external"]["metric"]["name"] == "rabbitmq_queue_messages_ready"
+                assert metric["external"]["metric"]["selector"]["matchLabels"]["queue"].startswith("evt-tickets-")
+                kinds.add("queue depth")
+            else:
+                kinds.add(metric["pods"]["metric"]["name"])
+        signals[hpa["metadata"]["name"]] = kinds
+    assert signals == {"gateway": {"cpu", "deskline_http_request_p95_seconds"}, "notifier": {"cpu", "queue depth"},
+                       "tracker-projector": {"queue depth"}, "tickets": {"cpu"}, "chat": {"cpu"}}
+    replicas = {doc["metadata"]["name"]: doc["spec"]["replicas"] for doc in of_kind("Deployment")}
+    assert replicas == {"gateway": 2, "tickets": 3, "notifier": 2, "chat": 2, "tracker-projector": 2, "inbound-smtp": 2}
+    page = (ROOT / "docs" / "scaling.md").read_text()
+    for said in ("x-queue-type", "EVENT_QUEUE_TYPE", "quorum", "read replica", "rabbitmq_queue_messages_ready",
+                 "deskline_http_request_p95_seconds"):
+        assert said in page, said

@@ -70,13 +70,13 @@ def test_the_conversation_shows_public_entries_only_and_no_addresses(offline_app
     broker = FakeBroker({("tickets", "list_messages"): MESSAGES})
     offline_app.extensions["rpc_pool"] = pool_of(broker)
     with offline_app.test_request_context("/track-ticket"):
-        thread = thread_view.context("TKT-00001", "kira@example.com")
+        thread = thread_view.context("TKT-00001", "kira@example.com", "acme")
     assert [m["body"] for m in thread["messages"]] == ["It broke", "Fixed"]
     assert "ann@acme.example" not in str(thread) and "kira@example.com" not in str(thread) and "<m1@" not in str(thread)
     assert thread["messages"][0]["attachments"] == [{"id": "a1", "filename": "log.txt", "size": 3}]
-    assert offline_app.extensions["tracking_links"].read_token(thread["token"]) == ("TKT-00001", "kira@example.com")
+    assert offline_app.extensions["tracking_links"].read_link(thread["token"]) == ("TKT-00001", "kira@example.com", "acme")
     [(_, method, args, kwargs, _)] = broker.made[0].calls
-    assert (method, args, kwargs) == ("list_messages", ("TKT-00001",), {"include_internal": False})
+    assert (method, args, kwargs) == ("list_messages", ("TKT-00001",), {"client_id": "acme", "include_internal": False})
     assert thread_view.description_repeated({"description": " It broke\n"}, thread)
     assert not thread_view.description_repeated({"description": "Printer"}, thread)
 
@@ -84,5 +84,5 @@ def test_the_conversation_shows_public_entries_only_and_no_addresses(offline_app
 def test_the_ticket_still_shows_when_the_conversation_cannot_be_read(offline_app):
     offline_app.extensions["rpc_pool"] = pool_of(FakeBroker({("tickets", "list_messages"): UnknownService("tickets")}))
     with offline_app.test_request_context("/track-ticket"):
-        thread = thread_view.context("TKT-00001", "kira@example.com")
+        thread = thread_view.context("TKT-00001", "kira@example.com", "acme")
     assert thread["messages"] == [] and thread["error"] == thread_view.UNAVAILABLE_MESSAGE

@@ -152,9 +152,10 @@ def test_the_email_is_kept_as_a_keyed_digest_of_its_normal_form(view):
 def test_a_created_event_writes_the_public_doc_the_digest_and_a_created_entry(view, store):
     view.apply_event(ticket_envelope("ticket.created", ticket()))
     ((keys, args),) = store.of(read_model._APPLY)
-    assert keys == ["test:trk:t:TKT-00042", "test:trk:tl:TKT-00042"]
-    mode, version, doc, digest, score, member = args
-    assert (mode, version, digest) == ("upsert", read_model.micros(CREATED), view.email_digest(EMAIL))
+    # Per client and number; the {number} hash tag keeps one number's keys on one Redis Cluster slot.
+    assert keys == ["test:trk:t:{TKT-00042}:acme", "test:trk:tl:{TKT-00042}:acme", "test:trk:n:{TKT-00042}"]
+    mode, version, doc, digest, client, score, member = args
+    assert (mode, version, digest, client) == ("upsert", read_model.micros(CREATED), view.email_digest(EMAIL), "acme")
     assert json.loads(doc) == public_doc(ticket()) and EMAIL.lower() not in doc.lower()
     assert (score, json.loads(member)) == (read_model.micros(CREATED), timeline_entry("created", CREATED))
 
@@ -166,9 +167,9 @@ def test_an_update_adds_only_its_visible_changes_and_a_notes_only_update_no_entr
     view.apply_event(ticket_envelope("ticket.updated", ticket(updated_at=later(6)),
                                      changes={"resolution_notes": {"from": "a", "to": "b"}}))
     (_, first), (_, second) = store.of(read_model._APPLY)
-    assert [json.loads(member) for member in first[5::2]] == [
+    assert [json.loads(member) for member in first[6::2]] == [
         {"at": later(5), "kind": "status", "from": "open", "to": "resolved"}]
-    assert len(second) == 4  # the snapshot, no timeline entry
+    assert len(second) == 5  # the snapshot, no timeline entry
 
 
 def test_a_ticket_without_an_email_can_never_be_looked_up(view, store):
@@ -178,7 +179,7 @@ def test_a_ticket_without_an_email_can_never_be_looked_up(view, store):
 
 def test_a_deleted_event_leaves_a_tombstone(view, store):
     view.apply_event(ticket_envelope("ticket.deleted", ticket(updated_at=later(7))))
-    assert store.of(read_model._APPLY)[0][1] == ["delete", read_model.micros(later(7)), "", ""]
+    assert store.of(read_model._APPLY)[0][1] == ["delete", read_model.micros(later(7)), "", "", "acme"]
 
 
 # -- what the tracker answers --
@@ -189,9 +190,9 @@ def hit_for(view, store, *envelopes):
         view.apply_event(envelope)
     writes = store.of(read_model._APPLY)
     # A sorted set: by score, then by member for equal scores, as ZRANGE gives them.
-    members = sorted({member for _, args in writes for member in args[5::2]},
+    members = sorted({member for _, args in writes for member in args[6::2]},
                      key=lambda member: (read_model.micros(json.loads(member)["at"]), member))
-    reply = [b"hit", writes[-1][1][2].encode(), [member.encode() for member in members]]
+    reply = [b"hit", [[b"acme", writes[-1][1][2].encode(), [member.encode() for member in members]]]]
     store.replies[read_model._LOOKUP] = store.replies[read_model._READ] = reply
 
 
@@ -245,8 +246,8 @@ def test_every_miss_is_the_same_answer_and_the_same_work(site, store):
                for typed in ("TKT-00042", "TKT-99999", "not a number")}
     assert len(answers) == 1 and tracker.NOT_FOUND_MESSAGE.encode() in answers.pop()
     numbers = [keys[0] for keys, _ in store.of(read_model._LOOKUP)]
-    assert numbers[:2] == ["test:trk:t:TKT-00042", "test:trk:t:TKT-99999"]
-    assert numbers[2] == f"test:trk:t:{normalize_number('not a number')}" and MALFORMED_PREFIX in numbers[2]
+    assert numbers[:2] == ["test:trk:n:{TKT-00042}", "test:trk:n:{TKT-99999}"]
+    assert numbers[2] == f"test:trk:n:{{{normalize_number('not a number')}}}" and MALFORMED_PREFIX in numbers[2]
     response = site.get("/api/public/track", query_string={"ticket": "TKT-1", "email": EMAIL})
     assert response.status_code == 404 and response.get_json()["message"] == tracker.NOT_FOUND_MESSAGE
 
@@ -255,10 +256,11 @@ def test_lookups_are_counted_per_address_with_the_configured_limits(site, store,
     site.post("/track-ticket", data={"ticket": "42", "email": EMAIL}, headers={"X-Forwarded-For": "203.0.113.9"},
               environ_base={"REMOTE_ADDR": "198.51.100.7"})
     keys, args = store.of(read_model._LOOKUP)[0]
-    assert keys[2:] == ["test:trk:fail:ip:198.51.100.7", "test:trk:fail:n:TKT-00042"]  # no proxy trusted
+    assert keys[1:] == ["test:trk:fail:ip:198.51.100.7", "test:trk:fail:n:TKT-00042"]  # no proxy trusted
     config = offline_app.config
     assert args[1:] == [config["TRACKER_FAILURES_PER_IP"], config["TRACKER_IP_WINDOW_SECONDS"],
-                        config["TRACKER_FAILURES_PER_TICKET"], config["TRACKER_TICKET_WINDOW_SECONDS"]]
+                        config["TRACKER_FAILURES_PER_TICKET"], config["TRACKER_TICKET_WINDOW_SECONDS"],
+                        "test:", "TKT-00042"]
 
 
 @pytest.mark.parametrize("pttl, seconds", [(1, 1), (1000, 1), (1001, 2), (59_500, 60)])
@@ -289,8 +291,12 @@ def test_a_signed_link_shows_the_ticket_without_touching_the_failure_counters(si
     response = site.get(f"/track-ticket/{token}")
     assert response.status_code == 200 and "Printer on fire" in response.get_data(as_text=True)
     ((keys, args),) = store.of(read_model._READ)
-    assert keys[0] == "test:trk:t:TKT-00042" and args == [view.email_digest(EMAIL)]
+    # A link made before numbers were per client names none: every client's match is read.
+    assert keys == ["test:trk:n:{TKT-00042}"] and args == [view.email_digest(EMAIL), "test:", "TKT-00042", ""]
     assert store.of(read_model._LOOKUP) == store.of(read_model._FAIL) == []
+    client_link = offline_app.extensions["tracking_links"].make_token("TKT-00042", EMAIL, "acme")
+    assert site.get(f"/track-ticket/{client_link}").status_code == 200
+    assert store.of(read_model._READ)[1][1][-1] == "acme"  # a link that names its client reads only that one
 
 
 def test_a_bad_link_is_404_and_counted_then_429_past_the_limit(site, store, offline_app):
