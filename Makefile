@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)
 DB_SERVICES := tickets notifier tracker_gateway chat
 
 CHARTJS_VERSION := 4.6.1
-.PHONY: install vendor run run-scaled migrate run-tickets run-notifier run-gateway run-tracker-projector run-chat bootstrap test test-fast browser bench lock infra clean
+.PHONY: install vendor run run-scaled migrate run-tickets run-notifier run-gateway run-tracker-projector run-chat bootstrap test test-fast browser bench bench-day lock infra clean
 
 install: $(VENV)/.installed vendor
 
@@ -101,6 +101,11 @@ test: test-fast infra browser
 
 bench: migrate
 	$(PY) -m bench $(BENCH_ARGS)
+
+# A day of tickets through the whole system as `make run` starts it (bench/day.py): creates over HTTP for
+# BENCH_DAY_SECONDS (60), then the drain; CPU per ticket per process, e-mails missing and duplicated.
+bench-day: install infra
+	$(PY) -m bench.day
 
 # Re-resolve the lock file from requirements.in (a deliberate upgrade, not part of install).
 lock:

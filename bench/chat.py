@@ -6,8 +6,9 @@ the public API (token in a header) and polls `?after=<last id>` every second; an
 the console's event stream (`/api/live?feeds=chat`, server-sent events) and reloads its
 conversation list after each burst of events; the agent answers each message through the agent API.
 Measured: customer post -> the agent's stream carries it (our aim: p95 < 500 ms), and
-agent post -> the customer's poll shows it. Every process runs as in production on this machine:
-gunicorn (gthread, 2 workers), the chat service, PostgreSQL, RabbitMQ and Redis.
+agent post -> the customer's poll shows it. What runs, as in production on this machine: gunicorn
+(gthread, 2 workers), the chat service, PostgreSQL, RabbitMQ and Redis. Left out: tickets, the
+notifier and the tracker projector (a chat message reaches none of them).
 """
 import json
 import os

@@ -2,8 +2,9 @@
 and misses interleaved, so that their medians compare under the same load), and the ticket list's
 first page with one filter over 100,000 tickets. `python -m bench.gateway` alone, or via `make bench`.
 
-Every process runs as in production on this one machine: gunicorn (gthread, 2 x 8), the tickets
-service, the tracker projector, PostgreSQL, RabbitMQ and Redis.
+What runs, as in production on this one machine: gunicorn (gthread, 2 x 8), the tickets service, the
+tracker projector, PostgreSQL, RabbitMQ and Redis. Left out: the notifier and chat (each create's
+e-mail and chat check are not paid for here: bench/day.py runs the whole system).
 """
 import http.client
 import json

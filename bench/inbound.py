@@ -1,7 +1,10 @@
 """Email in benchmark: messages/s into tickets through the SMTP receiver with 16 concurrent senders,
 and each message's latency from the start of its DATA to the receiver's 250, which comes only once
 the mail is stored on its ticket (the reply waits for the notifier and tickets). Half the mails are
-replies (reply token), half open new tickets; the aim: >= 100 messages/s, p99 < 2 s."""
+replies (reply token), half open new tickets; the aim: >= 100 messages/s, p99 < 2 s.
+
+What runs: inbound-smtp, the notifier (outgoing mail to the console backend) and tickets; left out: the
+gateway, chat and the tracker projector (bench/day.py runs the whole system)."""
 import smtplib
 import time
 import uuid

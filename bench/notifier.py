@@ -1,5 +1,8 @@
 """Notifier benchmark: emails/s through the SMTP backend and through the whole service, and
-event-to-email latency while tickets are created at a steady rate (the aim: p95 < 1 s at 100/s)."""
+event-to-email latency while tickets are created at a steady rate (the aim: p95 < 1 s at 100/s).
+
+What runs: the notifier and the tickets service (RPC creates, no gateway), PostgreSQL, RabbitMQ; left
+out: the gateway, chat and the tracker projector (bench/day.py runs the whole system)."""
 import socket
 import time
 import uuid

@@ -3,7 +3,8 @@ own process and PostgreSQL query time per tick), idle and while warnings and bre
 
 The tick runs in this process against its own database (the scheduler's function, as the tickets
 service's timer calls it); a minute is four ticks 15 s apart (TICKETS_SLA_TICK_SECONDS' default),
-played one after the other with the clock moved on."""
+played one after the other with the clock moved on. No service runs: the events it would publish are
+counted, not consumed."""
 import time
 from datetime import datetime, timedelta, timezone
 

@@ -1,4 +1,7 @@
-"""Tickets service benchmark: creates and list through RPC with two instances, beside a no-op RPC."""
+"""Tickets service benchmark: creates and list through RPC with two instances, beside a no-op RPC.
+
+Only the tickets service runs (and PostgreSQL, RabbitMQ): no gateway, and no consumer of its events
+(the notifier, chat and the projector): bench/day.py runs the whole system."""
 import time
 
 import sqlalchemy as sa

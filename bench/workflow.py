@@ -1,7 +1,9 @@
 """Issue 14's benchmark through HTTP, every process as in production (gunicorn gthread 2 x 8, the
 tickets service, PostgreSQL, RabbitMQ, Redis): a bulk update of 1,000 tickets in one request (time,
 events published), and the queue counts' refresh after a change (the change's event on the console's
-live stream, then GET /api/queues, as the sidebar does), over SEED_TICKETS tickets.
+live stream, then GET /api/queues, as the sidebar does), over SEED_TICKETS tickets. Left out: the
+notifier, chat and the tracker projector, which consume the bulk action's events (bench/day.py runs
+the whole system).
 `python -m bench.workflow` alone, or via `make bench`.
 """
 import http.client

@@ -11,11 +11,11 @@ import logging
 from nameko.events import SERVICE_POOL, event_handler
 from nameko.rpc import rpc
 from nameko.timer import Timer
-from nameko_sqlalchemy import Database
 
 from shared.contracts.enums import TICKET_CREATED
 from shared.contracts.exceptions import Conflict, NotFound, ValidationError
 from shared.platform.consumers import EventPolicy
+from shared.platform.database import Database
 from shared.platform.outbox import OutboxPublisher
 from shared.platform.runtime import Pingable
 
@@ -47,7 +47,7 @@ class ChatService(Pingable, OutboxPublisher):
     name = "chat"
 
     # Objects stay readable after commit: the fast path publishes them without reloading.
-    db = Database(Base, session_options={"expire_on_commit": False}, engine_options={"pool_pre_ping": True})
+    db = Database(Base, session_options={"expire_on_commit": False})
     outbox_model = OutboxEvent
     policy = EventPolicy()
 

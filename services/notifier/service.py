@@ -8,7 +8,6 @@ from nameko.dependency_providers import Config
 from nameko.events import SERVICE_POOL, event_handler
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
-from nameko_sqlalchemy import Database
 
 from shared.contracts.enums import (
     CHAT_CONVERSATION_MISSED,
@@ -23,6 +22,7 @@ from shared.contracts.enums import (
 from shared.contracts.events import parse_envelope
 from shared.contracts.exceptions import Conflict, NotFound, ValidationError
 from shared.platform.consumers import EventPolicy
+from shared.platform.database import Database
 from shared.platform.observability import record_email_delivery
 from shared.platform.runtime import Pingable
 from shared.platform.timers import BackoffTimer
@@ -94,7 +94,7 @@ class NotifierService(Pingable):
     name = "notifier"
 
     # As many pooled connections as workers: no connection opened and closed per event at full load.
-    db = Database(Base, engine_options={"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20})
+    db = Database(Base, engine_options={"pool_size": 10, "max_overflow": 20})
     mail = MailProvider()
     config = Config()
     policy = EventPolicy()

@@ -8,6 +8,9 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ClauseElement, Executable
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from shared.contracts.enums import TICKET_CREATED, TICKET_DELETED, TICKET_PRIORITIES, TICKET_STATUSES, TICKET_UPDATED
 from shared.contracts.exceptions import NotFound, ValidationError
@@ -120,8 +123,45 @@ SORT_COLUMNS = {
 }
 
 
+# Counting every match scans every matching index entry: 20,000 open tickets cost ~20 ms of PostgreSQL
+# per page, four times the rest of the list. Up to EXACT_COUNT_MAX (the bulk actions' limit: the
+# "select all N" offer needs it exact) the count is exact; above, the planner's estimate from the
+# table's statistics stands in (`total_exact` false), at the cost of planning the query only.
+EXACT_COUNT_MAX = 1000
+
+
+class _Explain(Executable, ClauseElement):
+    """`EXPLAIN (FORMAT JSON) <select>` as a statement of its own, compiled once per shape (SQLAlchemy's cache)."""
+
+    inherit_cache = True
+    _traverse_internals = [("select", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, select):
+        self.select = select
+
+    @property
+    def _all_selected_columns(self):
+        return [sa.column("QUERY PLAN", sa.JSON)]
+
+
+@compiles(_Explain, "postgresql")
+def _compile_explain(element, compiler, **kw):
+    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.select, **kw)
+
+
+def _count(session, where):
+    """(how many tickets match, whether that is exact): exact up to EXACT_COUNT_MAX, an estimate above."""
+    bounded = sa.select(Ticket.id).where(*where).limit(EXACT_COUNT_MAX + 1).subquery()
+    exact = session.scalar(sa.select(sa.func.count()).select_from(bounded))
+    if exact <= EXACT_COUNT_MAX:
+        return exact, True
+    plan = session.execute(_Explain(sa.select(Ticket.id).where(*where))).scalar()
+    estimate = int(plan[0]["Plan"]["Plan Rows"])
+    return max(estimate, EXACT_COUNT_MAX + 1), False
+
+
 def list_tickets(session, filters):
-    """One page of a client's tickets: {items, total, page, per_page}."""
+    """One page of a client's tickets: {items, total, total_exact, page, per_page} (_count: the total)."""
     f = load(schemas.LIST_FILTERS, filters)
     where = queues.conditions(f, _now())
     column = SORT_COLUMNS[f["sort"].lstrip("-")]
@@ -132,7 +172,7 @@ def list_tickets(session, filters):
     order = [first, Ticket.number.desc() if descending else Ticket.number.asc()]
     if f.get("q") and "sort" not in filters:
         order.insert(0, search.relevance(f["q"]).desc())  # a search without a chosen order: best first
-    total = session.scalar(sa.select(sa.func.count()).select_from(Ticket).where(*where))
+    total, exact = _count(session, where)
     items = session.scalars(
         sa.select(Ticket).where(*where).order_by(*order)
         .limit(f["per_page"]).offset((f["page"] - 1) * f["per_page"])
@@ -140,6 +180,7 @@ def list_tickets(session, filters):
     return {
         "items": [schemas.dump_ticket(ticket) for ticket in items],
         "total": total,
+        "total_exact": exact,
         "page": f["page"],
         "per_page": f["per_page"],
     }

@@ -1,11 +1,11 @@
 """The tickets nameko service: thin RPC entrypoints over `operations`; events leave through the outbox."""
 from nameko.rpc import rpc
 from nameko.timer import timer
-from nameko_sqlalchemy import Database
 from sqlalchemy.exc import IntegrityError
 
 from shared.contracts.exceptions import Conflict, NotFound, ValidationError
 from shared.platform import outbox
+from shared.platform.database import Database
 from shared.platform.outbox import OutboxPublisher
 from shared.platform.runtime import Pingable
 
@@ -21,7 +21,7 @@ class TicketsService(Pingable, OutboxPublisher):
     name = "tickets"
 
     # Objects stay readable after commit: the fast path publishes them without reloading.
-    db = Database(Base, session_options={"expire_on_commit": False}, engine_options={"pool_pre_ping": True})
+    db = Database(Base, session_options={"expire_on_commit": False})
     outbox_model = OutboxEvent
 
     @rpc(expected_exceptions=EXPECTED)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher
+from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -83,11 +84,12 @@ class RelayTimer(BackoffTimer):
         return RELAY_MIN_SECONDS, float(config.get("OUTBOX_RELAY_MAX_SECONDS", RELAY_MAX_SECONDS))
 
 
-def publish_committed(session, model, rows, publish):
+def publish_committed(session, model, rows, publish, marks=None):
     """The fast path: publish rows the caller has just committed, then mark them published.
 
     No lock is taken: the relay leaves rows alone for FAST_PATH_GRACE, so in normal operation each
     row is published once. If publishing fails the rows stay unpublished and the relay retries them.
+    With `marks` (a PublishedMarks batch) the rows are marked by its next batch, not here.
     Returns how many went out.
     """
     published = []
@@ -99,7 +101,9 @@ def publish_committed(session, model, rows, publish):
             RelayTimer.wake_all()
             break
         published.append(row.id)
-    if published:
+    if published and marks is not None:
+        marks.add(published)
+    elif published:
         session.execute(
             sa.update(model)
             .where(model.id.in_(published), model.published_at.is_(None))
@@ -107,6 +111,78 @@ def publish_committed(session, model, rows, publish):
         )
         session.commit()
     return len(published)
+
+
+def mark_published(session, model, ids):
+    """Set published_at on these rows (those not already marked)."""
+    session.execute(
+        sa.update(model)
+        .where(model.id.in_(ids), model.published_at.is_(None))
+        .values(published_at=sa.func.now())
+        .execution_options(synchronize_session=False)
+    )
+
+
+# How long a published row waits to be marked with others (well inside FAST_PATH_GRACE).
+MARK_INTERVAL = 0.05
+
+
+class PublishedMarks(DependencyProvider):
+    """The fast path's published rows, marked in one UPDATE per MARK_INTERVAL by a thread of the
+    service's own (the service's `db` engine, `outbox_model`)."""
+
+    def setup(self):
+        import eventlet.semaphore
+
+        self.pending = []
+        self.lock = eventlet.semaphore.Semaphore()
+        self.running = False
+        self.database = next(dep for dep in self.container.dependencies if hasattr(dep, "declarative_base"))
+        self.model = self.container.service_cls.outbox_model
+
+    def start(self):
+        self.running = True
+        self.container.spawn_managed_thread(self._run, identifier="outbox.published_marks")
+
+    def add(self, ids):
+        self.pending.extend(ids)
+
+    def flush(self):
+        """Mark what is pending now (the relay and the backlog call this first); False if that failed."""
+        from sqlalchemy.orm import Session
+
+        with self.lock:
+            ids, self.pending = self.pending, []
+            if not ids:
+                return True
+            try:
+                with Session(bind=self.database.engine) as session:
+                    mark_published(session, self.model, ids)
+                    session.commit()
+                return True
+            except Exception as exc:  # the database is away: keep them for the next try
+                log.warning("outbox: marking %d published rows failed, retrying: %r", len(ids), exc)
+                self.pending = ids + self.pending
+                return False
+
+    def _run(self):
+        import eventlet
+
+        while self.running:
+            eventlet.sleep(MARK_INTERVAL)
+            self.flush()
+
+    def stop(self):
+        self.running = False
+        try:
+            self.flush()
+        except Exception:  # the engine is already gone: the relay publishes these again after a restart
+            log.warning("outbox: %d published rows left unmarked at stop", len(self.pending))
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return self
 
 
 def publish_claimed(session, model, rows, publish):
@@ -183,10 +259,12 @@ class OutboxPublisher:
     # retry when the broker is away: the relay publishes the row later, the worker must not hang.
     dispatch = EventDispatcher(retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2,
                                              "interval_max": 0.2})
+    published_marks = PublishedMarks()
 
     @rpc
     def outbox_backlog(self):
         """Events committed but not yet published (an operations metric)."""
+        self.published_marks.flush()
         with self.db.get_session() as session:
             return unpublished_count(session, self.outbox_model)
 
@@ -195,6 +273,7 @@ class OutboxPublisher:
         """Publish what the fast path missed: a crash between commit and publish, a broker outage.
         Returns whether there was work (rows published or a failed attempt): RelayTimer backs off without."""
         batch = self.config.get("OUTBOX_BATCH_SIZE", 200)
+        self.published_marks.flush()  # this process's published rows are not the relay's to send
         failures, total = [], 0
 
         def publish(event_type, payload):
@@ -213,4 +292,4 @@ class OutboxPublisher:
 
     def _commit_and_publish(self, session, events):
         session.commit()
-        publish_committed(session, self.outbox_model, events, self.dispatch)
+        publish_committed(session, self.outbox_model, events, self.dispatch, self.published_marks)

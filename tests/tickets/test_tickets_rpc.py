@@ -1,4 +1,6 @@
 """The tickets service through its real RPC entrypoints and real events (RabbitMQ, PostgreSQL)."""
+import socket
+import time
 import uuid
 
 import pytest
@@ -118,3 +120,31 @@ def test_rpc_replies_are_transient(amqp_uri, tickets_service, events):
     assert reply.properties["delivery_mode"] == 1
     events.wait_for(lambda got: len(got) == 1)
     assert events.events[0]["data"]["ticket"]["ticket_number"] == "TKT-00001"
+
+
+def test_concurrent_creates_are_marked_published_in_batches_and_sent_once(amqp_uri, tickets_service, session_factory,
+                                                                         events):
+    """The fast path's rows are marked by PublishedMarks' batches (shared/platform/outbox.py): every row
+    marked soon after, and the relay, which waits FAST_PATH_GRACE, publishes none of them again."""
+    import eventlet
+
+    from shared.platform.outbox import FAST_PATH_GRACE
+    from shared.testing import rpc_proxy
+
+    def create(n):
+        with rpc_proxy(amqp_uri) as rpc:
+            return rpc.tickets.create_ticket({**NEW, "title": f"Ticket {n}"})["ticket_number"]
+
+    numbers = list(eventlet.GreenPool(10).imap(create, range(20)))
+    with session_factory() as session:
+        wait_for(lambda: session.scalar(sa.select(sa.func.count()).where(OutboxEvent.published_at.is_(None))) == 0,
+                 timeout=5, message="every row marked published")
+    events.wait_for(lambda got: len(got) >= 20, message="20 events")
+    # Proving an absence: past the relay's grace and a tick of it, whatever it sent again has arrived.
+    deadline = time.monotonic() + FAST_PATH_GRACE.total_seconds() + 2
+    while time.monotonic() < deadline:
+        try:
+            events.connection.drain_events(timeout=0.5)
+        except socket.timeout:
+            pass
+    assert sorted(e["data"]["ticket"]["ticket_number"] for e in events.events) == sorted(numbers)

@@ -84,6 +84,8 @@ class TicketUpdatedSchema(TicketSchema):
 
 class TicketPageSchema(PageSchema):
     items = fields.List(fields.Nested(TicketSchema))
+    total_exact = fields.Boolean(metadata={
+        "description": "false when more than 1,000 tickets match: `total` is then PostgreSQL's estimate"})
 
 
 class HistorySchema(Schema):

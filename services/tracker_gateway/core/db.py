@@ -1,14 +1,15 @@
 """The gateway's database: one engine per process, one session per request (on Flask's `g`)."""
-import sqlalchemy as sa
 from flask import current_app, g
 from sqlalchemy.orm import sessionmaker
 
+from shared.platform.database import create_engine
+
 
 def make_sessionmaker(url, pool_size=10, max_overflow=4, pool_timeout=30):
-    # pre_ping: a PostgreSQL restart must not cost the next requests their connection. A request
-    # that waits pool_timeout for a connection gets sqlalchemy's TimeoutError (errors.py: 503).
-    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout,
-                              pool_pre_ping=True)
+    # Idle connections are pinged (shared/platform/database.py): a PostgreSQL restart must not cost the
+    # next requests their connection. A request that waits pool_timeout for a connection gets
+    # sqlalchemy's TimeoutError (errors.py: 503).
+    engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout)
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
