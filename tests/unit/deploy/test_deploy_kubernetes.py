@@ -138,7 +138,8 @@ def test_the_scaling_page_is_what_the_manifests_say():
     assert signals == {"gateway": {"cpu", "deskline_http_request_p95_seconds"}, "notifier": {"cpu", "queue depth"},
                        "tracker-projector": {"queue depth"}, "tickets": {"cpu"}, "chat": {"cpu"}}
     replicas = {doc["metadata"]["name"]: doc["spec"]["replicas"] for doc in of_kind("Deployment")}
-    assert replicas == {"gateway": 2, "tickets": 3, "notifier": 2, "chat": 2, "tracker-projector": 2, "inbound-smtp": 2}
+    assert replicas == {"gateway": 2, "tickets": 3, "notifier": 2, "chat": 2, "tracker-projector": 2, "inbound-smtp": 2,
+                        "webhooks": 2}
     page = (ROOT / "docs" / "scaling.md").read_text()
     for said in ("x-queue-type", "EVENT_QUEUE_TYPE", "quorum", "read replica", "rabbitmq_queue_messages_ready",
                  "deskline_http_request_p95_seconds"):
