@@ -103,7 +103,7 @@ def dead_letters(amqp_uri):
         from shared.platform.queues import typed
 
         arguments = typed(Queue(DEAD_LETTER_QUEUE, durable=True)).queue_arguments
-        queue = connection.SimpleQueue(DEAD_LETTER_QUEUE, queue_opts={"durable": True, "queue_arguments": arguments})
+        queue = connection.SimpleQueue(DEAD_LETTER_QUEUE, queue_opts={"durable": True}, queue_args=arguments)
         taken = []
         while True:
             try:

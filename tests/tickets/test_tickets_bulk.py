@@ -98,14 +98,15 @@ def test_a_ticket_failing_midway_is_rolled_back_to_its_savepoint(session, monkey
 
 def test_tenancy_a_batch_never_reaches_another_clients_tickets(session):
     mine = make(session, 1)
-    theirs = make(session, 1, client_id="globex")
-    result, _ = bulk.bulk_update(session, {"tickets": mine + theirs, "delete": True}, "ann", "acme")
+    theirs = make(session, 2, client_id="globex")  # numbers are per client: TKT-00001 is also acme's own
+    result, _ = bulk.bulk_update(session, {"tickets": mine + theirs[1:], "delete": True}, "ann", "acme")
     session.commit()
     assert result["changed"] == 1 and result["failed"] == [
-        {"ticket": theirs[0], "error": "not_found", "message": f"No ticket {theirs[0]} in this client.", "errors": {}}]
-    assert operations.get_ticket(session, theirs[0]).deleted_at is None
+        {"ticket": theirs[1], "error": "not_found", "message": f"No ticket {theirs[1]} in this client.", "errors": {}}]
+    for number in theirs:
+        assert operations.get_ticket(session, number, client_id="globex").deleted_at is None
     with pytest.raises(Exception):
-        operations.get_ticket(session, mine[0])
+        operations.get_ticket(session, mine[0], client_id="acme")
 
 
 def test_a_batch_by_filter_and_its_bound(session, monkeypatch):
