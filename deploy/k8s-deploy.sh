@@ -17,9 +17,9 @@ $kubectl -n deskline get secret deskline-secrets >/dev/null
 $kubectl -n deskline delete job deskline-migrate --ignore-not-found --wait=true
 with_image "$dir/migrate-job.yaml" | $kubectl apply -f -
 $kubectl -n deskline wait --for=condition=complete --timeout=15m job/deskline-migrate
-for manifest in tickets notifier inbound-smtp webhooks chat tracker-projector gateway; do
+for manifest in tickets notifier inbound-smtp webhooks chat tracker-projector chat-stream gateway; do
     with_image "$dir/$manifest.yaml" | $kubectl apply -f -
 done
-for deployment in tickets notifier inbound-smtp webhooks chat tracker-projector gateway; do
+for deployment in tickets notifier inbound-smtp webhooks chat tracker-projector chat-stream gateway; do
     $kubectl -n deskline rollout status "deployment/$deployment" --timeout=10m
 done

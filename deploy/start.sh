@@ -11,6 +11,7 @@ case "$component" in
         # gunicorn (gthread), started as everywhere else (services/tracker_gateway/cli.py: run_gateway).
         exec python -m services.tracker_gateway run "$@"
         ;;
+    chat_stream) exec python -m services.tracker_gateway chat-stream "$@" ;;  # customers' chat streams (asyncio)
     tracker_projector) exec python -m services.tracker_gateway.projector run "$@" ;;
     inbound_smtp) exec python -m services.notifier inbound-smtp "$@" ;;      # email in (SMTP receiver)
     webhooks) exec python -m services.notifier webhooks "$@" ;;              # webhook deliveries (own queues)
@@ -18,7 +19,7 @@ case "$component" in
     probe) exec python -m shared.platform.probe "$@" ;;
     manage) exec python -m services.tracker_gateway "$@" ;;               # create-client, create-agent, rebuild-tracker
     help|--help|-h)
-        echo "usage: start.sh tickets|notifier|chat|gateway|tracker_projector|inbound_smtp|webhooks|migrate|probe ARGS|manage ARGS"
+        echo "usage: start.sh tickets|notifier|chat|gateway|chat_stream|tracker_projector|inbound_smtp|webhooks|migrate|probe ARGS|manage ARGS"
         ;;
     *)
         echo "start.sh: unknown component '$component' (try: start.sh help)" >&2

@@ -34,6 +34,8 @@ COMPONENT_PACKAGE = {
     "inbound_smtp": "notifier",
     # Webhook deliveries: the notifier's package and database, another process with queues of its own.
     "webhooks": "notifier",
+    # The customers' chat streams: the gateway's package and settings, an asyncio process of its own.
+    "chat_stream": "tracker_gateway",
 }
 COMPONENT_CONFIGS = {
     component: [ROOT / "services" / package / "config.py"] for component, package in COMPONENT_PACKAGE.items()
@@ -256,6 +258,7 @@ def test_compose_names_every_component_and_the_infrastructure():
     for component in ("tickets", "notifier", "chat", "tracker_projector"):
         assert services[component]["healthcheck"]["test"][3:] == [component]
     assert services["gateway"]["healthcheck"]["test"][3:] == ["--http", "http://127.0.0.1:8000/readyz"]
+    assert services["chat_stream"]["healthcheck"]["test"][3:] == ["--http", "http://127.0.0.1:8001/healthz"]
     # docs/scaling.md on one box: two tickets instances and two gateways; event queues classic unless set.
     assert services["tickets"]["deploy"]["replicas"] == "${TICKETS_REPLICAS:-2}"
     assert services["gateway"]["deploy"]["replicas"] == "${GATEWAY_REPLICAS:-2}"

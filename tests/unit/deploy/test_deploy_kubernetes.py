@@ -41,7 +41,7 @@ def test_the_validation_catches_mistakes():
 
 def test_each_service_has_a_deployment_with_probes_resources_and_a_non_root_user():
     deployments = {doc["spec"]["template"]["spec"]["containers"][0]["args"][0]: doc for doc in of_kind("Deployment")}
-    assert set(deployments) == set(NAMEKO) | {"gateway", "inbound_smtp", "webhooks"}
+    assert set(deployments) == set(NAMEKO) | {"gateway", "inbound_smtp", "webhooks", "chat_stream"}
     for component, doc in deployments.items():
         pod = doc["spec"]["template"]["spec"]
         (container,) = pod["containers"]
@@ -83,7 +83,7 @@ def test_autoscalers_service_and_migrate_job():
     for hpa in of_kind("HorizontalPodAutoscaler"):
         assert hpa["spec"]["minReplicas"] >= 2 and hpa["spec"]["maxReplicas"] > hpa["spec"]["minReplicas"]
     services = {doc["metadata"]["name"]: doc for doc in of_kind("Service")}
-    assert set(services) == {"gateway", "inbound-smtp"}
+    assert set(services) == {"gateway", "inbound-smtp", "chat-stream"}
     assert services["inbound-smtp"]["spec"]["ports"][0] == {"name": "smtp", "port": 25, "targetPort": "smtp"}
     service = services["gateway"]
     (gateway,) = [doc for doc in of_kind("Deployment") if doc["metadata"]["name"] == "gateway"]
@@ -108,13 +108,13 @@ def test_release_script_runs_the_migrate_job_to_completion_before_the_services(t
     assert "namespace.yaml" in lines[0] and "config.yaml" in lines[0]
     applies = [i for i, line in enumerate(lines) if line == "CALL apply -f -"]
     wait = lines.index("CALL -n deskline wait --for=condition=complete --timeout=15m job/deskline-migrate")
-    assert len(applies) == 8 and applies[0] < wait < applies[1]  # the Job, waited for, then seven services (the SMTP
-    # receiver and the webhooks process too)
+    assert len(applies) == 9 and applies[0] < wait < applies[1]  # the Job, waited for, then eight services (the SMTP
+    # receiver, the webhooks process and the chat stream server too)
     applied = calls.split("CALL apply -f -\n")[1:]
     assert "kind: Job" in applied[0] and not any("kind: Job" in chunk for chunk in applied[1:])
     assert all(i > applies[-1] for i, line in enumerate(lines) if "rollout status" in line)
-    assert "image: deskline:latest" not in calls and calls.count("image: registry.test/deskline:9.9") == 8
-    assert sum("rollout status" in line for line in lines) == 7
+    assert "image: deskline:latest" not in calls and calls.count("image: registry.test/deskline:9.9") == 9
+    assert sum("rollout status" in line for line in lines) == 8
 
 
 def test_the_scaling_page_is_what_the_manifests_say():
@@ -139,7 +139,7 @@ def test_the_scaling_page_is_what_the_manifests_say():
                        "tracker-projector": {"queue depth"}, "tickets": {"cpu"}, "chat": {"cpu"}}
     replicas = {doc["metadata"]["name"]: doc["spec"]["replicas"] for doc in of_kind("Deployment")}
     assert replicas == {"gateway": 2, "tickets": 3, "notifier": 2, "chat": 2, "tracker-projector": 2, "inbound-smtp": 2,
-                        "webhooks": 2}
+                        "webhooks": 2, "chat-stream": 2}
     page = (ROOT / "docs" / "scaling.md").read_text()
     for said in ("x-queue-type", "EVENT_QUEUE_TYPE", "quorum", "read replica", "rabbitmq_queue_messages_ready",
                  "deskline_http_request_p95_seconds"):
