@@ -77,7 +77,7 @@ def test_migrate_declares_the_projectors_event_queues(gateway_db, amqp_uri):
     completed = run(["migrate"], gateway_db, AMQP_URI=amqp_uri)
     assert completed.returncode == 0, completed.stderr
     queues = event_queues(TrackerProjector, nameko_config({"AMQP_URI": amqp_uri}))
-    assert len(queues) == 3
+    assert len(queues) == 4  # created, updated, deleted, rated
     # The queues exist before the projector ever ran: a passive declare fails on a missing queue.
     with Connection(amqp_uri) as connection:
         channel = connection.channel()
