@@ -87,11 +87,17 @@ class Supervised:
         return dict(re.findall(r"^\S+:(\S+)\s+(\S+)", self.ctl("status"), re.M))
 
     def stop(self):
+        # Its descendants first: once supervisord is gone they belong to init, and a service left running
+        # would consume the next tests' events from the same virtual host.
+        descendants = children(self.process.pid)
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
-        for pid in children(self.process.pid):
-            os.kill(pid, signal.SIGKILL)
+        for pid in descendants:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.log.close()
 
 
@@ -134,6 +140,7 @@ def test_a_killed_service_comes_back_while_the_gateway_answers_and_ctrl_c_stops_
         "GATEWAY_PORT": str(port), "GATEWAY_WORKERS": "2", "GATEWAY_THREADS": "4",
         "GATEWAY_READY_SERVICES": "tickets", "RPC_TIMEOUT": "5", "GUNICORN_CMD_ARGS": "--no-control-socket",
         "CHAT_STREAM_PORT": str(free_port()),  # the customers' chat stream server: not 8001, which `make run` may hold
+        "INBOUND_SMTP_PORT": str(free_port()),  # the SMTP receiver: not 2525, likewise
     }).start()
     try:
         wait_for(lambda: http_ok(f"{base}/readyz", run.process, run.log_path), timeout=60, interval=0.2,
