@@ -169,13 +169,14 @@ def test_every_page_loads_the_one_base_stylesheet_first(browser, browser_context
 
 def test_no_console_page_shows_a_coming_soon_item(signed_in, ui_stack):
     page = signed_in
-    for path in ("/agent/tickets", "/agent/chats", "/agent/reports", "/agent/sla", "/agent/team", "/agent/profile"):
+    for path in ("/agent/tickets", "/agent/chats", "/agent/reports", "/agent/sla", "/agent/team", "/agent/webhooks",
+                 "/agent/profile"):
         page.goto(ui_stack.url(path))
         nav = page.locator("nav.mainnav")
-        # Ann is an admin: SLA and Team are hers too (tests/ui/test_ui_team.py: an agent has no Team entry).
-        expect(nav.locator("li")).to_have_count(5)
-        expect(nav.locator("li > a[href]")).to_have_count(5)  # every entry a working link
-        expect(nav.locator("a")).to_have_text(["Tickets", "Chats", "Reports", "SLA", "Team"])
+        # Ann is an admin: SLA, Team and Webhooks are hers too (tests/ui/test_ui_team.py: an agent has no Team entry).
+        expect(nav.locator("li")).to_have_count(6)
+        expect(nav.locator("li > a[href]")).to_have_count(6)  # every entry a working link
+        expect(nav.locator("a")).to_have_text(["Tickets", "Chats", "Reports", "SLA", "Team", "Webhooks"])
         expect(nav.locator('[aria-disabled="true"], .nav-soon')).to_have_count(0)
         expect(page.get_by_text(re.compile("coming soon", re.I))).to_have_count(0)
         expect(page.locator('[title="Coming soon" i]')).to_have_count(0)

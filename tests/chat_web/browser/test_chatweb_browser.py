@@ -192,7 +192,10 @@ def test_a_ticket_from_a_chat_is_prefilled_validated_linked_listed_and_emailed(t
     expect(thread.nth(1).locator(".msg-body")).to_have_text("Sorry about that; I will open a ticket.")
 
     # And the customer gets the "created" e-mail, by the notifier over SMTP.
-    mails = wait_for(lambda: ui_stack.smtp.for_ticket(number), timeout=15, message=f"the e-mail for {number}")
+    # Numbers are per client and every test's chat is another client's: the title tells this ticket's e-mail.
+    mails = wait_for(lambda: [mail for mail in ui_stack.smtp.for_ticket(number, CUSTOMER_EMAIL)
+                              if "Charged twice for March" in mail.part("plain")],
+                     timeout=15, message=f"the e-mail for {number}")
     assert mails[0].rcpt_tos == [CUSTOMER_EMAIL]
     assert number in mails[0].part("plain") and "Charged twice for March" in mails[0].part("plain")
     assert customer.dialogs == [] and agent.dialogs == []
@@ -238,7 +241,10 @@ def test_a_create_whose_answer_was_lost_and_is_tried_again_makes_one_ticket(two_
     assert [ticket["ticket_number"] for ticket in listed["items"]] == [number]
     agent.click("#td-done")
     expect(customer.locator("#messages .msg-system .body")).to_have_text([f"Ticket {number} created"], timeout=LIVE_MS)
-    mails = wait_for(lambda: ui_stack.smtp.for_ticket(number), timeout=15, message=f"the e-mail for {number}")
+    # Numbers are per client and every test's chat is another client's: the title tells this ticket's e-mail.
+    mails = wait_for(lambda: [mail for mail in ui_stack.smtp.for_ticket(number, CUSTOMER_EMAIL)
+                              if "Order never arrived" in mail.part("plain")],
+                     timeout=15, message=f"the e-mail for {number}")
     assert len(mails) == 1
 
     # The conversation now has its ticket: the dialog says so, with a link, before anyone makes a second.
