@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from services.notifier.webhooks.guard import Guard
+from services.notifier.webhooks.transport import Transport
 from shared.testing import ROOT, free_port, wait_for
 from tests.fixtures.chat_web import CUSTOMER
 from tests.fixtures.gateway import TEST_REDIS_URL
@@ -27,6 +29,17 @@ pytestmark = pytest.mark.slow
 
 LIMITS = ("CHAT_STARTS_PER_IP", "CHAT_POSTS_PER_IP", "CHAT_READS_PER_IP", "TRACKER_FAILURES_PER_IP",
           "TRACKER_FAILURES_PER_TICKET", "TRACKER_LINK_EMAILS_PER_IP", "LOGIN_FAILURES_PER_IP")
+
+
+@pytest.fixture
+def webhooks_config(webhooks_config):
+    """The fuzzer's webhook URLs name hosts anywhere: "send a test event" and "send again" must not look them
+    up or call them (a name lookup on a machine without DNS waits for the resolver's timeouts)."""
+    return {**webhooks_config, "WEBHOOK_TRANSPORT": Transport(Guard(resolver=_no_outside_host))}
+
+
+def _no_outside_host(host, port):
+    raise OSError(f"the fuzz run reaches no outside host ({host})")
 
 
 @pytest.fixture
