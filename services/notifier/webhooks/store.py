@@ -327,12 +327,17 @@ def record_outcome(session, claim, result, started_at, settings, now=None, rand=
 
 
 def _endpoint_health(session, endpoint_id, ok, settings, now):
+    # The endpoint's row is skipped while another attempt holds it (SKIP LOCKED): that one is writing the
+    # same streak, and a wait here would block the process' one event loop (psycopg2 is not green) while
+    # the holder, a greenlet of the same process, never gets to commit - every send to a failing endpoint
+    # at once deadlocked the process. The next attempt's outcome sets whatever a skip left unsaid.
+    unlocked = sa.select(WebhookEndpoint.id).where(WebhookEndpoint.id == endpoint_id).with_for_update(skip_locked=True)
     if ok:
-        session.execute(sa.update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id,
+        session.execute(sa.update(WebhookEndpoint).where(WebhookEndpoint.id.in_(unlocked),
                                                          WebhookEndpoint.failing_since.is_not(None))
                         .values(failing_since=None).execution_options(synchronize_session=False))
         return
-    session.execute(sa.update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id,
+    session.execute(sa.update(WebhookEndpoint).where(WebhookEndpoint.id.in_(unlocked),
                                                      WebhookEndpoint.failing_since.is_(None))
                     .values(failing_since=now).execution_options(synchronize_session=False))
     disable_if_failing(session, endpoint_id, settings, now)
@@ -344,7 +349,7 @@ def disable_if_failing(session, endpoint_id, settings, now):
     limit = now - timedelta(seconds=settings.disable_after_seconds)
     endpoint = session.scalars(sa.select(WebhookEndpoint).where(
         WebhookEndpoint.id == endpoint_id, WebhookEndpoint.active, WebhookEndpoint.failing_since <= limit)
-        .with_for_update()).first()
+        .with_for_update(skip_locked=True)).first()  # held: another attempt is deciding it (see above)
     if endpoint is None:
         return False
     hours = settings.disable_after_seconds / 3600
