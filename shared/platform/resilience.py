@@ -152,6 +152,26 @@ def _patch_queue_consumer():
 
 # ------------------------------------------------------------------ timers
 
+def run_tick(timer_entrypoint):
+    """One tick of a timer: its worker started and waited for (so ticks never overlap). False when the
+    container is being killed (the timer ends); a worker that cannot start skips the tick, logged."""
+    try:
+        worker_ctx = timer_entrypoint.container.spawn_worker(timer_entrypoint, (), {},
+                                                             handle_result=timer_entrypoint.handle_result)
+    except ContainerBeingKilled:
+        return False
+    except Exception:
+        log.exception("%s: tick skipped, no worker could be started", timer_entrypoint)
+        return True
+    gt = timer_entrypoint.container._worker_threads.get(worker_ctx)
+    if gt is not None:
+        try:
+            gt.wait()
+        except BaseException:  # the container logs (or acts on) how the worker ended
+            pass
+    return True
+
+
 def _patch_timer():
     def _run(self):
         start_time = time.time()
@@ -162,19 +182,8 @@ def _patch_timer():
             with Timeout(sleep_time, exception=False):
                 self.should_stop.wait()
                 return
-            try:
-                worker_ctx = self.container.spawn_worker(self, (), {}, handle_result=self.handle_result)
-            except ContainerBeingKilled:
+            if not run_tick(self):
                 return
-            except Exception:
-                log.exception("%s: tick skipped, no worker could be started", self)
-                continue
-            gt = self.container._worker_threads.get(worker_ctx)
-            if gt is not None:
-                try:
-                    gt.wait()
-                except BaseException:  # the container logs (or acts on) how the worker ended
-                    pass
 
     def handle_result(self, worker_ctx, result, exc_info):
         return result, exc_info

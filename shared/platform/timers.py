@@ -7,8 +7,9 @@ import logging
 import weakref
 
 import eventlet.queue
-from nameko.exceptions import ContainerBeingKilled
 from nameko.timer import Timer
+
+from shared.platform.resilience import run_tick
 
 log = logging.getLogger(__name__)
 
@@ -60,19 +61,8 @@ class BackoffTimer(Timer):
             if self.should_stop.ready():
                 return
             self._found_work = False
-            try:
-                worker_ctx = self.container.spawn_worker(self, (), {}, handle_result=self.handle_result)
-            except ContainerBeingKilled:
+            if not run_tick(self):
                 return
-            except Exception:
-                log.exception("%s: tick skipped, no worker could be started", self)
-                continue
-            worker = self.container._worker_threads.get(worker_ctx)
-            if worker is not None:
-                try:
-                    worker.wait()
-                except BaseException:  # the container logs how the worker ended
-                    pass
             self.interval = self.minimum if self._found_work else min(self.interval * 2, self.maximum)
 
     def handle_result(self, worker_ctx, result, exc_info):
