@@ -3,7 +3,6 @@ worker finds work and backs off, doubling, to `maximum` while it finds none; `wa
 tick come now (work has just appeared in this process). The worker returns something truthy when it
 found work; a worker that raised counts as work (whatever failed is retried at the short interval).
 """
-import logging
 import weakref
 
 import eventlet.queue
@@ -11,7 +10,6 @@ from nameko.timer import Timer
 
 from shared.platform.resilience import run_tick
 
-log = logging.getLogger(__name__)
 
 
 class BackoffTimer(Timer):
