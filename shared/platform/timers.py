@@ -11,7 +11,6 @@ from nameko.timer import Timer
 from shared.platform.resilience import run_tick
 
 
-
 class BackoffTimer(Timer):
     """Subclasses say their bounds from the service's config (`bounds(config)` -> (minimum, maximum))."""
 
