@@ -9,15 +9,17 @@ import uuid
 from dataclasses import asdict, replace
 from datetime import datetime, timedelta, timezone
 
+import eventlet
 import pytest
 import sqlalchemy as sa
+from nameko_sqlalchemy import Database
 
 from services.notifier import directory
 from services.notifier.webhooks.config import WebhookSettings
 from services.notifier.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from services.notifier.webhooks import store
 from services.notifier.webhooks.guard import Guard
-from services.notifier.webhooks.service import WebhooksService, deliver
+from services.notifier.webhooks.service import SHOW_WAIT_SECONDS, WebhooksService, deliver
 from services.notifier.webhooks.transport import Transport
 from shared.contracts.enums import TICKET_CREATED, TICKET_UPDATED
 from shared.contracts.exceptions import NotFound, ValidationError
@@ -131,6 +133,38 @@ def test_a_receiver_stuck_for_30_seconds_does_not_hold_up_an_email(
     assert test["status"] == "sending" and test["event_type"] == "webhook.test"
     receiver.release()
     wait_for(lambda: all(row.status == "delivered" for row in deliveries_of(notifier_sessions, endpoint["id"])))
+
+
+def test_an_attempt_still_recording_when_its_worker_ends_is_recorded_once(
+        notifier_sessions, webhook_settings, webhooks_service, webhooks_rpc, receiver):
+    """"Send a test event" answers after SHOW_WAIT_SECONDS while the attempt goes on in a thread of its
+    own; here the attempt is in the middle of its recording transaction when the RPC's worker ends. The
+    worker's teardown used to close that thread's session too (with green psycopg2, a query in flight
+    then blocked the whole process on the connection's lock; between queries the outcome was lost and
+    the delivery sent again once its lease ran out)."""
+    engine = next(dep for dep in webhooks_service.extensions if isinstance(dep, Database)).engine
+    stalled = []
+
+    def stall_recording(conn, cursor, statement, parameters, context, executemany):
+        recording = statement.startswith("UPDATE webhook_deliveries") and isinstance(parameters, dict) \
+            and parameters.get("status") == "delivered"
+        if recording and not stalled:
+            stalled.append(statement)
+            eventlet.sleep(SHOW_WAIT_SECONDS + 1)  # inside the transaction, past the RPC's answer
+
+    sa.event.listen(engine, "before_cursor_execute", stall_recording)
+    try:
+        endpoint = make_endpoint(notifier_sessions, webhook_settings, receiver.url)
+        shown = webhooks_rpc.send_test(CLIENT, endpoint["id"], "admin@acme.example")
+        assert shown["status"] == "sending" and stalled
+        wait_for(lambda: deliveries_of(notifier_sessions, endpoint["id"])[0].status == "delivered",
+                 message="the stalled attempt's outcome")
+        (row,) = deliveries_of(notifier_sessions, endpoint["id"])
+        assert row.attempts == 1 and len(attempts_of(notifier_sessions, row.id)) == 1
+        assert len(receiver.requests) == 1  # recorded by its own attempt, not redone after the lease
+        assert webhooks_rpc.list_webhooks(CLIENT)  # the process still answers
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", stall_recording)
 
 
 # ---------------------------------------------------------------- retries and switching off, time driven by `now`

@@ -195,15 +195,25 @@ class WebhooksService(Pingable):
                 return
 
     def _send(self, claim):
-        """One attempt; never raises (the claim's lease lets the timer redo whatever is not recorded)."""
+        """One attempt; never raises (the claim's lease lets the timer redo whatever is not recorded).
+
+        It runs in a thread of its own that outlives the worker which spawned it, so its sessions are not
+        the worker's: the worker's teardown closes every session it handed out, and closing one whose
+        connection this thread is using (psycopg2 is green: a query yields holding the connection's lock)
+        blocked the whole process on that lock."""
         try:
-            deliver(self._session, self.sender.transport, self.sender.settings, claim)
+            deliver(self._own_session, self.sender.transport, self.sender.settings, claim)
         except Exception:
             log.exception("webhooks: delivery %s attempt %s: outcome not recorded", claim.delivery_id, claim.number)
 
     @property
     def _session(self):
         return functools.partial(self.db.get_session, close_on_exit=True)
+
+    @property
+    def _own_session(self):
+        # From the same sessionmaker, but not registered with this worker's DatabaseWrapper (see _send).
+        return functools.partial(self.db.Session, close_on_exit=True)
 
 
 def deliver(session_scope, transport, settings, claim, now=None, clock=time.time):

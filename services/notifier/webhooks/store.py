@@ -328,9 +328,8 @@ def record_outcome(session, claim, result, started_at, settings, now=None, rand=
 
 def _endpoint_health(session, endpoint_id, ok, settings, now):
     # The endpoint's row is skipped while another attempt holds it (SKIP LOCKED): that one is writing the
-    # same streak, and a wait here would block the process' one event loop (psycopg2 is not green) while
-    # the holder, a greenlet of the same process, never gets to commit - every send to a failing endpoint
-    # at once deadlocked the process. The next attempt's outcome sets whatever a skip left unsaid.
+    # same streak, so waiting behind it would only delay this attempt's record; the next attempt's outcome
+    # sets whatever a skip left unsaid.
     unlocked = sa.select(WebhookEndpoint.id).where(WebhookEndpoint.id == endpoint_id).with_for_update(skip_locked=True)
     if ok:
         session.execute(sa.update(WebhookEndpoint).where(WebhookEndpoint.id.in_(unlocked),
