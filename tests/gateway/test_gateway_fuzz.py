@@ -21,7 +21,7 @@ from tests.fixtures.chat_web import CUSTOMER
 from tests.fixtures.gateway import TEST_REDIS_URL
 
 # Per operation in the fuzzing phase; the coverage phase before it tries each constraint's edges
-# whatever this is. ~1,400 requests over 26 operations: 50 s on a quiet 2-core machine (4.5 min loaded).
+# whatever this is. Every documented operation: 135-158 s on a quiet 2-core machine (docs/gateway.md).
 MAX_EXAMPLES = 6
 SEED = 11
 CONFIG = Path(__file__).with_name("schemathesis.toml")
