@@ -198,12 +198,16 @@ def test_attachments_are_refused_across_tickets_tenants_internal_notes_and_bad_l
     assert all(b"secret" not in r.data and b"a,b" not in r.data for r in refused)
 
 
-def test_a_message_on_a_ticket_closed_long_ago_opens_a_new_ticket(http, acme, tickets_rpc, tickets_engine):
-    number, token = web_ticket(http, acme)
+def close_days_ago(tickets_rpc, tickets_engine, number, days):
     tickets_rpc.update_ticket(number, {"status": "closed"})
     with tickets_engine.begin() as connection:
-        connection.execute(sa.text("UPDATE tickets SET closed_at = now() - interval '30 days' WHERE ticket_number = :n"),
-                           {"n": number})
+        connection.execute(sa.text("UPDATE tickets SET closed_at = now() - make_interval(days => :days) "
+                                   "WHERE ticket_number = :n"), {"n": number, "days": days})
+
+
+def test_a_message_on_a_ticket_closed_long_ago_opens_a_new_ticket(http, acme, tickets_rpc, tickets_engine):
+    number, token = web_ticket(http, acme)
+    close_days_ago(tickets_rpc, tickets_engine, number, 30)
     response = reply(http, token, body="It is broken again.")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -212,6 +216,24 @@ def test_a_message_on_a_ticket_closed_long_ago_opens_a_new_ticket(http, acme, ti
     new_ticket = tickets_rpc.get_ticket(new)
     assert (new_ticket["related_ticket"], new_ticket["customer_email"]) == (number, EMAIL)
     assert [m["body"] for m in tickets_rpc.list_messages(new)] == ["It is broken again."]
+
+
+def test_the_clients_reopen_window_decides_between_reopening_and_a_new_ticket(
+        http, acme, tickets_rpc, tickets_engine, gateway_engine):
+    """Closed 5 days ago: within the default 14 days the message reopens the ticket; once the client's
+    admins set 3 days (as for e-mail replies), the same message opens a new ticket."""
+    number, token = web_ticket(http, acme)
+    close_days_ago(tickets_rpc, tickets_engine, number, 5)
+    assert reply(http, token, body="Still broken.").status_code == 303
+    assert tickets_rpc.get_ticket(number)["status"] == "open"
+
+    with gateway_engine.begin() as connection:
+        connection.execute(sa.text("UPDATE clients SET settings = CAST(:settings AS jsonb) WHERE slug = :slug"),
+                           {"settings": '{"reopen_window_days": 3}', "slug": acme.slug})
+    close_days_ago(tickets_rpc, tickets_engine, number, 5)
+    page = reply(http, token, body="Broken once more.").get_data(as_text=True)
+    [new] = re.findall(r"so your message opened a new ticket, (TKT-\d+)\.", page)
+    assert new != number and tickets_rpc.get_ticket(new)["related_ticket"] == number
 
 
 def test_the_ticket_still_shows_while_the_tickets_service_is_away(http, acme, tickets_service):

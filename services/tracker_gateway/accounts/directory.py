@@ -7,6 +7,7 @@ lost or reordered event is repaired by the next one (docs/decisions.md). Publish
 a failure is logged, never fails the change that caused it, and the next start publishes again.
 """
 import logging
+import uuid
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -40,6 +41,17 @@ def agent_entry(agent):
     }
 
 
+def settings_of(client):
+    """A client's settings, the defaults filled in."""
+    return {**DEFAULT_CLIENT_SETTINGS, **(client.settings or {})}
+
+
+def client_settings(session, client_id):
+    """The settings of the client with this id (the defaults when there is no such client)."""
+    client = session.get(Client, uuid.UUID(str(client_id)))
+    return settings_of(client) if client is not None else dict(DEFAULT_CLIENT_SETTINGS)
+
+
 def snapshot(session, client_id, domain):
     """The event's data for one client: {client: {...}, agents: [...]}; None if there is no such client."""
     client = session.get(Client, client_id)
@@ -50,7 +62,7 @@ def snapshot(session, client_id, domain):
         "client": {
             "id": str(client.id), "slug": client.slug, "name": client.name,
             "inbound_address": inbound_address(client.slug, domain),
-            "settings": {**DEFAULT_CLIENT_SETTINGS, **(client.settings or {})},
+            "settings": settings_of(client),
         },
         "agents": [agent_entry(agent) for agent in agents],
     }

@@ -21,7 +21,8 @@ import uuid
 
 from flask import Blueprint, current_app, redirect, send_file, url_for
 
-from services.tracker_gateway.core import ratelimit
+from services.tracker_gateway.accounts import directory
+from services.tracker_gateway.core import db, ratelimit
 from services.tracker_gateway.core.errors import TooManyAttempts, retry_in_words
 from services.tracker_gateway.core.net import client_ip
 from services.tracker_gateway.core.rpc import tickets
@@ -94,9 +95,11 @@ def add_message(token):
     if not data["body"] and not files:
         return _refused(ticket, email, 422, {"body": EMPTY_MESSAGE}, values)
     customer = tickets().get_ticket(number, client_id=client_id)
+    # On a ticket closed longer ago than the client's window the message opens a new ticket, as by e-mail.
+    window = directory.client_settings(db.session(), client_id)["reopen_window_days"]
     message = {"body": data["body"], "visibility": "public", "author_type": "customer", "channel": "tracker",
                "author_name": customer.get("customer_name"), "author_email": customer.get("customer_email") or email,
-               "attachments": files}
+               "attachments": files, "reopen_window_days": window}
     result = tickets().add_message(number, message, client_id=client_id, idempotency_key=f"tracker:{data['form_id']}")
     if result.get("created_ticket"):
         new_number = result["ticket"]["ticket_number"]
