@@ -41,6 +41,7 @@ import sqlalchemy as sa  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
 
 from bench.common import BENCH_SUFFIX, bench_amqp_uri, percentile  # noqa: E402
+from services.tracker_gateway.projector.read_model import TrackerView  # noqa: E402
 from shared.testing import ROOT, free_port, wait_for, wait_until_answers  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_DAY_SECONDS", "60"))
@@ -304,11 +305,12 @@ def wait_drained(sink, created):
 
 def wait_projected(store, numbers, timeout=60):
     """How many of these tickets the tracker projector has not stored (0 once it caught up)."""
+    view = TrackerView(store, REDIS_PREFIX, digest_key="")  # only its key names are used
     deadline = time.monotonic() + timeout
     while True:
         pipe = store.pipeline(transaction=False)
         for number in numbers:
-            pipe.exists(f"{REDIS_PREFIX}trk:t:{number}")
+            pipe.exists(view.clients_key(number))
         left = sum(1 for found in pipe.execute() if not found)
         if not left or time.monotonic() > deadline:
             return left

@@ -220,9 +220,10 @@ class TrackerView:
 
     def _keys(self, client_id, number):
         return (f"{self.prefix}trk:t:{{{number}}}:{client_id}", f"{self.prefix}trk:tl:{{{number}}}:{client_id}",
-                self._clients_key(number))
+                self.clients_key(number))
 
-    def _clients_key(self, number):
+    def clients_key(self, number):
+        """The set of the clients with a live ticket of this number (the tracker reads it first)."""
         return f"{self.prefix}trk:n:{{{number}}}"
 
     def email_digest(self, email):
@@ -272,7 +273,7 @@ class TrackerView:
         Every path runs the same script: hits and misses cost the same and look the same.
         """
         result = self._lookup(
-            keys=[self._clients_key(number), f"{self.prefix}trk:fail:ip:{ip}", f"{self.prefix}trk:fail:n:{number}"],
+            keys=[self.clients_key(number), f"{self.prefix}trk:fail:ip:{ip}", f"{self.prefix}trk:fail:n:{number}"],
             args=[
                 self.email_digest(email),
                 limits["per_ip"], limits["ip_window"], limits["per_ticket"], limits["ticket_window"],
@@ -285,7 +286,7 @@ class TrackerView:
         """('hit', [(client_id, doc, timeline), ...]) | ('miss',), reading and counting no failures: for
         a signed link, whose valid HMAC already shows the caller was sent this number and address (and
         client, in links that name it: then only that client's ticket)."""
-        return _outcome(self._read(keys=[self._clients_key(number)],
+        return _outcome(self._read(keys=[self.clients_key(number)],
                                    args=[self.email_digest(email), self.prefix, number, client_id or ""]))
 
     def record_failure(self, ip, limits):
