@@ -1,12 +1,12 @@
 """Issue 14 in Chromium: bulk actions on the list (checkboxes, shift-click ranges, select all matching,
 the bulk bar, delete with a confirmation), assign to me from the panel, the sidebar's queues whose
-counts follow the live stream, and saved views."""
+counts follow the live stream, saved views, and canned replies picked, changed and deleted."""
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.fixtures.ui import SCREENSHOTS, AgentApi
+from tests.fixtures.ui import SCREENSHOTS, AgentApi, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -180,3 +180,39 @@ def test_a_canned_reply_is_picked_with_the_keyboard_and_inserted_filled_in(signe
     page.click("#canned-save")
     expect(page.locator("#canned-form-error")).to_contain_text("Unknown placeholder {{customer}}")
     assert alerts == []
+
+
+def test_an_agent_changes_and_deletes_an_own_canned_reply_but_not_the_teams(page, ui_stack, ui_tenant, ben_api):
+    ann = AgentApi(ui_stack, ui_tenant.ann)
+    assert ann.http.post(ui_stack.url("/api/canned-replies"), timeout=10, json={
+        "name": "Team greeting", "body": "Hello from the team", "shared": True}).status_code == 201
+    assert ben_api.http.post(ui_stack.url("/api/canned-replies"), timeout=10, json={
+        "name": "Ben's sign-off", "body": "Cheers, Ben"}).status_code == 201
+    ticket = ben_api.create(title="Sign-off wording")
+    sign_in(page, ui_stack, ui_tenant.ben)
+    page.locator(f'.ticket-row[data-number="{ticket["ticket_number"]}"]').click()
+    reply = page.locator("#p-reply-body")
+    expect(reply).to_be_enabled(timeout=5000)
+    reply.fill("Kind regards, {{agent_name}}")
+    page.click("#p-canned")
+    expect(page.locator(".canned-option")).to_have_count(2, timeout=5000)
+    expect(page.locator(".canned-option.active")).to_contain_text("Team greeting")
+    expect(page.locator("#canned-actions")).to_be_hidden()  # the team's reply is for admins to change
+
+    page.keyboard.press("ArrowDown")
+    expect(page.locator(".canned-option.active")).to_contain_text("Ben's sign-off")
+    expect(page.locator("#canned-actions")).to_be_visible()
+    page.click("#canned-update")
+    expect(page.locator(".canned-option.active .canned-body")).to_have_text("Kind regards, {{agent_name}}", timeout=5000)
+    saved = {item["name"]: item["body"] for item in ben_api.http.get(ui_stack.url("/api/canned-replies"), timeout=10).json()["items"]}
+    assert saved["Ben's sign-off"] == "Kind regards, {{agent_name}}" and saved["Team greeting"] == "Hello from the team"
+
+    page.click("#canned-delete")  # the first click asks
+    expect(page.locator("#canned-delete")).to_have_text("Delete “Ben's sign-off” for good")
+    expect(page.locator(".canned-option")).to_have_count(2)
+    page.mouse.move(0, 0)
+    page.screenshot(path=SCREENSHOTS / "canned-replies-edit.png", animations="disabled")
+    page.click("#canned-delete")
+    expect(page.locator(".canned-option")).to_have_count(1, timeout=5000)
+    names = [item["name"] for item in ben_api.http.get(ui_stack.url("/api/canned-replies"), timeout=10).json()["items"]]
+    assert names == ["Team greeting"]

@@ -2,7 +2,8 @@
 // searchable picker of the agent's own and the team's replies; Enter or a click inserts the chosen one
 // at the cursor, filled in for the open ticket by the server (POST /api/canned-replies/<id>/render: the
 // placeholders' values, never HTML, go into the textarea as text). The picker can also save the box's
-// text as a new canned reply (an unknown placeholder is refused there, with the reason).
+// text as a new canned reply (an unknown placeholder is refused there, with the reason), and give the
+// highlighted reply the box's text or delete it, when it is the agent's own (or the team's, for an admin).
 
 import { $, el } from "../common/dom.js";
 import { api } from "./session.js";
@@ -42,6 +43,31 @@ function render() {
   search.setAttribute("aria-activedescendant", shown.length ? `canned-option-${active}` : "");
   $("canned-empty").hidden = shown.length > 0 || !replies.length;
   options.querySelector(".active")?.scrollIntoView({ block: "nearest" });
+  renderActions();
+}
+
+function renderActions() {
+  const reply = shown[active];
+  $("canned-actions").hidden = !reply?.editable;
+  if (!reply?.editable) return;
+  const remove = $("canned-delete");
+  const confirming = remove.dataset.confirming === reply.id;
+  remove.textContent = confirming ? `Delete “${reply.name}” for good` : "Delete";
+  $("canned-update").disabled = !box.value.trim();
+  $("canned-update").title = box.value.trim() ? `Give “${reply.name}” the reply box's text` : "The reply box is empty";
+}
+
+async function change(method, reply, body, done) {
+  try {
+    await api(`/api/canned-replies/${reply.id}`, { method, body });
+    $("canned-error").hidden = true;
+    toast(done, "success");
+    await load();
+  } catch (failure) {
+    const reasons = Object.values(failure.fieldErrors || {}).flat();
+    $("canned-error").textContent = `Not saved: ${reasons.join(" ") || failure.message}`;
+    $("canned-error").hidden = false;
+  }
 }
 
 export function openPicker() {
@@ -91,6 +117,21 @@ $("canned-close").addEventListener("click", () => picker.close());
 picker.addEventListener("close", () => box.focus());
 
 search.addEventListener("input", () => { active = 0; render(); });
+$("canned-update").addEventListener("click", () => {
+  const reply = shown[active];
+  if (reply) change("PUT", reply, { body: box.value }, `“${reply.name}” now has the reply box's text`);
+});
+$("canned-delete").addEventListener("click", (event) => {
+  const reply = shown[active];
+  if (!reply) return;
+  if (event.currentTarget.dataset.confirming !== reply.id) {  // a second click deletes
+    event.currentTarget.dataset.confirming = reply.id;
+    renderActions();
+    return;
+  }
+  delete event.currentTarget.dataset.confirming;
+  change("DELETE", reply, undefined, `“${reply.name}” deleted`);
+});
 search.addEventListener("keydown", (event) => {
   if (event.key === "ArrowDown" || event.key === "ArrowUp") {
     event.preventDefault();
