@@ -110,6 +110,26 @@ def test_the_phone_number_in_the_new_ticket_dialog_and_the_panel(signed_in):
     expect(page.locator("#p-e-customer_phone")).to_contain_text("Not a valid phone number")
 
 
+def test_an_admin_sets_the_days_a_closed_ticket_can_be_reopened_and_a_wrong_value_is_said_at_the_field(
+        signed_in, ui_stack, ben_api):
+    page = signed_in  # Ann, an admin
+    page.goto(ui_stack.url("/agent/team"))
+    field = page.locator("#reopen-window")
+    expect(field).to_have_value("14")
+    field.fill("0")
+    page.click("#client-settings-save")
+    expect(page.locator("#reopen-window-error")).to_contain_text("greater than or equal to 1")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_value("0")  # what was typed stays, to be corrected
+    assert ben_api.get("/api/client").json()["settings"]["reopen_window_days"] == 14
+    field.fill("7")
+    page.click("#client-settings-save")
+    expect(page.locator("#team-done")).to_be_visible()
+    expect(page.locator("#reopen-window")).to_have_value("7")
+    expect(page.locator("#reopen-window-error")).to_have_count(0)
+    assert ben_api.get("/api/client").json()["settings"]["reopen_window_days"] == 7
+
+
 def test_an_admin_turns_sms_updates_on_and_an_agent_does_not_see_the_setting(signed_in, ui_stack, ui_tenant, ben_api,
                                                                               browser):
     page = signed_in  # Ann, an admin

@@ -9,12 +9,14 @@ import uuid
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from marshmallow import ValidationError
 
 from services.tracker_gateway.accounts import directory, links, mailer
 from services.tracker_gateway.accounts import team as accounts_team
-from services.tracker_gateway.accounts.models import ADMIN, ROLES, Agent, Client
+from services.tracker_gateway.accounts.models import ADMIN, ROLES, Agent
 from services.tracker_gateway.accounts.tokens import token_pair, void_agent_tokens
 from services.tracker_gateway.api.agents_schemas import INVITE
+from services.tracker_gateway.api.client import SETTINGS as CLIENT_SETTINGS
 from services.tracker_gateway.console import session
 from services.tracker_gateway.core import db, ratelimit
 from services.tracker_gateway.core.errors import TooManyAttempts, too_many_message
@@ -52,16 +54,17 @@ def _me():
 
 # -- the team (admins) --
 
-def _team_page(status=200, error=None, form=None):
+def _team_page(status=200, error=None, form=None, settings_error=None):
     """The page as a (body, status) pair; agents get a 403 page saying why."""
     if g.console_agent.role != ADMIN:
         return render_template("console/team.html", active_nav="team", forbidden=True), 403
     client_id = uuid.UUID(g.console_agent.client_id)
     agents = accounts_team.list_agents(db.session(), client_id)
-    settings = db.session().get(Client, client_id).settings or {}
+    settings = directory.client_settings(db.session(), client_id)
     return render_template("console/team.html", active_nav="team", agents=agents, roles=ROLES, error=error,
                            form=form or {}, done=DONE.get(request.args.get("done")),
-                           sms_updates=bool(settings.get("sms_updates")),
+                           sms_updates=bool(settings["sms_updates"]), settings_error=settings_error,
+                           reopen_window_days=request.form.get("reopen_window_days", settings["reopen_window_days"]),
                            status_of=accounts_team.status_of), status
 
 
@@ -138,14 +141,20 @@ def change(agent_id):
 @bp.post("/agent/team/settings")
 @session.agent_page
 def client_settings():
-    """The client's customer notifications (admins): SMS updates on or off (as PATCH /api/client/settings)."""
+    """The client's settings for its customers (admins), as PATCH /api/client/settings checks them: SMS
+    updates on or off, and the days a closed ticket can be reopened."""
     session.check_csrf()
     if g.console_agent.role != ADMIN:
         return _team_page()
+    sms_updates = request.form.get("sms_updates") == "on"
+    try:
+        changes = CLIENT_SETTINGS.load({"sms_updates": sms_updates,
+                                        "reopen_window_days": request.form.get("reopen_window_days", "")})
+    except ValidationError as invalid:
+        return _team_page(422, settings_error=" ".join(invalid.messages.get("reopen_window_days", ["Not valid."])))
     db_session = db.session()
     client = accounts_team.lock_client(db_session, uuid.UUID(g.console_agent.client_id))
-    sms_updates = request.form.get("sms_updates") == "on"
-    client.settings = {**(client.settings or {}), "sms_updates": sms_updates}
+    client.settings = {**(client.settings or {}), **changes}
     db_session.commit()
     _publish()
     return redirect(url_for("agent_team.team_page", done="sms-on" if sms_updates else "sms-off"), 303)
