@@ -90,13 +90,15 @@ def follow_up_data(ticket, message):
 
 # -- wire formats --
 
-def dump_message(message, ticket):
+def dump_message(message, ticket, has_original=None):
+    """`has_original`: given by a caller that has just written the row (reading it would cost a query)."""
     return MESSAGE.dump({
         "id": message.id, "ticket_id": ticket.id, "ticket_number": ticket.ticket_number,
         "author_type": message.author_type, "author_name": message.author_name,
         "author_email": message.author_email, "visibility": message.visibility, "channel": message.channel,
         "body": message.body, "created_at": message.created_at, "email_message_id": message.email_message_id,
         "attachments": ATTACHMENTS.dump(message.attachments),
+        "has_original": message.has_original if has_original is None else has_original,
     })
 
 
@@ -186,8 +188,8 @@ def add_message(session, ref, message, client_id=None, idempotency_key=None, now
             "ticket": schemas.dump_ticket(ticket), "changes": diff, "actor": actor, "message_id": row.id}, now))
     else:
         ticket.updated_at = now
-    result = {"message": dump_message(row, ticket), "ticket": schemas.dump_ticket(ticket),
-              "created_ticket": created_ticket}
+    result = {"message": dump_message(row, ticket, has_original=values.get("original") is not None),
+              "ticket": schemas.dump_ticket(ticket), "created_ticket": created_ticket}
     events.append(outbox.record(session, OutboxEvent, TICKET_MESSAGE_ADDED, {
         "ticket": result["ticket"], "message": result["message"], "actor": actor}, now))
     return result, events
@@ -200,7 +202,8 @@ def add_initial_messages(session, ticket, messages, now):
     customer_times = [row.created_at for row in rows if row.author_type == "customer"]
     if customer_times:
         ticket.last_customer_message_at = max(customer_times)
-    return [dump_message(row, ticket) for row in rows]
+    return [dump_message(row, ticket, has_original=values.get("original") is not None)
+            for row, values in zip(rows, messages)]
 
 
 def list_messages(session, ref, client_id=None, include_internal=True):
@@ -211,6 +214,21 @@ def list_messages(session, ref, client_id=None, include_internal=True):
         query = query.where(TicketMessage.visibility == "public")
     rows = session.scalars(query.order_by(TicketMessage.created_at, TicketMessage.id))
     return [dump_message(row, ticket) for row in rows]
+
+
+def get_original(session, ref, message_id, client_id=None):
+    """The whole text a message came with (an e-mail with its quoted history), for agents; NotFound for a
+    message of another ticket, or one that kept nothing more than its body."""
+    ticket = operations.get_ticket(session, ref, client_id)
+    original = session.scalar(sa.select(TicketMessage.original).where(
+        TicketMessage.id == message_id, TicketMessage.ticket_id == ticket.id)) if _is_row_id(message_id) else None
+    if original is None:
+        raise NotFound(f"no whole original of message {message_id!r}")
+    return {"message_id": message_id, "ticket_number": ticket.ticket_number, "original": original}
+
+
+def _is_row_id(value):
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2 ** 63
 
 
 def get_attachment(session, ref, attachment_id, client_id=None, include_internal=True):

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
 
 from shared.platform.outbox import OutboxColumns
 
@@ -118,6 +118,10 @@ class TicketMessage(Base):
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(100))
     attachments: Mapped[list["TicketAttachment"]] = relationship(
         lazy="selectin", order_by="TicketAttachment.filename", back_populates="message")
+
+
+# Whether the whole original is kept (the thread shows "the whole e-mail"), read with the row, the text not.
+TicketMessage.has_original = column_property(TicketMessage.__table__.c.original.is_not(None))
 
 
 class TicketAttachment(Base):

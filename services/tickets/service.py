@@ -102,6 +102,11 @@ class TicketsService(Pingable, OutboxPublisher):
             return conversation.list_messages(session, ref, client_id, include_internal)
 
     @rpc(expected_exceptions=EXPECTED)
+    def get_original(self, ref, message_id, client_id=None):
+        with self.db.get_session() as session:
+            return conversation.get_original(session, ref, message_id, client_id)
+
+    @rpc(expected_exceptions=EXPECTED)
     def get_attachment(self, ref, attachment_id, client_id=None, include_internal=True):
         with self.db.get_session() as session:
             return conversation.get_attachment(session, ref, attachment_id, client_id, include_internal)

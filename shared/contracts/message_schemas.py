@@ -116,6 +116,16 @@ class MessageSchema(Schema):
     created_at = fields.DateTime()
     attachments = fields.List(fields.Nested(AttachmentSchema))
     email_message_id = fields.String(allow_none=True)
+    has_original = fields.Boolean(metadata={
+        "description": "the whole text it came with is kept (an e-mail whose quoted history was cut from `body`)"})
+
+
+class MessageOriginalSchema(Schema):
+    """The whole text a message came with (agents only)."""
+
+    message_id = fields.Integer()
+    ticket_number = fields.String(metadata={"example": "TKT-00001"})
+    original = fields.String(metadata={"description": "as received, quoted history included (plain text)"})
 
 
 class TicketCreateInputSchema(TicketInputSchema):

@@ -123,3 +123,25 @@ def test_attachments_download_only_to_the_tickets_own_client(http, acme, globex,
     assert http.get(f"{API}/{other['ticket_number']}/attachments/{attachment['id']}", headers=acme).status_code == 404
     assert http.get(f"{API}/{ticket['ticket_number']}/attachments/not-a-uuid", headers=acme).status_code == 404
     assert http.get(url).status_code == 401
+
+
+def test_the_whole_email_behind_a_cut_message_is_for_the_tickets_own_client(http, acme, globex, tenants, tickets_rpc,
+                                                                           gateway_app):
+    ticket = create(http, acme)
+    original = "Thanks, that worked.\n\nOn Tue, Acme Support wrote:\n> Try turning it off and on again"
+    added = tickets_rpc.add_message(ticket["ticket_number"], {
+        "body": "Thanks, that worked.", "original": original, "author_type": "customer", "channel": "email",
+        "author_email": "kira@example.com"}, client_id=tenants[0].client_id)["message"]
+    reply = post(http, acme, ticket["ticket_number"], body="Glad to hear it").get_json()
+    listed = http.get(f"{API}/{ticket['ticket_number']}/messages", headers=acme).get_json()["items"]
+    assert [m["has_original"] for m in listed[-2:]] == [True, False]
+    url = f"{API}/{ticket['ticket_number']}/messages/{added['id']}/original"
+    response = http.get(url, headers=acme)
+    assert response.status_code == 200 and response.get_json()["original"] == original
+    assert_documented(gateway_app.extensions["openapi"], "GET", url, response)
+    assert http.get(url, headers=globex).status_code == 404
+    assert http.get(url).status_code == 401
+    for missing in (reply["id"], 0, 2 ** 70):  # kept nothing more than its body; no such ids
+        assert http.get(f"{API}/{ticket['ticket_number']}/messages/{missing}/original", headers=acme).status_code == 404
+    other = create(http, acme)
+    assert http.get(f"{API}/{other['ticket_number']}/messages/{added['id']}/original", headers=acme).status_code == 404

@@ -36,7 +36,7 @@ OPENAPI_3_0_SCHEMA = Path(__file__).with_name("openapi-3.0-schema.json")
 # A value for each path parameter, to call every documented path.
 PATH_VALUES = {"ref": "TKT-00001", "conversation_id": str(uuid.uuid4()), "slug": "acme", "agent_id": str(uuid.uuid4()),
                "view_id": str(uuid.uuid4()), "reply_id": str(uuid.uuid4()), "attachment_id": str(uuid.uuid4()),
-               "inbound_id": 1, "webhook_id": str(uuid.uuid4()), "delivery_id": 1}
+               "inbound_id": 1, "webhook_id": str(uuid.uuid4()), "delivery_id": 1, "message_id": 1}
 
 WORKFLOW_PATHS = ("/api/entities/ticket/bulk", "/api/views", "/api/views/{view_id}", "/api/queues",
                   "/api/canned-replies", "/api/canned-replies/{reply_id}", "/api/canned-replies/{reply_id}/render")
@@ -48,6 +48,7 @@ EXPECTED = {
     "/api/sla": {"get", "put"},
     "/api/entities/ticket/{ref}/messages": {"get", "post"},
     "/api/entities/ticket/{ref}/attachments/{attachment_id}": {"get"},
+    "/api/entities/ticket/{ref}/messages/{message_id}/original": {"get"},
     "/api/entities/ticket/bulk": {"post"},
     "/api/views": {"get", "post"}, "/api/views/{view_id}": {"put", "delete"}, "/api/queues": {"get"},
     "/api/canned-replies": {"get", "post"}, "/api/canned-replies/{reply_id}": {"put", "delete"},
@@ -247,7 +248,7 @@ def test_the_bearer_requirement_is_the_views_own(bare_app):
                 response = client.open(url, method=method.upper(), json={})
                 assert response.status_code == 401 and "WWW-Authenticate" in response.headers, (method, path)
                 secured += 1
-    assert secured == 57  # auth 2, tickets 10, chat 9, agents 4, client 2, bulk 1, views and queues 5, canned replies 5, sla 2,
+    assert secured == 58  # auth 2, tickets 11, chat 9, agents 4, client 2, bulk 1, views and queues 5, canned replies 5, sla 2,
     # inbound 2, reports 8, webhooks 7
 
 
@@ -311,7 +312,8 @@ def test_every_auth_ticket_and_tracker_answer_matches_its_documented_schema(
     call("PUT", f"{api}/{number}", 200, headers=headers, json={"status": "in_progress"})
     call("PATCH", f"{api}/{number}", 200, headers=headers, json={"priority": "urgent", "resolution_notes": None})
     call("GET", f"{api}/{number}/history", 200, headers=headers)
-    call("POST", f"{api}/{number}/messages", 201, headers=headers, json={"body": "On it", "visibility": "internal"})
+    note = call("POST", f"{api}/{number}/messages", 201, headers=headers, json={"body": "On it", "visibility": "internal"})
+    call("GET", f"{api}/{number}/messages/{note['id']}/original", 404, headers=headers)  # kept no more than its body
     call("POST", f"{api}/{number}/messages", 422, headers=headers, json={"body": ""})
     call("GET", f"{api}/{number}/messages", 200, headers=headers)
     call("GET", f"{api}/{number}/attachments/{uuid.uuid4()}", 404, headers=headers)

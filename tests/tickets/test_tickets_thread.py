@@ -68,7 +68,8 @@ def test_messages_list_oldest_first_and_internal_notes_only_for_agents(session):
         ("agent", "public", "Try restarting")]
     first = thread[0]
     assert set(first) == {"id", "ticket_id", "ticket_number", "author_type", "author_name", "author_email",
-                          "visibility", "channel", "body", "created_at", "attachments", "email_message_id"}
+                          "visibility", "channel", "body", "created_at", "attachments", "email_message_id",
+                          "has_original"}
     assert first["ticket_number"] == ticket["ticket_number"] and first["ticket_id"] == ticket["id"]
     assert first["created_at"].endswith("+00:00") and first["channel"] == "email"
     public = conversation.list_messages(session, ticket["ticket_number"], include_internal=False, client_id="acme")
@@ -337,3 +338,25 @@ def test_rpc_errors_are_typed(tickets_rpc):
         **CUSTOMER, "attachments": [{"filename": "a.pdf", "content_type": "application/pdf", "data_b64": b64(data)}]})
     got = tickets_rpc.get_attachment(ticket["ticket_number"], added["message"]["attachments"][0]["id"], client_id="acme")
     assert base64.b64decode(got["data_b64"]) == data and got["size"] == len(data)
+
+
+def test_the_whole_original_of_a_cut_email_is_kept_for_agents_and_only_flagged_in_the_thread(session):
+    ticket = create(session)
+    original = "Still broken\n\nOn Mon, Ann wrote:\n> Try restarting"
+    with_original, _ = add(session, ticket["ticket_number"], {**CUSTOMER, "original": original})
+    plain, _ = add(session, ticket["ticket_number"], REPLY)
+    assert with_original["message"]["has_original"] is True and plain["message"]["has_original"] is False
+    listed = conversation.list_messages(session, ticket["ticket_number"], "acme")
+    assert [m["has_original"] for m in listed] == [True, False]
+    assert all("original" not in m for m in listed)  # the text itself only on request
+
+    found = conversation.get_original(session, ticket["ticket_number"], with_original["message"]["id"], "acme")
+    assert found["original"] == original and found["ticket_number"] == ticket["ticket_number"]
+    other = create(session)
+    for ref, message_id, client in ((ticket["ticket_number"], plain["message"]["id"], "acme"),  # nothing more kept
+                                    (other["ticket_number"], with_original["message"]["id"], "acme"),  # another ticket's
+                                    (ticket["ticket_number"], with_original["message"]["id"], "globex"),  # another client
+                                    (ticket["ticket_number"], 0, "acme"), (ticket["ticket_number"], 2 ** 70, "acme"),
+                                    (ticket["ticket_number"], True, "acme")):
+        with pytest.raises(NotFound):
+            conversation.get_original(session, ref, message_id, client)

@@ -120,6 +120,32 @@ def test_an_attachment_downloads_from_the_thread(signed_in, ben_api, ui_stack, u
     assert dialogs == []
 
 
+def test_the_whole_email_behind_a_cut_reply_is_shown_as_text_on_request(signed_in, ben_api, ui_stack, ui_tenant):
+    page = signed_in
+    made = ben_api.create(title="Printer offline")
+    original = ('Thanks, it prints again.\n\nOn Mon, Acme Support wrote:\n> Please restart the spooler\n'
+                '> <img src=x onerror="alert(1)">')
+    customer_writes(ui_stack, ui_tenant, made["ticket_number"], "Thanks, it prints again.", original=original)
+    customer_writes(ui_stack, ui_tenant, made["ticket_number"], "One more thing.")
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    open_ticket(page, made["ticket_number"])
+    expect(messages(page)).to_have_count(2)
+    toggle = messages(page).nth(0).locator(".msg-original-toggle")
+    expect(messages(page).nth(1).locator(".msg-original-toggle")).to_have_count(0)  # nothing was cut from it
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    toggle.click()
+    shown = messages(page).nth(0).locator("pre.msg-original")
+    expect(shown).to_have_text(original)  # as text: the markup it quotes is shown, never run
+    expect(toggle).to_have_text("Hide the whole e-mail")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    page.mouse.move(0, 0)
+    page.screenshot(path=SCREENSHOTS / "tickets-whole-email.png", animations="disabled")
+    toggle.click()
+    expect(shown).to_be_hidden()
+    assert dialogs == []
+
+
 def test_new_ticket_for_a_phone_call(signed_in, ben_api, ui_tenant):
     page = signed_in
     page.click("#new-ticket-open")

@@ -15,7 +15,7 @@ from services.tracker_gateway.api.chat import agent_name
 from services.tracker_gateway.api.openapi import BINARY, documented
 from services.tracker_gateway.api.tickets import IDEMPOTENCY_HEADER
 from services.tracker_gateway.core.rpc import tickets
-from shared.contracts.message_schemas import BODY_MAX, MessageBodySchema, MessageSchema
+from shared.contracts.message_schemas import BODY_MAX, MessageBodySchema, MessageOriginalSchema, MessageSchema
 from shared.contracts.schemas import required_text
 
 bp = Blueprint("api_messages", __name__, url_prefix="/api/entities/ticket")
@@ -66,6 +66,14 @@ def add_message(ref):
     key = request.headers.get(IDEMPOTENCY_HEADER) or uuid.uuid4().hex
     result = tickets().add_message(ref, message, client_id=g.principal.client_id, idempotency_key=key)
     return jsonify(result["message"]), 201
+
+
+@bp.get("/<ref>/messages/<int:message_id>/original")
+@documented("tickets", responses={200: ("The whole text", MessageOriginalSchema)})
+@login_required
+def message_original(ref, message_id):
+    """The whole text a message came with, quoted history included (for a message with `has_original`)."""
+    return jsonify(tickets().get_original(ref, message_id, client_id=g.principal.client_id))
 
 
 @bp.get("/<ref>/attachments/<attachment_id>")

@@ -35,6 +35,7 @@ PATH_PARAMETERS = {
     "inbound_id": {"schema": {"type": "integer", "minimum": 1}, "description": "the inbound mail's id"},
     "webhook_id": {"schema": {"type": "string", "format": "uuid"}, "description": "the webhook's id"},
     "delivery_id": {"schema": {"type": "integer", "minimum": 1}, "description": "the delivery's id (Deskline-Delivery)"},
+    "message_id": {"schema": {"type": "integer", "minimum": 1}, "description": "the message's id in the ticket's thread"},
 }
 # What a 404 means on a path holding that parameter (an agent never learns of other clients' rows).
 NOT_FOUND = {
@@ -47,6 +48,7 @@ NOT_FOUND = {
     "inbound_id": "No such inbound mail of the admin's client, or none whose raw bytes were kept",
     "webhook_id": "No such webhook of the admin's client",
     "delivery_id": "No such delivery of this webhook",
+    "message_id": "No such message on this ticket, or none that kept more than its body",
 }
 # Answers the builder adds: with a bearer token, with a body or query string, and to every operation.
 UNAUTHORIZED = "Missing, expired, revoked or invalid access token"

@@ -1,10 +1,11 @@
 // A ticket's conversation on the tickets page: its messages as timeline entries (internal notes
 // labelled and set apart), attachments downloaded with the agent's token, the reply box (reply to the
 // customer, optionally marking the ticket pending or resolved, or an internal note), and which tickets
-// hold a customer message the agent has not opened yet.
+// hold a customer message the agent has not opened yet. An e-mail whose quoted history was cut shows
+// "Show the whole e-mail", which fetches the text it came with and shows it below, as text.
 import { el } from "../common/dom.js";
 import { formatDateTime } from "../common/time.js";
-import { accessToken } from "./session.js";
+import { accessToken, api } from "./session.js";
 import { label } from "./ui.js";
 
 const CHANNELS = { email: "by e-mail", tracker: "on the tracker", web: "by web form", chat: "in chat", agent: "" };
@@ -28,6 +29,12 @@ export function messageEntry(message, ticketId, personName) {
           CHANNELS[message.channel] ? el("span", { class: "channel" }, CHANNELS[message.channel]) : null,
           el("time", { datetime: message.created_at }, formatDateTime(message.created_at))),
         el("p", { class: "msg-body" }, message.body),
+        message.has_original
+          ? el("button", {
+            type: "button", class: "btn btn-ghost btn-small msg-original-toggle", "aria-expanded": "false",
+            dataset: { url: `/api/entities/ticket/${encodeURIComponent(ticketId)}/messages/${message.id}/original` },
+          }, "Show the whole e-mail")
+          : null,
         message.attachments?.length
           ? el("ul", { class: "msg-files", "aria-label": "Attachments" }, ...message.attachments.map((file) => el("li", {},
             el("a", {
@@ -62,6 +69,28 @@ export function wireDownloads(container, onError) {
     } catch (error) {
       onError(`The file could not be downloaded: ${error.message}.`);
     }
+  });
+}
+
+// "Show the whole e-mail": fetched once, then shown and hidden (text only: it is what a stranger sent).
+export function wireOriginals(container, onError) {
+  container.addEventListener("click", async (event) => {
+    const toggle = event.target.closest("button.msg-original-toggle");
+    if (!toggle) return;
+    let shown = toggle.nextElementSibling?.classList.contains("msg-original") ? toggle.nextElementSibling : null;
+    if (!shown) {
+      try {
+        const found = await api(toggle.dataset.url);
+        shown = el("pre", { class: "msg-original", hidden: true }, found.original);
+        toggle.after(shown);
+      } catch (error) {
+        onError(`The whole e-mail could not be loaded: ${error.message}.`);
+        return;
+      }
+    }
+    shown.hidden = !shown.hidden;
+    toggle.setAttribute("aria-expanded", String(!shown.hidden));
+    toggle.textContent = shown.hidden ? "Show the whole e-mail" : "Hide the whole e-mail";
   });
 }
 

@@ -8,7 +8,7 @@ import { initBulk, listRendered, selectBox } from "./bulk.js";
 import { openLive } from "./live.js";
 import { noteLiveEvent, refreshUnansweredChats } from "./nav.js";
 import { shareMessage } from "./share.js";
-import { isUnread, markSeen, messageEntry, wireDownloads, wireReplyBox } from "./conversation.js";
+import { isUnread, markSeen, messageEntry, wireDownloads, wireOriginals, wireReplyBox } from "./conversation.js";
 import { wireNewTicket } from "./new-ticket.js";
 import { refreshSlaChips, slaChip, slaFacts } from "./sla.js";
 import { chip, copyText, hideBanner, label, showBanner, showQuery, showRetrying, toast } from "./ui.js";
@@ -264,6 +264,7 @@ const replyBox = wireReplyBox($("p-reply"), {
   },
 });
 wireDownloads($("p-timeline"), (message) => showBanner(panelAlert, message));
+wireOriginals($("p-timeline"), (message) => showBanner(panelAlert, message));
 
 const control = (field) => form.elements[field];
 const valueOf = (ticket, field) => ticket[field] ?? "";
