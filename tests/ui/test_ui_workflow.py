@@ -132,6 +132,42 @@ def test_assign_to_me_from_the_panel_and_save_a_view(signed_in, ben_api, ui_tena
     assert ben_api.http.delete(ben_api.stack.url(f"/api/views/{views[0]['id']}"), timeout=10).status_code == 403
 
 
+def test_a_view_is_renamed_and_given_the_lists_current_filters(signed_in, ben_api, ui_stack, ui_tenant):
+    page = signed_in  # Ann
+    ben_api.create(title="Cannot log in", priority="urgent")
+    ben_api.create(title="Typo on the invoice", priority="low")
+    page.select_option("#f-priority", "urgent")
+    expect(page).to_have_url(re.compile(r"priority=urgent"))
+    page.click("#save-view")
+    page.fill("#view-name", "Hot")
+    page.click("#view-save")
+    view = page.locator("#view-list .queue-link")
+    expect(view.locator(".queue-count")).to_have_text("1", timeout=5000)
+
+    # Renamed only: the filters it keeps are its own, whatever the list shows now.
+    page.select_option("#f-priority", "low")
+    page.click("#view-list .view-edit")
+    expect(page.locator("#view-dialog-title")).to_have_text("Change this view")
+    expect(page.locator("#view-name")).to_have_value("Hot")
+    page.fill("#view-name", "Hot tickets")
+    page.uncheck("#view-refilter")
+    page.screenshot(path=SCREENSHOTS / "views-edit.png", animations="disabled")
+    page.click("#view-save")
+    expect(view.locator(".queue-name")).to_have_text("Hot tickets", timeout=5000)
+    expect(view).to_have_attribute("href", re.compile(r"priority=urgent"))
+
+    # Given the list's current filters (low priority): its link and count follow.
+    page.click("#view-list .view-edit")
+    expect(page.locator("#view-refilter")).to_be_checked()
+    page.click("#view-save")
+    expect(view).to_have_attribute("href", re.compile(r"priority=low"), timeout=5000)
+    expect(view.locator(".queue-count")).to_have_text("1")
+    expect(page.locator("#view-list .view-item")).to_have_count(1)  # changed, not saved again
+    (saved,) = AgentApi(ui_stack, ui_tenant.ann).get("/api/views").json()["items"]
+    assert saved["name"] == "Hot tickets" and saved["filters"].get("priority") == "low"
+    assert ben_api.get("/api/views").json()["items"] == []  # Ann's own view
+
+
 def test_a_canned_reply_is_picked_with_the_keyboard_and_inserted_filled_in(signed_in, ui_stack, ui_tenant, ben_api):
     page = signed_in
     alerts = []

@@ -2,6 +2,8 @@
 // GET /api/queues (one query in the tickets service) on load and whenever the page's live stream brings a
 // ticket event (tickets.js passes each on as a "deskline:ticket-event"): no polling. A burst of events
 // (a bulk action) makes one refresh. Links open their list in place (the list's own popstate handling).
+// A view the agent may change (their own; the team's for admins) can be renamed, given the list's current
+// filters and sort (the same dialog, PUT), or deleted.
 
 import { $, el } from "../common/dom.js";
 import { api } from "./session.js";
@@ -48,10 +50,14 @@ function viewItem(view) {
   const link = el("a", { class: "queue-link", href: `${location.pathname}${view.query ? `?${view.query}` : ""}`, dataset: { view: view.id } },
     el("span", { class: "queue-name" }, view.name, view.shared ? el("span", { class: "shared-mark", title: "Shared with the team" }, " · team") : null),
     el("span", { class: "queue-count" }, view.count === null ? "–" : view.count.toLocaleString()));
+  const edit = view.editable
+    ? el("button", { type: "button", class: "icon-btn view-edit", "aria-label": `Change view ${view.name}`,
+      title: "Rename, or give it the list's current filters", dataset: { id: view.id, name: view.name } }, "✎")
+    : null;
   const remove = view.editable
     ? el("button", { type: "button", class: "icon-btn view-delete", "aria-label": `Delete view ${view.name}`, dataset: { id: view.id } }, "×")
     : null;
-  return el("li", { class: "view-item" }, link, remove);
+  return el("li", { class: "view-item" }, link, edit, remove);
 }
 
 let editable = new Map();
@@ -92,6 +98,11 @@ document.addEventListener("deskline:list-rendered", markCurrent);
 
 // A queue or view opens its list in place: the URL changes and the list reads it (tickets.js, popstate).
 aside.addEventListener("click", async (event) => {
+  const edit = event.target.closest("button.view-edit");
+  if (edit) {
+    openDialog({ id: edit.dataset.id, name: edit.dataset.name });
+    return;
+  }
   const remove = event.target.closest("button.view-delete");
   if (remove) {
     try {
@@ -114,21 +125,37 @@ window.addEventListener("popstate", markCurrent);
 
 // -- saving the list's current filters and sort as a view --
 
-$("save-view").addEventListener("click", () => {
-  $("view-name").value = "";
+// `editing`: the view being changed ({id, name}), or null for a new one.
+function openDialog(editing = null) {
+  dialog.dataset.editing = editing ? editing.id : "";
+  $("view-dialog-title").textContent = editing ? "Change this view" : "Save this view";
+  $("view-save").textContent = editing ? "Save changes" : "Save view";
+  $("view-name").value = editing ? editing.name : "";
+  $("view-refilter-row").hidden = !editing;
+  $("view-refilter").checked = true;
+  if ($("view-shared-row")) $("view-shared-row").hidden = Boolean(editing);  // sharing is chosen when it is made
   $("view-error").hidden = true;
   dialog.returnValue = "";
   dialog.showModal();
-});
+}
+
+$("save-view").addEventListener("click", () => openDialog());
 
 $("view-form").addEventListener("submit", async (event) => {
   if (event.submitter?.value !== "save") return;
   event.preventDefault();
   const shared = $("view-shared")?.checked || false;
+  const editing = dialog.dataset.editing;
+  const query = viewQuery(location.search);
   try {
-    await api("/api/views", { method: "POST", body: { name: $("view-name").value, query: viewQuery(location.search), shared } });
+    if (editing) {
+      const body = { name: $("view-name").value, ...($("view-refilter").checked ? { query } : {}) };
+      await api(`/api/views/${editing}`, { method: "PUT", body });
+    } else {
+      await api("/api/views", { method: "POST", body: { name: $("view-name").value, query, shared } });
+    }
     dialog.close("save");
-    toast("View saved", "success");
+    toast(editing ? "View changed" : "View saved", "success");
     refresh();
   } catch (error) {
     const reasons = Object.values(error.fieldErrors).flat();
