@@ -227,6 +227,7 @@ class _MessageSchema(Schema):
     visibility = fields.String(required=True)
     channel = fields.String(allow_none=True, load_default=None)
     body = fields.String(allow_none=True, load_default="")
+    attachments = fields.List(fields.Dict(), load_default=list)
     created_at = fields.String(allow_none=True, load_default=None)
     email_message_id = fields.String(allow_none=True, load_default=None)
 
@@ -242,7 +243,17 @@ def shown_message(message, limit=None):
         "body": body,
         "created_at": message.get("created_at"),
         "when": display_time(message.get("created_at")),
+        # The files are not attached to the e-mail: named here, downloaded from the ticket's tracker page.
+        "files": [f"{_one_line(str(file.get('filename') or 'file'), 120)} ({_size(file.get('size'))})"
+                  for file in message.get("attachments") or []],
     }
+
+
+def _size(size):
+    size = size if isinstance(size, int) else 0
+    if size < 1024:
+        return f"{size} B"
+    return f"{round(size / 1024)} KB" if size < 1024 * 1024 else f"{size / (1024 * 1024):.1f} MB"
 
 
 def plan_message(payload):

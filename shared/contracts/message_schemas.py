@@ -58,27 +58,37 @@ class AttachmentSchema(Schema):
 
 
 class MessageBodySchema(Schema):
-    """What an agent writes: the text, public or internal, and for a public reply the status to set."""
+    """What an agent writes: the text, public or internal, its files, and for a public reply the status to set."""
 
     body = Text(load_default="", validate=validate.Length(max=BODY_MAX))
     visibility = fields.String(load_default="public", validate=validate.OneOf(MESSAGE_VISIBILITIES))
     status = fields.String(validate=validate.OneOf(TICKET_STATUSES), metadata={
         "description": "a public reply only: the status to set with it (reply and mark pending or resolved)"})
+    attachments = fields.List(fields.Nested(AttachmentInputSchema), load_default=list, metadata={
+        "description": f"at most {ATTACHMENTS_MAX} files, {ATTACHMENTS_BYTES_MAX // (1024 * 1024)} MB in all (decoded)"})
+
+    @validates_schema
+    def _files(self, data, **kwargs):
+        attachments = data.get("attachments") or []
+        if len(attachments) > ATTACHMENTS_MAX:
+            raise ValidationError(f"At most {ATTACHMENTS_MAX} files.", "attachments")
+        total = sum(len(decode_b64(a["data_b64"]) or b"") for a in attachments)
+        if total > ATTACHMENTS_BYTES_MAX:
+            raise ValidationError(f"At most {ATTACHMENTS_BYTES_MAX // (1024 * 1024)} MB of files in all.", "attachments")
 
 
 class MessageInputSchema(MessageBodySchema):
     """A new thread entry: add_message's `message`, one of create_ticket's `messages`.
 
-    The limits (body, files, bytes) and who may do what (only agents write internal notes, only an
-    agent's public reply sets the status) are checked here, so every caller gets the same
-    ValidationError with its field.
+    The limits (body, files, bytes: the latter in MessageBodySchema) and who may do what (only agents
+    write internal notes, only an agent's public reply sets the status) are checked here, so every
+    caller gets the same ValidationError with its field.
     """
 
     author_type = fields.String(required=True, validate=validate.OneOf(MESSAGE_AUTHORS))
     author_name = optional_text(200)
     author_email = email()
     channel = fields.String(required=True, validate=validate.OneOf(MESSAGE_CHANNELS))
-    attachments = fields.List(fields.Nested(AttachmentInputSchema), load_default=list)
     original = optional_text(ORIGINAL_MAX)
     email_message_id = optional_text(998)
     reopen_window_days = fields.Integer(load_default=REOPEN_WINDOW_DAYS, validate=validate.Range(min=0, max=3650))
@@ -87,14 +97,8 @@ class MessageInputSchema(MessageBodySchema):
 
     @validates_schema
     def _rules(self, data, **kwargs):
-        attachments = data.get("attachments") or []
-        if not data.get("body") and not attachments:
+        if not data.get("body") and not data.get("attachments"):
             raise ValidationError("Must not be blank.", "body")
-        if len(attachments) > ATTACHMENTS_MAX:
-            raise ValidationError(f"At most {ATTACHMENTS_MAX} files.", "attachments")
-        total = sum(len(decode_b64(a["data_b64"]) or b"") for a in attachments)
-        if total > ATTACHMENTS_BYTES_MAX:
-            raise ValidationError(f"At most {ATTACHMENTS_BYTES_MAX // (1024 * 1024)} MB of files in all.", "attachments")
         if data.get("visibility") == "internal" and data.get("author_type") != "agent":
             raise ValidationError("Only agents write internal notes.", "visibility")
         if "status" in data and (data.get("author_type") != "agent" or data.get("visibility") != "public"):

@@ -66,6 +66,11 @@ def test_reply_and_mark_pending_or_resolved(http, acme):
     ({"body": "x", "visibility": "internal", "status": "resolved"}, "status"),
     ({"body": "x", "author_type": "customer"}, "author_type"),
     ({"body": "x", "channel": "email"}, "channel"),
+    ({"body": "x", "attachments": [{"filename": "a.txt", "data_b64": "not base64!"}]}, "attachments.0.data_b64"),
+    ({"body": "x", "attachments": [{"filename": "", "data_b64": "eA=="}]}, "attachments.0.filename"),
+    ({"body": "x", "attachments": [{"filename": f"{n}.txt", "data_b64": "eA=="} for n in range(11)]}, "attachments"),
+    ({"body": "x", "attachments": [{"filename": "big.bin", "data_b64": base64.b64encode(bytes(10 * 1024 * 1024 + 1)).decode()}]},
+     "attachments"),
 ])
 def test_bad_bodies_are_422_with_the_field_and_add_nothing(http, acme, body, field):
     ticket = create(http, acme)
@@ -145,3 +150,23 @@ def test_the_whole_email_behind_a_cut_message_is_for_the_tickets_own_client(http
         assert http.get(f"{API}/{ticket['ticket_number']}/messages/{missing}/original", headers=acme).status_code == 404
     other = create(http, acme)
     assert http.get(f"{API}/{other['ticket_number']}/messages/{added['id']}/original", headers=acme).status_code == 404
+
+
+def test_an_agents_reply_carries_files_the_customer_and_the_team_download(http, acme, globex, tenants, tracker_projector):
+    ticket = create(http, acme)
+    data = bytes(range(256)) * 8192  # 2 MB: far above the API's usual body cap, within the files' own
+    reply = post(http, acme, ticket["ticket_number"], body="The fixed export is attached.", attachments=[
+        {"filename": "export.csv", "content_type": "text/csv", "data_b64": base64.b64encode(data).decode()}])
+    assert reply.status_code == 201, reply.get_json()
+    (attachment,) = reply.get_json()["attachments"]
+    assert (attachment["filename"], attachment["size"]) == ("export.csv", len(data))
+    url = f"{API}/{ticket['ticket_number']}/attachments/{attachment['id']}"
+    downloaded = http.get(url, headers=acme)
+    assert downloaded.status_code == 200 and downloaded.data == data
+    assert http.get(url, headers=globex).status_code == 404
+    note = post(http, acme, ticket["ticket_number"], body="Log for us", visibility="internal",
+                attachments=[{"filename": "debug.log", "data_b64": base64.b64encode(b"trace").decode()}])
+    assert note.status_code == 201 and note.get_json()["attachments"][0]["filename"] == "debug.log"
+    too_big = http.post(f"{API}/{ticket['ticket_number']}/messages", headers=acme,
+                        data=b'{"body": "' + b"x" * (16 * 1024 * 1024) + b'"}', content_type="application/json")
+    assert too_big.status_code == 413 and "larger than" in too_big.get_json()["message"]

@@ -119,6 +119,22 @@ def test_an_agent_reply_is_emailed_with_the_agent_name_the_quoted_thread_and_in_
     assert fake_tickets.calls == [(ticket["id"], False)]
 
 
+def test_a_reply_with_files_names_them_and_links_the_page_they_download_from(
+        notifier_service, fake_tickets, publish_ticket_event, smtp_sink):
+    ticket = ticket_with_token(ticket_number="TKT-00015")
+    reply = {**message(ticket, body="The fixed export is attached."), "attachments": [
+        {"id": str(uuid.uuid4()), "filename": "export <2026>.csv", "content_type": "text/csv", "size": 2_097_152},
+        {"id": str(uuid.uuid4()), "filename": "notes.txt", "content_type": "text/plain", "size": 300}]}
+    fake_tickets.thread = [reply]
+    publish_ticket_event(added(ticket, reply))
+    (email,) = smtp_sink.wait_for_count(1)
+    plain, html = email.part("plain"), email.part("html")
+    assert "- export <2026>.csv (2.0 MB)" in plain and "- notes.txt (300 B)" in plain
+    assert "<li>export &lt;2026&gt;.csv (2.0 MB)</li>" in html  # a file's name is text, never markup
+    assert "/track-ticket/" in html.split("your ticket's page")[0].rsplit("<a href=", 1)[1]
+    assert not email.message.is_multipart() or all(part.get_filename() is None for part in email.message.walk())
+
+
 def test_an_internal_note_never_leaves(notifier_service, fake_tickets, publish_ticket_event, smtp_sink, notifier_sessions):
     ticket = ticket_with_token(ticket_number="TKT-00014")
     publish_ticket_event(added(ticket, message(ticket, "agent", "internal", body="SECRET note")))

@@ -120,6 +120,30 @@ def test_an_attachment_downloads_from_the_thread(signed_in, ben_api, ui_stack, u
     assert dialogs == []
 
 
+def test_a_reply_with_files_joins_the_thread_and_too_many_files_are_refused_before_sending(signed_in, ben_api):
+    page = signed_in
+    made = ben_api.create(title="Export is wrong")
+    open_ticket(page, made["ticket_number"])
+    page.fill("#p-reply-body", "Here is the corrected export.")
+    page.set_input_files("#p-reply-files", [{"name": f"part{n}.csv", "mimeType": "text/csv", "buffer": b"a,b\n"}
+                                            for n in range(11)])
+    page.click("#p-reply-send")
+    expect(page.locator("#p-reply-error")).to_have_text("Not sent: At most 10 files.")
+    expect(messages(page)).to_have_count(0)
+
+    page.set_input_files("#p-reply-files", [{"name": "export.csv", "mimeType": "text/csv", "buffer": b"id,total\n1,42\n"}])
+    page.click("#p-reply-send")
+    expect(messages(page)).to_have_count(1, timeout=5000)
+    expect(messages(page).nth(0).locator("a.attachment")).to_have_text(re.compile(r"^export\.csv \(\d+ B\)$"))
+    expect(page.locator("#p-reply-body")).to_have_value("")
+    assert page.locator("#p-reply-files").evaluate("input => input.files.length") == 0
+    with page.expect_download() as download:
+        messages(page).nth(0).locator("a.attachment").click()
+    assert open(download.value.path(), "rb").read() == b"id,total\n1,42\n"
+    (listed,) = ben_api.get(f"/api/entities/ticket/{made['ticket_number']}/messages").json()["items"]
+    assert [f["filename"] for f in listed["attachments"]] == ["export.csv"]
+
+
 def test_the_whole_email_behind_a_cut_reply_is_shown_as_text_on_request(signed_in, ben_api, ui_stack, ui_tenant):
     page = signed_in
     made = ben_api.create(title="Printer offline")

@@ -6,7 +6,7 @@ import io
 import re
 import uuid
 
-from flask import Blueprint, g, jsonify, request, send_file
+from flask import Blueprint, current_app, g, jsonify, request, send_file
 from marshmallow import Schema, fields
 
 from services.tracker_gateway.accounts.tokens import login_required
@@ -15,7 +15,13 @@ from services.tracker_gateway.api.chat import agent_name
 from services.tracker_gateway.api.openapi import BINARY, documented
 from services.tracker_gateway.api.tickets import IDEMPOTENCY_HEADER
 from services.tracker_gateway.core.rpc import tickets
-from shared.contracts.message_schemas import BODY_MAX, MessageBodySchema, MessageOriginalSchema, MessageSchema
+from shared.contracts.message_schemas import (
+    ATTACHMENTS_BYTES_MAX,
+    BODY_MAX,
+    MessageBodySchema,
+    MessageOriginalSchema,
+    MessageSchema,
+)
 from shared.contracts.schemas import required_text
 
 bp = Blueprint("api_messages", __name__, url_prefix="/api/entities/ticket")
@@ -59,7 +65,10 @@ def list_messages(ref):
 def add_message(ref):
     """Reply to the customer (visibility public, optionally with the status to set) or write an internal note.
 
-    An `Idempotency-Key` header makes a retried request add one message."""
+    Files go in `attachments`, base64 in the JSON body (the body may then be larger than elsewhere: the
+    files' limit, encoded, on top of the usual). An `Idempotency-Key` header makes a retried request add one
+    message."""
+    request.max_content_length = ATTACHMENTS_BYTES_MAX * 4 // 3 + 4096 + current_app.config["MAX_CONTENT_LENGTH"]
     data = schemas.load(MESSAGE_INPUT, request.get_json(silent=True))
     message = {**data, "author_type": "agent", "author_name": agent_name(), "author_email": g.principal.email,
                "channel": "agent"}

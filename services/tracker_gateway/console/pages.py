@@ -17,6 +17,7 @@ from services.tracker_gateway.core import db
 from services.tracker_gateway.core.errors import TooManyAttempts, Unauthorized
 from services.tracker_gateway.core.net import client_ip
 from shared.contracts.enums import TICKET_CATEGORIES, TICKET_PRIORITIES, TICKET_STATUSES
+from shared.contracts.message_schemas import ATTACHMENTS_BYTES_MAX, ATTACHMENTS_MAX
 
 bp = Blueprint("agent_ui", __name__)
 
@@ -181,4 +182,5 @@ def tickets_page():
         priorities=[(value, label(value)) for value in TICKET_PRIORITIES],
         categories=[(value, label(value)) for value in TICKET_CATEGORIES],
         sorts=SORTS, sla_filters=SLA_FILTERS,
+        attachments_max=ATTACHMENTS_MAX, attachments_mb=ATTACHMENTS_BYTES_MAX // (1024 * 1024),
     )

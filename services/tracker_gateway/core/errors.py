@@ -168,7 +168,8 @@ def register(app):
     @app.errorhandler(HTTPException)
     def http_error(exc):
         code = (exc.name or "error").lower().replace(" ", "_")
-        messages = {413: f"The request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes."}
+        # This request's limit: a view may raise it (a reply's files, an upload) above MAX_CONTENT_LENGTH.
+        messages = {413: f"The request body is larger than {request.max_content_length} bytes."}
         return error_response(exc.code, code, messages.get(exc.code, exc.description or exc.name),
                               headers={k: v for k, v in exc.get_headers() if k.lower() == "allow"})
 

@@ -139,9 +139,35 @@ function newKey() {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-// `send({ body, visibility, status }, key)` posts it (and throws the HttpError on failure).
+// The reply box's files as the API takes them (base64 in the JSON body); the limits are checked here
+// first, so a reply is not sent only to be refused (the server checks them again).
+const FILES_MAX = 10;
+const FILES_BYTES_MAX = 10 * 1024 * 1024;
+
+function fileProblem(files) {
+  if (files.length > FILES_MAX) return `At most ${FILES_MAX} files.`;
+  if (files.reduce((sum, file) => sum + file.size, 0) > FILES_BYTES_MAX) return `At most ${FILES_BYTES_MAX / (1024 * 1024)} MB of files in all.`;
+  return "";
+}
+
+function base64Of(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).split(",", 2)[1] || "");
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+async function encodedFiles(files) {
+  return Promise.all(files.map(async (file) => ({
+    filename: file.name, content_type: file.type || "application/octet-stream", data_b64: await base64Of(file) })));
+}
+
+// `send({ body, visibility, status, attachments }, key)` posts it (and throws the HttpError on failure).
 export function wireReplyBox(form, { send, onSent }) {
   const body = form.elements.body;
+  const filesInput = form.elements.files;
   const error = form.querySelector(".field-error");
   // One key per message being written: a retry after a lost answer adds it once.
   let key = newKey();
@@ -179,12 +205,17 @@ export function wireReplyBox(form, { send, onSent }) {
     const text = body.value.trim();
     if (!text) { showError(mode() === "internal" ? "Write the note first." : "Write the reply first."); body.focus(); return; }
     const status = mode() === "public" ? event.submitter?.value || null : null;
-    const message = { body: text, visibility: mode(), ...(status ? { status } : {}) };
+    const files = Array.from(filesInput?.files || []);
+    const problem = fileProblem(files);
+    if (problem) { showError(`Not sent: ${problem}`); filesInput.focus(); return; }
     busy = true;
     for (const button of form.querySelectorAll("button")) button.disabled = true;
     try {
+      const attachments = files.length ? await encodedFiles(files) : [];
+      const message = { body: text, visibility: mode(), ...(status ? { status } : {}), ...(attachments.length ? { attachments } : {}) };
       const sent = await send(message, key);
       body.value = "";
+      if (filesInput) filesInput.value = "";
       key = newKey();
       showError("");
       onSent(sent, message);
@@ -203,6 +234,7 @@ export function wireReplyBox(form, { send, onSent }) {
   return {
     reset() {
       body.value = "";
+      if (filesInput) filesInput.value = "";
       key = newKey();
       form.elements.visibility.value = "public";
       showMode();
