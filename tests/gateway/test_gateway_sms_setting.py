@@ -1,5 +1,6 @@
-"""The team page's "SMS updates" setting (console/team.py) over HTTP: an admin turns it on and off (the
-client's settings, as PATCH /api/client/settings changes them); an agent is neither shown it nor able to post it."""
+"""The team page's "SMS updates" and reopen-window settings (console/team.py) over HTTP: an admin changes them
+(the client's settings, as PATCH /api/client/settings changes them); an agent is neither shown them nor able to
+post them."""
 import re
 import uuid
 
@@ -13,9 +14,13 @@ def csrf_of(page):
     return re.search(r'name="csrf_token" value="([^"]+)"', page.data.decode()).group(1)
 
 
-def sms_setting(engine, tenant):
+def client_settings(engine, tenant):
     with Session(engine) as session:
-        return (session.get(Client, uuid.UUID(tenant.client_id)).settings or {}).get("sms_updates")
+        return session.get(Client, uuid.UUID(tenant.client_id)).settings or {}
+
+
+def sms_setting(engine, tenant):
+    return client_settings(engine, tenant).get("sms_updates")
 
 
 def test_an_admin_turns_sms_updates_on_and_off_and_an_agent_cannot(gateway_app, gateway_engine, password_hash, tenants):
@@ -32,6 +37,15 @@ def test_an_admin_turns_sms_updates_on_and_off_and_an_agent_cannot(gateway_app, 
     off = admin.post("/agent/team/settings", data={"csrf_token": csrf_of(page)})
     assert off.status_code == 303 and sms_setting(gateway_engine, acme) is False
     assert admin.post("/agent/team/settings", data={"sms_updates": "on"}).status_code in (400, 403)  # no CSRF token
+
+    # The reopen window on the same form: a wrong value is a 422 page naming it, and changes nothing.
+    for wrong in ("0", "366", "soon", ""):
+        refused = admin.post("/agent/team/settings", data={"csrf_token": csrf_of(page), "reopen_window_days": wrong})
+        assert refused.status_code == 422 and b'id="reopen-window-error"' in refused.data, wrong
+    assert client_settings(gateway_engine, acme).get("reopen_window_days") is None and sms_setting(gateway_engine, acme) is False
+    saved = admin.post("/agent/team/settings", data={"csrf_token": csrf_of(page), "reopen_window_days": " 30 "})
+    assert saved.status_code == 303 and client_settings(gateway_engine, acme)["reopen_window_days"] == 30
+    assert b'value="30"' in admin.get("/agent/team").data
 
     agent = gateway_app.test_client()
     console_login(agent, "ben@acme.example")

@@ -147,9 +147,11 @@ def client_settings():
     if g.console_agent.role != ADMIN:
         return _team_page()
     sms_updates = request.form.get("sms_updates") == "on"
+    form = {"sms_updates": sms_updates}
+    if "reopen_window_days" in request.form:  # a post without it (an older page) leaves the window as it is
+        form["reopen_window_days"] = request.form["reopen_window_days"].strip()
     try:
-        changes = CLIENT_SETTINGS.load({"sms_updates": sms_updates,
-                                        "reopen_window_days": request.form.get("reopen_window_days", "")})
+        changes = CLIENT_SETTINGS.load(form)
     except ValidationError as invalid:
         return _team_page(422, settings_error=" ".join(invalid.messages.get("reopen_window_days", ["Not valid."])))
     db_session = db.session()
