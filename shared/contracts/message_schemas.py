@@ -28,6 +28,15 @@ REOPEN_WINDOW_DAYS = 14
 INITIAL_MESSAGES_MAX = 500  # a chat transcript's lines
 
 
+# Standard base64 with its padding, as `decode_b64` takes it (published in the API document).
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+
+
+def decoded_size(value):
+    """The bytes a valid base64 text decodes to, counted without decoding it."""
+    return len(value) * 3 // 4 - value[-2:].count("=")
+
+
 def decode_b64(value):
     """The bytes of a base64 text, or None if it is not base64."""
     try:
@@ -40,7 +49,8 @@ class AttachmentInputSchema(Schema):
     filename = Text(required=True, validate=[validate.Length(min=1, error="Must not be blank."),
                                              validate.Length(max=FILENAME_MAX)])
     content_type = Text(load_default="application/octet-stream", validate=validate.Length(min=1, max=255))
-    data_b64 = fields.String(required=True, metadata={"description": "the file's bytes, base64"})
+    data_b64 = fields.String(required=True, metadata={"description": "the file's bytes, base64",
+                                                      "pattern": BASE64_PATTERN})
 
     @validates_schema
     def _decodes(self, data, **kwargs):
@@ -65,14 +75,15 @@ class MessageBodySchema(Schema):
     status = fields.String(validate=validate.OneOf(TICKET_STATUSES), metadata={
         "description": "a public reply only: the status to set with it (reply and mark pending or resolved)"})
     attachments = fields.List(fields.Nested(AttachmentInputSchema), load_default=list, metadata={
-        "description": f"at most {ATTACHMENTS_MAX} files, {ATTACHMENTS_BYTES_MAX // (1024 * 1024)} MB in all (decoded)"})
+        "description": f"at most {ATTACHMENTS_MAX} files, {ATTACHMENTS_BYTES_MAX // (1024 * 1024)} MB in all (decoded)",
+        "maxItems": ATTACHMENTS_MAX})
 
     @validates_schema
     def _files(self, data, **kwargs):
         attachments = data.get("attachments") or []
         if len(attachments) > ATTACHMENTS_MAX:
             raise ValidationError(f"At most {ATTACHMENTS_MAX} files.", "attachments")
-        total = sum(len(decode_b64(a["data_b64"]) or b"") for a in attachments)
+        total = sum(decoded_size(a["data_b64"]) for a in attachments)  # each one checked as base64 already
         if total > ATTACHMENTS_BYTES_MAX:
             raise ValidationError(f"At most {ATTACHMENTS_BYTES_MAX // (1024 * 1024)} MB of files in all.", "attachments")
 

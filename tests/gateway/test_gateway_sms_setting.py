@@ -43,9 +43,13 @@ def test_an_admin_turns_sms_updates_on_and_off_and_an_agent_cannot(gateway_app, 
         refused = admin.post("/agent/team/settings", data={"csrf_token": csrf_of(page), "reopen_window_days": wrong})
         assert refused.status_code == 422 and b'id="reopen-window-error"' in refused.data, wrong
     assert client_settings(gateway_engine, acme).get("reopen_window_days") is None and sms_setting(gateway_engine, acme) is False
+    kept = admin.post("/agent/team/settings", data={"csrf_token": csrf_of(page), "sms_updates": "on", "reopen_window_days": "0"})
+    assert kept.status_code == 422 and b'id="sms-updates" checked' in kept.data  # shown as posted, not stored
+    assert sms_setting(gateway_engine, acme) is False
     saved = admin.post("/agent/team/settings", data={"csrf_token": csrf_of(page), "reopen_window_days": " 30 "})
     assert saved.status_code == 303 and client_settings(gateway_engine, acme)["reopen_window_days"] == 30
-    assert b'value="30"' in admin.get("/agent/team").data
+    shown = admin.get(saved.headers["Location"]).data
+    assert b'value="30"' in shown and b"SMS updates off; a customer&#39;s message on a ticket closed more than 30 days" in shown
 
     agent = gateway_app.test_client()
     console_login(agent, "ben@acme.example")

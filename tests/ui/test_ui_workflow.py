@@ -150,7 +150,7 @@ def test_a_view_is_renamed_and_given_the_lists_current_filters(signed_in, ben_ap
     expect(page.locator("#view-dialog-title")).to_have_text("Change this view")
     expect(page.locator("#view-name")).to_have_value("Hot")
     page.fill("#view-name", "Hot tickets")
-    page.uncheck("#view-refilter")
+    expect(page.locator("#view-refilter")).not_to_be_checked()  # offered, not assumed
     page.screenshot(path=SCREENSHOTS / "views-edit.png", animations="disabled")
     page.click("#view-save")
     expect(view.locator(".queue-name")).to_have_text("Hot tickets", timeout=5000)
@@ -158,7 +158,7 @@ def test_a_view_is_renamed_and_given_the_lists_current_filters(signed_in, ben_ap
 
     # Given the list's current filters (low priority): its link and count follow.
     page.click("#view-list .view-edit")
-    expect(page.locator("#view-refilter")).to_be_checked()
+    page.check("#view-refilter")
     page.click("#view-save")
     expect(view).to_have_attribute("href", re.compile(r"priority=low"), timeout=5000)
     expect(view.locator(".queue-count")).to_have_text("1")
@@ -243,7 +243,12 @@ def test_an_agent_changes_and_deletes_an_own_canned_reply_but_not_the_teams(page
     saved = {item["name"]: item["body"] for item in ben_api.http.get(ui_stack.url("/api/canned-replies"), timeout=10).json()["items"]}
     assert saved["Ben's sign-off"] == "Kind regards, {{agent_name}}" and saved["Team greeting"] == "Hello from the team"
 
-    page.click("#canned-delete")  # the first click asks
+    page.click("#canned-delete")  # the first click asks; moving away forgets the question
+    expect(page.locator("#canned-delete")).to_have_text("Delete “Ben's sign-off” for good")
+    page.locator("#canned-search").press("ArrowUp")
+    page.locator("#canned-search").press("ArrowDown")
+    expect(page.locator("#canned-delete")).to_have_text("Delete")
+    page.click("#canned-delete")
     expect(page.locator("#canned-delete")).to_have_text("Delete “Ben's sign-off” for good")
     expect(page.locator(".canned-option")).to_have_count(2)
     page.mouse.move(0, 0)

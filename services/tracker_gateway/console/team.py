@@ -32,6 +32,8 @@ DONE = {
     "profile": "Profile saved.", "password": "Password changed.",
     "sms-on": "SMS updates on: customers with a phone number are texted when their ticket is created and resolved.",
     "sms-off": "SMS updates off.",
+    "settings": "Saved. SMS updates {sms}; a customer's message on a ticket closed more than {days} days ago opens "
+                "a new ticket.",
 }
 FORGOT_SENT = "If an account uses this address, we have sent it a link to choose a new password. It works for an hour."
 LINK_GONE = {
@@ -62,10 +64,18 @@ def _team_page(status=200, error=None, form=None, settings_error=None):
     agents = accounts_team.list_agents(db.session(), client_id)
     settings = directory.client_settings(db.session(), client_id)
     return render_template("console/team.html", active_nav="team", agents=agents, roles=ROLES, error=error,
-                           form=form or {}, done=DONE.get(request.args.get("done")),
-                           sms_updates=bool(settings["sms_updates"]), settings_error=settings_error,
+                           form=form or {}, done=_done(settings),
+                           # A refused post is shown as the admin left it, not as stored.
+                           sms_updates=(request.form.get("sms_updates") == "on" if settings_error
+                                        else bool(settings["sms_updates"])), settings_error=settings_error,
                            reopen_window_days=request.form.get("reopen_window_days", settings["reopen_window_days"]),
                            status_of=accounts_team.status_of), status
+
+
+def _done(settings):
+    """The confirmation named by ?done=, the saved settings filled in."""
+    message = DONE.get(request.args.get("done"))
+    return message and message.format(sms="on" if settings["sms_updates"] else "off", days=settings["reopen_window_days"])
 
 
 @bp.get("/agent/team")
@@ -159,7 +169,8 @@ def client_settings():
     client.settings = {**(client.settings or {}), **changes}
     db_session.commit()
     _publish()
-    return redirect(url_for("agent_team.team_page", done="sms-on" if sms_updates else "sms-off"), 303)
+    done = "settings" if "reopen_window_days" in changes else "sms-on" if sms_updates else "sms-off"
+    return redirect(url_for("agent_team.team_page", done=done), 303)
 
 
 # -- every agent's profile --

@@ -285,3 +285,16 @@ def test_resolution_email_carries_one_signed_rating_link_per_choice_for_its_roun
     assert "rate" not in update.context
     old = planned("ticket.updated", changes={"status": change("open", "resolved")}, status="resolved")
     assert "How did we do?" not in rendered(old).text
+
+
+def test_a_reply_recorded_before_files_were_named_still_renders():
+    """A delivery's context is stored when it is recorded and rendered at each attempt: a reply recorded by an
+    older notifier (its message without `files`) and retried after an upgrade must still go out."""
+    ticket = ticket_payload(ticket_number="TKT-00021")
+    message = {"id": 7, "author_type": "agent", "author_name": "Ann", "visibility": "public", "channel": "agent",
+               "body": "Fixed it.", "created_at": "2026-12-01T08:00:00+00:00", "attachments": []}
+    plan = emails.plan_message(ticket_envelope("ticket.message_added", ticket) | {
+        "data": {"ticket": ticket, "message": message, "actor": "ann@acme.test"}})
+    old_context = {**plan.context, "message": {k: v for k, v in plan.context["message"].items() if k != "files"}}
+    mail = emails.compose(plan.kind, old_context, plan.recipient, plan.event_id, SETTINGS)
+    assert "Fixed it." in mail.text and "Files with this reply" not in mail.text

@@ -48,6 +48,8 @@ function render() {
 
 function renderActions() {
   const reply = shown[active];
+  // A delete asked for one reply is forgotten once another is highlighted (or the picker reopens).
+  if ($("canned-delete").dataset.confirming !== reply?.id) delete $("canned-delete").dataset.confirming;
   $("canned-actions").hidden = !reply?.editable;
   if (!reply?.editable) return;
   const remove = $("canned-delete");
@@ -72,6 +74,7 @@ async function change(method, reply, body, done) {
 
 export function openPicker() {
   if (box.disabled) return;
+  delete $("canned-delete").dataset.confirming;
   selection = { start: box.selectionStart, end: box.selectionEnd };
   search.value = "";
   active = 0;

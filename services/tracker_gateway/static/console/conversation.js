@@ -76,9 +76,10 @@ export function wireDownloads(container, onError) {
 export function wireOriginals(container, onError) {
   container.addEventListener("click", async (event) => {
     const toggle = event.target.closest("button.msg-original-toggle");
-    if (!toggle) return;
+    if (!toggle || toggle.dataset.loading) return;  // a second click while it loads does nothing
     let shown = toggle.nextElementSibling?.classList.contains("msg-original") ? toggle.nextElementSibling : null;
     if (!shown) {
+      toggle.dataset.loading = "1";
       try {
         const found = await api(toggle.dataset.url);
         shown = el("pre", { class: "msg-original", hidden: true }, found.original);
@@ -86,6 +87,8 @@ export function wireOriginals(container, onError) {
       } catch (error) {
         onError(`The whole e-mail could not be loaded: ${error.message}.`);
         return;
+      } finally {
+        delete toggle.dataset.loading;
       }
     }
     shown.hidden = !shown.hidden;
@@ -164,8 +167,10 @@ async function encodedFiles(files) {
     filename: file.name, content_type: file.type || "application/octet-stream", data_b64: await base64Of(file) })));
 }
 
-// `send({ body, visibility, status, attachments }, key)` posts it (and throws the HttpError on failure).
-export function wireReplyBox(form, { send, onSent }) {
+// `target()` names the open ticket; `send(ticketId, { body, visibility, status, attachments }, key)` posts
+// the message to it (and throws the HttpError on failure). The ticket is taken when Send is pressed: reading
+// files takes a moment, and a message never goes to a ticket the agent opened meanwhile.
+export function wireReplyBox(form, { target, send, onSent }) {
   const body = form.elements.body;
   const filesInput = form.elements.files;
   const error = form.querySelector(".field-error");
@@ -204,6 +209,8 @@ export function wireReplyBox(form, { send, onSent }) {
     if (busy) return;
     const text = body.value.trim();
     if (!text) { showError(mode() === "internal" ? "Write the note first." : "Write the reply first."); body.focus(); return; }
+    const ticketId = target();
+    if (!ticketId) return;
     const status = mode() === "public" ? event.submitter?.value || null : null;
     const files = Array.from(filesInput?.files || []);
     const problem = fileProblem(files);
@@ -212,8 +219,9 @@ export function wireReplyBox(form, { send, onSent }) {
     for (const button of form.querySelectorAll("button")) button.disabled = true;
     try {
       const attachments = files.length ? await encodedFiles(files) : [];
+      if (target() !== ticketId) return;  // another ticket was opened while the files were read: nothing sent
       const message = { body: text, visibility: mode(), ...(status ? { status } : {}), ...(attachments.length ? { attachments } : {}) };
-      const sent = await send(message, key);
+      const sent = await send(ticketId, message, key);
       body.value = "";
       if (filesInput) filesInput.value = "";
       key = newKey();

@@ -132,7 +132,8 @@ function openDialog(editing = null) {
   $("view-save").textContent = editing ? "Save changes" : "Save view";
   $("view-name").value = editing ? editing.name : "";
   $("view-refilter-row").hidden = !editing;
-  $("view-refilter").checked = true;
+  // Offered, not assumed: renaming a view from another list must not replace its filters unasked.
+  $("view-refilter").checked = false;
   if ($("view-shared-row")) $("view-shared-row").hidden = Boolean(editing);  // sharing is chosen when it is made
   $("view-error").hidden = true;
   dialog.returnValue = "";

@@ -253,10 +253,11 @@ let emailsRetry = null;
 const drafts = new Map();
 
 const replyBox = wireReplyBox($("p-reply"), {
-  send: (message, key) => api(`/api/entities/ticket/${current.id}/messages`, { method: "POST", body: message, headers: { "Idempotency-Key": key } }),
+  target: () => current?.id || null,
+  send: (ticketId, message, key) => api(`/api/entities/ticket/${ticketId}/messages`, { method: "POST", body: message, headers: { "Idempotency-Key": key } }),
   onSent(sent, message) {
     toast(message.visibility === "internal" ? "Internal note added" : message.status ? `Reply sent, ticket ${label(message.status).toLowerCase()}` : "Reply sent", "success");
-    if (!current) return;
+    if (!current || current.id !== sent.ticket_id) return;  // the agent has moved to another ticket
     if (!current.messages.some((m) => m.id === sent.id)) current.messages.push(sent);
     renderTimeline();
     loadPanel(current.number);
