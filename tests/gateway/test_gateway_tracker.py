@@ -36,7 +36,12 @@ def track(http, ticket, email, **headers):
 
 
 def tracked(http, ticket, email=EMAIL, predicate=lambda body: True):
-    """Wait until the projector has the ticket (and `predicate` holds): the read model is eventual."""
+    """Wait until the projector has the ticket (and `predicate` holds): the read model is eventual. It waits
+    on the read model itself first: a lookup before the ticket is there is a failure the limits count, and a
+    slow projector would then trip the tests' tight limits before they begin."""
+    view = http.application.extensions["tracker_view"]
+    wait_for(lambda: view.redis.exists(view.clients_key(ticket)), timeout=10, message=f"{ticket} projected")
+
     def found():
         response = track(http, ticket, email)
         return response.get_json() if response.status_code == 200 and predicate(response.get_json()) else None
