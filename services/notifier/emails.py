@@ -24,6 +24,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields
 from shared.contracts.customer_view import CUSTOMER_FIELDS, NOTIFIED_FIELDS, customer_changes, customer_ticket
 from shared.contracts.enums import RESOLVED_STATUSES, TICKET_CREATED, TICKET_UPDATED
 from shared.contracts.events import MalformedEvent, parse_envelope
+from shared.contracts.message_schemas import size_text
 
 from . import transcripts
 
@@ -244,16 +245,9 @@ def shown_message(message, limit=None):
         "created_at": message.get("created_at"),
         "when": display_time(message.get("created_at")),
         # The files are not attached to the e-mail: named here, downloaded from the ticket's tracker page.
-        "files": [f"{_one_line(str(file.get('filename') or 'file'), 120)} ({_size(file.get('size'))})"
+        "files": [f"{_one_line(str(file.get('filename') or 'file'), 120)} ({size_text(file.get('size'))})"
                   for file in message.get("attachments") or []],
     }
-
-
-def _size(size):
-    size = size if isinstance(size, int) else 0
-    if size < 1024:
-        return f"{size} B"
-    return f"{round(size / 1024)} KB" if size < 1024 * 1024 else f"{size / (1024 * 1024):.1f} MB"
 
 
 def plan_message(payload):

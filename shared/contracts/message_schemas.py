@@ -37,6 +37,16 @@ def decoded_size(value):
     return len(value) * 3 // 4 - value[-2:].count("=")
 
 
+def size_text(size):
+    """'512 bytes', '14 KB', '2.3 MB': a file's size as the customer reads it (the tracker's links, e-mails)."""
+    size = size if isinstance(size, int) and size > 0 else 0
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
 def decode_b64(value):
     """The bytes of a base64 text, or None if it is not base64."""
     try:

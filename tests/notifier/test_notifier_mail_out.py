@@ -129,7 +129,7 @@ def test_a_reply_with_files_names_them_and_links_the_page_they_download_from(
     publish_ticket_event(added(ticket, reply))
     (email,) = smtp_sink.wait_for_count(1)
     plain, html = email.part("plain"), email.part("html")
-    assert "- export <2026>.csv (2.0 MB)" in plain and "- notes.txt (300 B)" in plain
+    assert "- export <2026>.csv (2.0 MB)" in plain and "- notes.txt (300 bytes)" in plain
     assert "<li>export &lt;2026&gt;.csv (2.0 MB)</li>" in html  # a file's name is text, never markup
     assert "/track-ticket/" in html.split("your ticket's page")[0].rsplit("<a href=", 1)[1]
     assert not email.message.is_multipart() or all(part.get_filename() is None for part in email.message.walk())

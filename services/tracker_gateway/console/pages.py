@@ -182,5 +182,5 @@ def tickets_page():
         priorities=[(value, label(value)) for value in TICKET_PRIORITIES],
         categories=[(value, label(value)) for value in TICKET_CATEGORIES],
         sorts=SORTS, sla_filters=SLA_FILTERS,
-        attachments_max=ATTACHMENTS_MAX, attachments_mb=ATTACHMENTS_BYTES_MAX // (1024 * 1024),
+        attachments_max=ATTACHMENTS_MAX, attachments_bytes=ATTACHMENTS_BYTES_MAX,
     )

@@ -28,6 +28,7 @@ from services.tracker_gateway.core.net import client_ip
 from services.tracker_gateway.core.rpc import tickets
 from services.tracker_gateway.public import forms, public_csrf, thread_view, tracker, uploads
 from shared.contracts.exceptions import NotFound
+from shared.contracts.message_schemas import size_text
 
 bp = Blueprint("tracker_thread", __name__)
 
@@ -39,13 +40,8 @@ NEW_TICKET_NOTICE = ("{old} was closed some time ago, so your message opened a n
 
 @bp.app_template_filter("filesize")
 def filesize(size):
-    """'512 bytes', '14 KB', '2.3 MB': an attachment's size as its link shows it."""
-    size = int(size or 0)
-    if size < 1024:
-        return f"{size} bytes"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
+    """An attachment's size as its link shows it (shared.contracts.message_schemas.size_text)."""
+    return size_text(int(size or 0))
 
 
 @bp.errorhandler(tracker.Answered)

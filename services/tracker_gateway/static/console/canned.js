@@ -48,13 +48,12 @@ function render() {
 
 function renderActions() {
   const reply = shown[active];
+  const remove = $("canned-delete");
   // A delete asked for one reply is forgotten once another is highlighted (or the picker reopens).
-  if ($("canned-delete").dataset.confirming !== reply?.id) delete $("canned-delete").dataset.confirming;
+  if (remove.dataset.confirming !== reply?.id) delete remove.dataset.confirming;
   $("canned-actions").hidden = !reply?.editable;
   if (!reply?.editable) return;
-  const remove = $("canned-delete");
-  const confirming = remove.dataset.confirming === reply.id;
-  remove.textContent = confirming ? `Delete “${reply.name}” for good` : "Delete";
+  remove.textContent = remove.dataset.confirming ? `Delete “${reply.name}” for good` : "Delete";
   $("canned-update").disabled = !box.value.trim();
   $("canned-update").title = box.value.trim() ? `Give “${reply.name}” the reply box's text` : "The reply box is empty";
 }

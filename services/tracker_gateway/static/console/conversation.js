@@ -142,14 +142,13 @@ function newKey() {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-// The reply box's files as the API takes them (base64 in the JSON body); the limits are checked here
-// first, so a reply is not sent only to be refused (the server checks them again).
-const FILES_MAX = 10;
-const FILES_BYTES_MAX = 10 * 1024 * 1024;
-
-function fileProblem(files) {
-  if (files.length > FILES_MAX) return `At most ${FILES_MAX} files.`;
-  if (files.reduce((sum, file) => sum + file.size, 0) > FILES_BYTES_MAX) return `At most ${FILES_BYTES_MAX / (1024 * 1024)} MB of files in all.`;
+// The reply box's files as the API takes them (base64 in the JSON body); the limits (the server's, on the
+// input as data-max-files / data-max-bytes) are checked here first, so a reply is not sent only to be refused.
+function fileProblem(files, input) {
+  const maxFiles = Number(input.dataset.maxFiles);
+  const maxBytes = Number(input.dataset.maxBytes);
+  if (files.length > maxFiles) return `At most ${maxFiles} files.`;
+  if (files.reduce((sum, file) => sum + file.size, 0) > maxBytes) return `At most ${maxBytes / (1024 * 1024)} MB of files in all.`;
   return "";
 }
 
@@ -213,7 +212,7 @@ export function wireReplyBox(form, { target, send, onSent }) {
     if (!ticketId) return;
     const status = mode() === "public" ? event.submitter?.value || null : null;
     const files = Array.from(filesInput?.files || []);
-    const problem = fileProblem(files);
+    const problem = files.length ? fileProblem(files, filesInput) : "";
     if (problem) { showError(`Not sent: ${problem}`); filesInput.focus(); return; }
     busy = true;
     for (const button of form.querySelectorAll("button")) button.disabled = true;
