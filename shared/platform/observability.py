@@ -217,9 +217,13 @@ class Observability(DependencyProvider):
         if model is not None and database is not None:
             from sqlalchemy.orm import Session
 
-            from shared.platform.outbox import unpublished_count
+            from shared.platform.outbox import PublishedMarks, unpublished_count
+
+            marks = next((dep for dep in self.container.dependencies if isinstance(dep, PublishedMarks)), None)
 
             def count():
+                if marks is not None:
+                    marks.flush()  # rows already published, waiting for their batched mark, are not backlog
                 with Session(bind=database.engine) as session:
                     return unpublished_count(session, model)
             current_metrics().outbox_backlog.sources[self.service_name] = count
